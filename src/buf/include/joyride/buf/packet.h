@@ -1,0 +1,150 @@
+// The packet buffer: the one type every layer above buf/ uses for frames.
+//
+// A Packet is a move-only handle to a chain of Segments. Each Segment describes a
+// window onto a storage block:
+//
+//   storage   base                                                      base+capacity
+//             |<- headroom ->|<-------- data -------->|<--- tailroom --->|
+//                            base+data_off            base+data_off+data_len
+//
+//   Packet --> Segment(head) --next--> Segment --next--> Segment --> nullptr
+//              pkt_len = sum of data_len over the chain (kept in the head)
+//
+// Headers are pushed into the headroom of the head segment (prepend) and pulled off
+// it (trim_front); payload larger than one block is a chain. This is the shape of a
+// DPDK rte_mbuf on purpose: the mbuf implementation of PacketPool keeps a Segment in
+// each mbuf's private area and points `base` at the mbuf's data room, so core/ works
+// on either without change and without copying payload.
+//
+// Sharing. clone() makes a second chain of *indirect* segments that point at the
+// same storage (each with its own data_off/data_len, so either handle can trim
+// headers independently). The storage's direct segment counts its users in
+// `refcnt`; it returns to its pool when the last user goes. Shared bytes are
+// read-only by convention: writable() tells whether a segment's bytes may change.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <utility>
+
+namespace joyride::buf {
+
+class PacketPool;
+
+struct Segment {
+  uint8_t* base = nullptr;     // start of the storage block
+  uint32_t capacity = 0;       // bytes of storage
+  uint32_t data_off = 0;       // first data byte, from base
+  uint32_t data_len = 0;       // data bytes in this segment
+  uint32_t pkt_len = 0;        // head only: data bytes in the whole chain
+  Segment* next = nullptr;     // next segment of the same packet
+  Segment* storage = this;     // the direct segment owning the bytes (this, unless indirect)
+  uint32_t refcnt = 1;         // direct segments: users of the storage, this one included
+  PacketPool* pool = nullptr;  // where this descriptor (and direct storage) returns
+
+  uint8_t* data() { return base + data_off; }
+  const uint8_t* data() const { return base + data_off; }
+  uint32_t headroom() const { return data_off; }
+  uint32_t tailroom() const { return capacity - data_off - data_len; }
+  bool is_indirect() const { return storage != this; }
+  bool writable() const { return storage->refcnt == 1; }
+};
+
+// Storage for segments. Implementations: HeapPacketPool (plain memory, tests and
+// simulation) and, in dev/dpdk, a pool over an rte_mempool.
+class PacketPool {
+ public:
+  virtual ~PacketPool() = default;
+  // A one-segment empty packet with `headroom` bytes reserved in front, or an empty
+  // handle (Packet::empty()) when the pool is exhausted.
+  virtual class Packet alloc(uint32_t headroom) = 0;
+  // Capacity of one segment's storage.
+  virtual uint32_t segment_capacity() const = 0;
+
+ protected:
+  friend class Packet;
+  // An empty descriptor for an indirect segment, or nullptr when exhausted.
+  virtual Segment* alloc_descriptor() = 0;
+  // Take back a descriptor whose storage, if direct, has no more users.
+  virtual void release(Segment* s) = 0;
+};
+
+class Packet {
+ public:
+  Packet() = default;
+  explicit Packet(Segment* head) : head_(head) {}
+  Packet(Packet&& o) noexcept : head_(std::exchange(o.head_, nullptr)) {}
+  Packet& operator=(Packet&& o) noexcept {
+    if (this != &o) {
+      reset();
+      head_ = std::exchange(o.head_, nullptr);
+    }
+    return *this;
+  }
+  Packet(const Packet&) = delete;
+  Packet& operator=(const Packet&) = delete;
+  ~Packet() { reset(); }
+
+  bool empty() const { return head_ == nullptr; }
+  explicit operator bool() const { return head_ != nullptr; }
+  void reset();  // frees the chain (what the destructor does)
+
+  // Total data bytes in the chain.
+  size_t len() const { return head_ ? head_->pkt_len : 0; }
+  // The head segment's bytes: where headers are parsed and pushed.
+  uint8_t* data() { return head_->data(); }
+  const uint8_t* data() const { return head_->data(); }
+  size_t head_len() const { return head_->data_len; }
+  std::span<uint8_t> head_bytes() { return {head_->data(), head_->data_len}; }
+  std::span<const uint8_t> head_bytes() const { return {head_->data(), head_->data_len}; }
+  bool is_contiguous() const { return head_->next == nullptr; }
+  size_t segment_count() const;
+  Segment* head() { return head_; }
+  const Segment* head() const { return head_; }
+
+  // Grow the data at the front into the head's headroom; returns the new first byte
+  // or nullptr (unchanged) when the headroom is too small or the head is shared.
+  uint8_t* prepend(size_t n);
+  // Grow the data at the end into the last segment's tailroom; returns the first new
+  // byte or nullptr (unchanged) when there is no room or the last segment is shared.
+  uint8_t* append(size_t n);
+  // Drop n bytes from the front (may free emptied leading segments) or from the back.
+  // Return false (unchanged) when n > len().
+  bool trim_front(size_t n);
+  bool trim_back(size_t n);
+
+  // Copy len bytes starting at offset into out; false (nothing copied) if out of range.
+  bool copy_out(size_t offset, std::span<uint8_t> out) const;
+  // A pointer to `n` contiguous bytes at `offset`: into the segment when they are
+  // contiguous there, else copied into `scratch` (which must hold n bytes). nullptr
+  // when out of range. (The idea of rte_pktmbuf_read.)
+  const uint8_t* read(size_t offset, size_t n, uint8_t* scratch) const;
+  // Append bytes, filling the last segment's tailroom and then new segments from
+  // `pool`; false when the pool ran out (the packet then holds what fit).
+  bool append_bytes(std::span<const uint8_t> bytes, PacketPool& pool);
+
+  // Append another packet's segments to this one (tail becomes empty).
+  void chain(Packet&& tail);
+  // A second handle onto the same bytes, sharing storage (see header comment).
+  // Empty when `pool` has no descriptors left.
+  Packet clone(PacketPool& pool) const;
+  // A deep copy into fresh storage from pool (one segment if it fits). Empty on exhaustion.
+  Packet copy(PacketPool& pool, uint32_t headroom) const;
+
+  // Visit each segment's data: f(std::span<const uint8_t>).
+  template <typename F>
+  void for_each_segment(F&& f) const {
+    for (const Segment* s = head_; s != nullptr; s = s->next) f(std::span<const uint8_t>(s->data(), s->data_len));
+  }
+
+  // Give up ownership (for device implementations handing segments to hardware).
+  Segment* release() { return std::exchange(head_, nullptr); }
+
+ private:
+  static void free_segment(Segment* s);
+  Segment* last() const;
+  Segment* head_ = nullptr;
+};
+
+}  // namespace joyride::buf
