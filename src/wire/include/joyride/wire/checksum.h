@@ -1,0 +1,87 @@
+// The Internet checksum (RFC 1071): the 16-bit one's complement of the one's
+// complement sum of the data taken as big-endian 16-bit words, an odd final byte
+// padded with a zero byte on the right.
+//
+// Work is split into partial sums so a checksum can cover data that is not contiguous
+// (pseudo header + header + a payload scattered over several buffers):
+//
+//   uint32_t sum = pseudo_header_v4(src, dst, IpProtocol::kUdp, len);
+//   sum = checksum_accumulate(header, sum);
+//   sum = checksum_accumulate(payload, sum);
+//   store_be<uint16_t>(p, kChecksumOffset, checksum_fold(sum));
+//
+// A partial sum is a uint32_t whose value, folded, is the one's complement sum in
+// network order. Partial sums may be added with checksum_combine().
+//
+// Offsets. checksum_accumulate() assumes the span starts at an EVEN offset of the
+// checksummed data: its first byte is the high byte of a 16-bit word. When a span
+// follows one of odd length (a chained buffer split mid-word), use
+// checksum_accumulate_at(span, offset, sum) with that span's offset within the whole;
+// at an odd offset every byte swaps its half of the word, and RFC 1071 §2(B) ("byte
+// order independence") means the span's own sum just needs its two bytes swapped.
+//
+// Verifying. A received header or message is intact when the sum over all of it,
+// checksum field included (and the pseudo header where one applies), folds to 0:
+// checksum_fold(sum) == 0, or checksum_verify(bytes, pseudo_sum).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "joyride/wire/address.h"
+
+namespace joyride::wire {
+
+// Adds data to a partial sum. Reads 8 bytes per step (unaligned loads are fine: every
+// load is a memcpy), so the start address may have any alignment. See "Offsets" above.
+uint32_t checksum_accumulate(std::span<const uint8_t> data, uint32_t sum = 0);
+
+// As checksum_accumulate, for a span that starts at `offset` within the checksummed
+// data (only the parity of offset matters).
+uint32_t checksum_accumulate_at(std::span<const uint8_t> data, size_t offset, uint32_t sum = 0);
+
+// One's complement addition of two partial sums.
+constexpr uint32_t checksum_combine(uint32_t a, uint32_t b) {
+  const uint64_t s = uint64_t{a} + b;
+  return static_cast<uint32_t>((s & 0xffffffff) + (s >> 32));
+}
+
+// Folds a sum to 16 bits with end-around carries and returns its one's complement:
+// the value to store in a checksum field (0 for a valid received header).
+constexpr uint16_t checksum_fold(uint64_t sum) {
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum & 0xffff);
+}
+
+// checksum_fold(checksum_accumulate(data)).
+uint16_t internet_checksum(std::span<const uint8_t> data);
+
+// True when data (checksum field included) plus the partial sum `initial` folds to 0.
+bool checksum_verify(std::span<const uint8_t> data, uint32_t initial = 0);
+
+// The plain RFC 1071 loop, one 16-bit word at a time. Slow; the oracle for tests.
+uint16_t checksum_reference(std::span<const uint8_t> data);
+
+// Partial sums of the pseudo headers TCP and UDP checksum over.
+// RFC 768 / RFC 9293 §3.1: src, dst, zero, protocol, TCP/UDP length (16 bits).
+uint32_t pseudo_header_v4(Ipv4Address src, Ipv4Address dst, uint8_t protocol, uint16_t length);
+// RFC 8200 §8.1: src, dst, upper-layer length (32 bits), zeros, next header.
+uint32_t pseudo_header_v6(const Ipv6Address& src, const Ipv6Address& dst, uint8_t next_header,
+                          uint32_t length);
+// Picks the family of src. Mixed families are a caller bug; both are then treated as
+// IPv6 (IPv4 as v4-mapped) so the result is at least deterministic.
+uint32_t pseudo_header(const IpAddress& src, const IpAddress& dst, uint8_t protocol, uint32_t length);
+
+// RFC 1624 eqn. 3, incremental update when one 16-bit word of the covered data changes
+// from old_value to new_value:  HC' = ~(~HC + ~m + m').
+// Unlike eqn. 2 of RFC 1141 this never yields 0x0000 where recomputation gives 0xFFFF.
+uint16_t checksum_update16(uint16_t old_checksum, uint16_t old_value, uint16_t new_value);
+// The same for an aligned 32-bit field (an address, a sequence number): two words.
+uint16_t checksum_update32(uint16_t old_checksum, uint32_t old_value, uint32_t new_value);
+
+}  // namespace joyride::wire
