@@ -1,12 +1,14 @@
 #include "joyride/buf/heap_pool.h"
 
 #include <cassert>
+#include <cstdio>
 
 namespace joyride::buf {
 
 HeapPacketPool::HeapPacketPool(uint32_t segments, uint32_t segment_capacity, uint32_t descriptors)
     : segments_(segments),
       capacity_(segment_capacity),
+      descriptors_(descriptors),
       storage_(new uint8_t[static_cast<size_t>(segments) * segment_capacity]),
       direct_(new Segment[segments]),
       indirect_(new Segment[descriptors]) {
@@ -17,6 +19,8 @@ HeapPacketPool::HeapPacketPool(uint32_t segments, uint32_t segment_capacity, uin
     Segment& s = direct_[i];
     s.base = storage_.get() + static_cast<size_t>(i) * segment_capacity;
     s.capacity = segment_capacity;
+    s.storage = &s;
+    s.refcnt = 0;
     s.pool = this;
     free_direct_.push_back(&s);
   }
@@ -27,14 +31,21 @@ HeapPacketPool::HeapPacketPool(uint32_t segments, uint32_t segment_capacity, uin
 }
 
 HeapPacketPool::~HeapPacketPool() {
-  // Every packet must be gone before its pool: a packet outliving its pool would
-  // write into freed memory when dropped.
-  assert(free_direct_.size() == segments_ && "packets outlived their pool");
+  const size_t segments_out = segments_ - free_direct_.size();
+  const size_t descriptors_out = descriptors_ - free_indirect_.size();
+  if (segments_out == 0 && descriptors_out == 0) return;
+  // A packet outliving its pool would write into freed memory when dropped: say so
+  // loudly in every build, and stop debug builds here rather than at the later crash.
+  std::fprintf(stderr,
+               "joyride::buf::HeapPacketPool %p destroyed with %zu of %u segments and %zu of %u "
+               "clone descriptors still in use: packets outlived their pool\n",
+               static_cast<void*>(this), segments_out, segments_, descriptors_out, descriptors_);
+  assert(segments_out == 0 && descriptors_out == 0 && "packets outlived their HeapPacketPool");
 }
 
 Packet HeapPacketPool::alloc(uint32_t headroom) {
   if (free_direct_.empty() || headroom > capacity_) {
-    ++alloc_failures_;
+    count_segment_alloc_failure();
     return Packet();
   }
   Segment* s = free_direct_.back();
@@ -50,7 +61,7 @@ Packet HeapPacketPool::alloc(uint32_t headroom) {
 
 Segment* HeapPacketPool::alloc_descriptor() {
   if (free_indirect_.empty()) {
-    ++alloc_failures_;
+    count_descriptor_alloc_failure();
     return nullptr;
   }
   Segment* s = free_indirect_.back();
@@ -62,14 +73,16 @@ Segment* HeapPacketPool::alloc_descriptor() {
 
 void HeapPacketPool::release(Segment* s) {
   const bool direct = s >= direct_.get() && s < direct_.get() + segments_;
+  assert(s->pool == this && (direct || (s >= indirect_.get() && s < indirect_.get() + descriptors_)));
   s->next = nullptr;
+  s->storage = s;
   if (direct) {
-    s->storage = s;
     s->refcnt = 0;
     free_direct_.push_back(s);
   } else {
-    s->storage = s;
     s->base = nullptr;
+    s->capacity = 0;
+    s->data_off = s->data_len = 0;
     free_indirect_.push_back(s);
   }
 }

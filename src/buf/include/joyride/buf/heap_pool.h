@@ -16,7 +16,11 @@ class HeapPacketPool final : public PacketPool {
   static constexpr uint32_t kDefaultSegmentCapacity = 2048 + 128;  // like an mbuf data room
 
   // `segments`: storage blocks; `descriptors`: extra descriptors for indirect (cloned)
-  // segments.
+  // segments (one per cloned segment).
+  //
+  // Every packet (and clone) taken from the pool must be gone before the pool is: a
+  // packet dropped afterwards would write into freed memory. The destructor reports
+  // what is still out on stderr, and asserts in debug builds.
   HeapPacketPool(uint32_t segments, uint32_t segment_capacity = kDefaultSegmentCapacity,
                  uint32_t descriptors = 0);
   ~HeapPacketPool() override;
@@ -26,8 +30,8 @@ class HeapPacketPool final : public PacketPool {
 
   uint32_t total_segments() const { return segments_; }
   uint32_t available_segments() const { return static_cast<uint32_t>(free_direct_.size()); }
+  uint32_t total_descriptors() const { return descriptors_; }
   uint32_t available_descriptors() const { return static_cast<uint32_t>(free_indirect_.size()); }
-  uint64_t alloc_failures() const { return alloc_failures_; }
 
  protected:
   Segment* alloc_descriptor() override;
@@ -36,12 +40,12 @@ class HeapPacketPool final : public PacketPool {
  private:
   uint32_t segments_;
   uint32_t capacity_;
+  uint32_t descriptors_;
   std::unique_ptr<uint8_t[]> storage_;
   std::unique_ptr<Segment[]> direct_;
   std::unique_ptr<Segment[]> indirect_;
   std::vector<Segment*> free_direct_;
   std::vector<Segment*> free_indirect_;
-  uint64_t alloc_failures_ = 0;
 };
 
 }  // namespace joyride::buf

@@ -21,6 +21,18 @@
 // headers independently). The storage's direct segment counts its users in
 // `refcnt`; it returns to its pool when the last user goes. Shared bytes are
 // read-only by convention: writable() tells whether a segment's bytes may change.
+//
+//   original: Segment(direct, refcnt 2) ----+--> storage block
+//   clone:    Segment(indirect, storage=*) -+
+//
+// Freeing the original first leaves its direct descriptor parked (out of any chain)
+// as the block's owner until the clone goes; freeing the clone first just drops the
+// count. Either order returns block and descriptors to their pools exactly once.
+// A segment whose storage has one user is writable again, even an indirect one.
+//
+// Failure contract: every mutating call either succeeds or leaves the packet exactly
+// as it was (prepend, append, trim_*, append_bytes); pool exhaustion is counted by
+// the pool and never leaks a segment.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +42,7 @@
 
 namespace joyride::buf {
 
+class Packet;
 class PacketPool;
 
 struct Segment {
@@ -49,25 +62,6 @@ struct Segment {
   uint32_t tailroom() const { return capacity - data_off - data_len; }
   bool is_indirect() const { return storage != this; }
   bool writable() const { return storage->refcnt == 1; }
-};
-
-// Storage for segments. Implementations: HeapPacketPool (plain memory, tests and
-// simulation) and, in dev/dpdk, a pool over an rte_mempool.
-class PacketPool {
- public:
-  virtual ~PacketPool() = default;
-  // A one-segment empty packet with `headroom` bytes reserved in front, or an empty
-  // handle (Packet::empty()) when the pool is exhausted.
-  virtual class Packet alloc(uint32_t headroom) = 0;
-  // Capacity of one segment's storage.
-  virtual uint32_t segment_capacity() const = 0;
-
- protected:
-  friend class Packet;
-  // An empty descriptor for an indirect segment, or nullptr when exhausted.
-  virtual Segment* alloc_descriptor() = 0;
-  // Take back a descriptor whose storage, if direct, has no more users.
-  virtual void release(Segment* s) = 0;
 };
 
 class Packet {
@@ -92,25 +86,28 @@ class Packet {
 
   // Total data bytes in the chain.
   size_t len() const { return head_ ? head_->pkt_len : 0; }
-  // The head segment's bytes: where headers are parsed and pushed.
+  // The head segment's bytes: where headers are parsed and pushed. Not on an empty handle.
   uint8_t* data() { return head_->data(); }
   const uint8_t* data() const { return head_->data(); }
   size_t head_len() const { return head_->data_len; }
   std::span<uint8_t> head_bytes() { return {head_->data(), head_->data_len}; }
   std::span<const uint8_t> head_bytes() const { return {head_->data(), head_->data_len}; }
-  bool is_contiguous() const { return head_->next == nullptr; }
+  bool is_contiguous() const { return head_ == nullptr || head_->next == nullptr; }
   size_t segment_count() const;
   Segment* head() { return head_; }
   const Segment* head() const { return head_; }
 
   // Grow the data at the front into the head's headroom; returns the new first byte
-  // or nullptr (unchanged) when the headroom is too small or the head is shared.
+  // or nullptr (unchanged) when the headroom is too small, the head is shared, or the
+  // handle is empty.
   uint8_t* prepend(size_t n);
   // Grow the data at the end into the last segment's tailroom; returns the first new
-  // byte or nullptr (unchanged) when there is no room or the last segment is shared.
+  // byte or nullptr (unchanged) when there is no room, the last segment is shared, or
+  // the handle is empty.
   uint8_t* append(size_t n);
-  // Drop n bytes from the front (may free emptied leading segments) or from the back.
-  // Return false (unchanged) when n > len().
+  // Drop n bytes from the front (frees emptied leading segments) or from the back
+  // (frees emptied trailing segments). One segment always remains, so trimming to
+  // zero leaves a one-segment empty packet. Return false (unchanged) when n > len().
   bool trim_front(size_t n);
   bool trim_back(size_t n);
 
@@ -120,16 +117,20 @@ class Packet {
   // contiguous there, else copied into `scratch` (which must hold n bytes). nullptr
   // when out of range. (The idea of rte_pktmbuf_read.)
   const uint8_t* read(size_t offset, size_t n, uint8_t* scratch) const;
-  // Append bytes, filling the last segment's tailroom and then new segments from
-  // `pool`; false when the pool ran out (the packet then holds what fit).
+  // Append bytes, filling the last segment's tailroom (if writable) and then new
+  // segments from `pool`; an empty handle first gets a segment with no headroom.
+  // False when the pool ran out (the packet is then unchanged).
   bool append_bytes(std::span<const uint8_t> bytes, PacketPool& pool);
 
-  // Append another packet's segments to this one (tail becomes empty).
+  // Append another packet's segments to this one (tail becomes empty). `tail` must not
+  // be this packet.
   void chain(Packet&& tail);
-  // A second handle onto the same bytes, sharing storage (see header comment).
-  // Empty when `pool` has no descriptors left.
+  // A second handle onto the same bytes, sharing storage (see header comment): one
+  // descriptor from `pool` per segment. Empty when `pool` has too few descriptors
+  // (nothing is then held) or when this handle is empty.
   Packet clone(PacketPool& pool) const;
-  // A deep copy into fresh storage from pool (one segment if it fits). Empty on exhaustion.
+  // A deep copy into fresh, writable storage from pool (one segment if it fits). Empty
+  // on exhaustion (nothing is then held) or when this handle is empty.
   Packet copy(PacketPool& pool, uint32_t headroom) const;
 
   // Visit each segment's data: f(std::span<const uint8_t>).
@@ -143,8 +144,45 @@ class Packet {
 
  private:
   static void free_segment(Segment* s);
+  static void free_chain(Segment* s);
   Segment* last() const;
   Segment* head_ = nullptr;
+};
+
+// Storage for segments. Implementations: HeapPacketPool (plain memory, tests and
+// simulation) and, in dev/dpdk, a pool over an rte_mempool.
+class PacketPool {
+ public:
+  virtual ~PacketPool() = default;
+  // A one-segment empty packet with `headroom` bytes reserved in front, or an empty
+  // handle (Packet::empty()) when the pool is exhausted.
+  virtual Packet alloc(uint32_t headroom) = 0;
+  // Capacity of one segment's storage.
+  virtual uint32_t segment_capacity() const = 0;
+  // Fill `out` from the front with alloc(headroom) until it is full or the pool runs
+  // out; returns how many were allocated (out[n..] are left as they were).
+  virtual size_t alloc_burst(std::span<Packet> out, uint32_t headroom);
+
+  // Failed allocations (pool exhausted or headroom > capacity): storage segments, and
+  // descriptors for clones.
+  uint64_t segment_alloc_failures() const { return segment_alloc_failures_; }
+  uint64_t descriptor_alloc_failures() const { return descriptor_alloc_failures_; }
+  uint64_t alloc_failures() const { return segment_alloc_failures_ + descriptor_alloc_failures_; }
+
+ protected:
+  friend class Packet;
+  // An empty descriptor for an indirect segment, or nullptr when exhausted.
+  virtual Segment* alloc_descriptor() = 0;
+  // Take back a descriptor whose storage, if direct, has no more users.
+  virtual void release(Segment* s) = 0;
+
+  // Implementations call these on every failed alloc / alloc_descriptor.
+  void count_segment_alloc_failure() { ++segment_alloc_failures_; }
+  void count_descriptor_alloc_failure() { ++descriptor_alloc_failures_; }
+
+ private:
+  uint64_t segment_alloc_failures_ = 0;
+  uint64_t descriptor_alloc_failures_ = 0;
 };
 
 }  // namespace joyride::buf
