@@ -345,6 +345,7 @@ TEST(SimNetworkTest, SimultaneousArrivalsFollowSendOrder) {
 }
 
 TEST(SimNetworkTest, RunUntilIdleReportsTheLimit) {
+  buf::HeapPacketPool pool(4);  // outlives the nodes and the network
   EchoNode left;
   EchoNode right;
   SimNetwork net;
@@ -353,7 +354,6 @@ TEST(SimNetworkTest, RunUntilIdleReportsTheLimit) {
   LinkParams p;
   p.latency = Duration::millis(1);
   net.connect({l, 0}, {r, 0}, p);
-  buf::HeapPacketPool pool(4);
   net.transmit({l, 0}, testing::make_frame(pool, 0, 64));  // bounces forever
   EXPECT_FALSE(net.run_until_idle(at_us(10'500)));
   EXPECT_EQ(net.now(), at_us(10'500));
@@ -402,6 +402,7 @@ TEST(SimNetworkTest, RunUntilIdleCountsFramesInFlightAsWork) {
 }
 
 TEST(SimNetworkTest, RunUntilIdleGivesUpWhenTimeStopsMoving) {
+  buf::HeapPacketPool pool(4);  // outlives the nodes and the network
   EchoNode left;
   EchoNode right;
   SimNetworkOptions opts;
@@ -410,7 +411,6 @@ TEST(SimNetworkTest, RunUntilIdleGivesUpWhenTimeStopsMoving) {
   const NodeId l = net.add_node(left);
   const NodeId r = net.add_node(right);
   net.connect({l, 0}, {r, 0}, LinkParams{});  // zero latency, unlimited rate
-  buf::HeapPacketPool pool(4);
   net.transmit({l, 0}, testing::make_frame(pool, 0, 64));
   EXPECT_FALSE(net.run_until_idle(Instant::never()));
   EXPECT_EQ(net.network_counters()[NetworkCounter::kStepsAtOneInstant], 1u);
