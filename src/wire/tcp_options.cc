@@ -114,7 +114,7 @@ size_t TcpOptions::emitted_len() const {
 }
 
 size_t TcpOptions::emit(std::span<uint8_t> out) const {
-  const size_t total = emitted_len();
+  [[maybe_unused]] const size_t total = emitted_len();
   assert(out.size() >= total);
   uint8_t* p = out.data();
   size_t at = 0;

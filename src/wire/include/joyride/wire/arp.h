@@ -23,10 +23,10 @@ struct ArpRepr {
   static constexpr uint16_t kHardwareEthernet = 1;
 
   ArpOp op = ArpOp::kRequest;
-  MacAddress sender_mac;
-  Ipv4Address sender_ip;
-  MacAddress target_mac;
-  Ipv4Address target_ip;
+  MacAddress sender_mac{};
+  Ipv4Address sender_ip{};
+  MacAddress target_mac{};
+  Ipv4Address target_ip{};
 
   // Errors: kTruncated (< 28 bytes); kUnsupported for htype != 1, ptype != 0x0800,
   // hlen != 6, plen != 4, or an op other than request/reply (RARP, InARP, ...).

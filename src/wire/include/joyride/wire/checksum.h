@@ -79,7 +79,9 @@ uint32_t pseudo_header(const IpAddress& src, const IpAddress& dst, uint8_t proto
 
 // RFC 1624 eqn. 3, incremental update when one 16-bit word of the covered data changes
 // from old_value to new_value:  HC' = ~(~HC + ~m + m').
-// Unlike eqn. 2 of RFC 1141 this never yields 0x0000 where recomputation gives 0xFFFF.
+// It agrees with recomputation except when the covered data becomes all zeros (a sum
+// of +0, checksum 0xFFFF, that the old checksum cannot distinguish from -0); no real
+// header is all zeros.
 uint16_t checksum_update16(uint16_t old_checksum, uint16_t old_value, uint16_t new_value);
 // The same for an aligned 32-bit field (an address, a sequence number): two words.
 uint16_t checksum_update32(uint16_t old_checksum, uint32_t old_value, uint32_t new_value);

@@ -38,12 +38,12 @@ struct EtherType {
 };
 
 struct EthernetRepr {
-  MacAddress dst;
-  MacAddress src;
+  MacAddress dst{};
+  MacAddress src{};
   // With a VLAN tag, the inner (encapsulated) type.
   uint16_t ethertype = 0;
   // The 802.1Q tag control information (PCP, DEI, VID) when the frame was tagged.
-  std::optional<uint16_t> vlan_tci;
+  std::optional<uint16_t> vlan_tci{};
 
   // Errors: kTruncated (shorter than the header, tag included); kUnsupported for 802.3
   // length/LLC frames (type field < 0x0600), which carry nothing this stack handles.

@@ -63,7 +63,7 @@ struct Icmpv4Repr {
   // Echo: the echoed data. Errors: the quoted original IP header and leading payload
   // bytes (RFC 792: "Internet Header + 64 bits of Original Data Datagram"; Linux
   // quotes more). The wire layer does not interpret it.
-  std::span<const uint8_t> data;
+  std::span<const uint8_t> data{};
 
   bool is_error() const {
     return type == Icmpv4Type::kDestUnreachable || type == Icmpv4Type::kTimeExceeded;

@@ -34,8 +34,8 @@ struct IpProtocol {
 };
 
 struct Ipv4Repr {
-  Ipv4Address src;
-  Ipv4Address dst;
+  Ipv4Address src{};
+  Ipv4Address dst{};
   uint8_t protocol = 0;
   uint8_t ttl = 64;
   uint8_t dscp_ecn = 0;

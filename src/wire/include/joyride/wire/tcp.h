@@ -49,12 +49,12 @@ struct TcpFlags {
 struct TcpRepr {
   uint16_t src_port = 0;
   uint16_t dst_port = 0;
-  base::SeqNum seq;
-  base::SeqNum ack;
+  base::SeqNum seq{};
+  base::SeqNum ack{};
   uint8_t flags = 0;
   uint16_t window = 0;  // as on the wire: not scaled
   uint16_t urgent_ptr = 0;
-  TcpOptions options;
+  TcpOptions options{};
   uint16_t header_len = kTcpHeaderLen;  // parsed data offset * 4
   uint16_t payload_len = 0;
 

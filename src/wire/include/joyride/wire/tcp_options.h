@@ -51,20 +51,20 @@ struct TcpOptionKind {
 
 // One SACK block: the bytes [left, right) have been received (RFC 2018 §3).
 struct SackBlock {
-  base::SeqNum left;
-  base::SeqNum right;
+  base::SeqNum left{};
+  base::SeqNum right{};
   bool operator==(const SackBlock&) const = default;
 };
 
 struct TcpOptions {
   static constexpr size_t kMaxSackBlocks = 4;
 
-  std::optional<uint16_t> mss;
-  std::optional<uint8_t> window_scale;
+  std::optional<uint16_t> mss{};
+  std::optional<uint8_t> window_scale{};
   bool sack_permitted = false;
   std::array<SackBlock, kMaxSackBlocks> sack_blocks{};
   uint8_t sack_count = 0;
-  std::optional<std::pair<uint32_t, uint32_t>> timestamps;  // tsval, tsecr
+  std::optional<std::pair<uint32_t, uint32_t>> timestamps{};  // tsval, tsecr
 
   // bytes is the options area of a header (header_len - 20 bytes, at most 40).
   static base::Result<TcpOptions, WireError> parse(std::span<const uint8_t> bytes);
