@@ -53,7 +53,9 @@ namespace joyride::core {
 
 struct ArpConfig {
   size_t max_entries = 1024;
-  size_t max_pending_per_entry = 3;
+  // Linux's unres_qlen default: enough for one fragmented 64 KB datagram (45 frames)
+  // to survive resolution; the packet pool bounds the total.
+  size_t max_pending_per_entry = 101;
   // A reply makes an entry kReachable for this long, then it turns kStale.
   base::Duration reachable_time = base::Duration::seconds(30);
   // An idle kStale entry is removed this long after it turned stale.

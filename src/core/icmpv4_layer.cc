@@ -1,0 +1,208 @@
+#include "joyride/core/icmpv4_layer.h"
+
+#include <algorithm>
+
+#include "joyride/base/bytes.h"
+#include "joyride/core/frame.h"
+#include "joyride/core/packet_checksum.h"
+#include "joyride/core/ping_sockets.h"
+#include "joyride/core/udp_layer.h"
+#include "joyride/wire/checksum.h"
+
+namespace joyride::core {
+
+using wire::Icmpv4Repr;
+using wire::Icmpv4Type;
+using wire::Ipv4Repr;
+
+namespace {
+
+// An error message quotes the offending datagram; Linux keeps the whole error
+// within 576 bytes (RFC 1812 §4.3.2.3), so do we.
+constexpr size_t kMaxErrorDatagram = 576;
+constexpr size_t kMaxQuotedPayload = kMaxErrorDatagram - 20 /*ip*/ - 8 /*icmp*/ - 20 /*quoted ip*/;
+
+}  // namespace
+
+Icmpv4Layer::Icmpv4Layer(const IcmpConfig& config, Ipv4Layer& ip, buf::PacketPool& pool)
+    : config_(config), ip_(ip), pool_(pool), tokens_(config.error_burst) {}
+
+void Icmpv4Layer::input(const Ipv4RxContext& ctx, buf::Packet message, base::Instant now) {
+  counters_.inc(IcmpCounter::kRxMessages);
+  if (message.len() < wire::kIcmpv4HeaderLen || message.head_len() < wire::kIcmpv4HeaderLen) {
+    counters_.inc(IcmpCounter::kDropMalformed);
+    return;
+  }
+  // Verified over the whole chain here, so the header parse below need not (a
+  // reassembled 60 KB echo spans many segments).
+  if (wire::checksum_fold(packet_checksum_accumulate(message)) != 0) {
+    counters_.inc(IcmpCounter::kDropBadChecksum);
+    return;
+  }
+  auto parsed = Icmpv4Repr::parse(message.head_bytes(), /*verify_checksum=*/false);
+  if (!parsed) {
+    counters_.inc(parsed.error() == wire::WireError::kUnsupported ? IcmpCounter::kDropUnsupportedType
+                                                                   : IcmpCounter::kDropMalformed);
+    return;
+  }
+  switch (parsed->type) {
+    case Icmpv4Type::kEchoRequest:
+      counters_.inc(IcmpCounter::kRxEchoRequests);
+      if (ctx.broadcast && config_.echo_ignore_broadcasts) {
+        counters_.inc(IcmpCounter::kDropBroadcastEcho);
+        return;
+      }
+      answer_echo(ctx, *parsed, std::move(message), now);
+      return;
+    case Icmpv4Type::kEchoReply:
+      counters_.inc(IcmpCounter::kRxEchoReplies);
+      if (ping_ != nullptr) ping_->deliver_reply(ctx, *parsed, message);
+      return;
+    case Icmpv4Type::kDestUnreachable:
+      counters_.inc(IcmpCounter::kRxDestUnreachable);
+      handle_error(*parsed, now);
+      return;
+    case Icmpv4Type::kTimeExceeded:
+      counters_.inc(IcmpCounter::kRxTimeExceeded);
+      handle_error(*parsed, now);
+      return;
+  }
+  counters_.inc(IcmpCounter::kDropUnsupportedType);
+}
+
+void Icmpv4Layer::answer_echo(const Ipv4RxContext& ctx, const Icmpv4Repr& request, buf::Packet message,
+                              base::Instant now) {
+  (void)request;
+  // Turn the request into the reply in place: only the type changes, so the
+  // checksum is updated incrementally (RFC 1624) instead of summed again.
+  if (!message.head()->writable()) {
+    message = message.copy(pool_, kPacketHeadroom);
+    if (message.empty()) {
+      counters_.inc(IcmpCounter::kDropNoBuffers);
+      return;
+    }
+  }
+  uint8_t* hdr = message.data();
+  const uint16_t old_word = base::load_be<uint16_t>(hdr, 0);
+  hdr[0] = static_cast<uint8_t>(Icmpv4Type::kEchoReply);
+  const uint16_t new_word = base::load_be<uint16_t>(hdr, 0);
+  const uint16_t old_sum = base::load_be<uint16_t>(hdr, 2);
+  base::store_be<uint16_t>(hdr, 2, wire::checksum_update16(old_sum, old_word, new_word));
+
+  Ipv4SendParams params;
+  params.src = ctx.broadcast ? wire::Ipv4Address() : ctx.header.dst;
+  params.dst = ctx.header.src;
+  params.protocol = wire::IpProtocol::kIcmp;
+  params.tos = ctx.header.dscp_ecn & 0xfc;
+  if (ip_.output(params, std::move(message), now)) {
+    counters_.inc(IcmpCounter::kTxEchoReplies);
+  } else {
+    counters_.inc(IcmpCounter::kDropNoBuffers);
+  }
+}
+
+void Icmpv4Layer::handle_error(const Icmpv4Repr& error, base::Instant now) {
+  // The quoted datagram: its IP header (possibly truncated after 8 payload bytes, so
+  // not parsed with Ipv4Repr::parse, which checks the total length).
+  const auto q = error.data;
+  if (q.size() < 20 || (q[0] >> 4) != 4) {
+    counters_.inc(IcmpCounter::kDropMalformed);
+    return;
+  }
+  const size_t ihl = static_cast<size_t>(q[0] & 0x0f) * 4;
+  if (ihl < 20 || q.size() < ihl) {
+    counters_.inc(IcmpCounter::kDropMalformed);
+    return;
+  }
+  const uint8_t protocol = q[9];
+  const wire::Ipv4Address src = wire::Ipv4Address::from_bytes(q.data() + 12);
+  const wire::Ipv4Address dst = wire::Ipv4Address::from_bytes(q.data() + 16);
+  const auto transport = q.subspan(ihl);
+
+  if (error.type == Icmpv4Type::kDestUnreachable &&
+      error.code == wire::Icmpv4Unreachable::kFragmentationNeeded && error.next_hop_mtu != 0) {
+    ip_.update_path_mtu(dst, error.next_hop_mtu, now);
+    for (auto* l : pmtu_listeners_) l->on_path_mtu(dst, error.next_hop_mtu, q, now);
+    return;
+  }
+  if (protocol == wire::IpProtocol::kUdp && udp_ != nullptr && transport.size() >= 4) {
+    const uint16_t sport = base::load_be<uint16_t>(transport.data(), 0);
+    const uint16_t dport = base::load_be<uint16_t>(transport.data(), 2);
+    udp_->on_icmp_error(src, sport, dst, dport, error.type, error.code);
+  }
+}
+
+bool Icmpv4Layer::take_token(base::Instant now) {
+  const double elapsed = (now - last_refill_).as_seconds();
+  last_refill_ = now;
+  tokens_ = std::min<double>(config_.error_burst, tokens_ + elapsed * config_.errors_per_second);
+  if (tokens_ < 1.0) return false;
+  tokens_ -= 1.0;
+  return true;
+}
+
+void Icmpv4Layer::send_dest_unreachable(uint8_t code, const Ipv4Repr& original, const buf::Packet& payload,
+                                        base::Instant now) {
+  send_error(Icmpv4Type::kDestUnreachable, code, original, payload, now);
+}
+
+void Icmpv4Layer::on_reassembly_timeout(const Ipv4Repr& header, const buf::Packet& first_fragment,
+                                        base::Instant now) {
+  // first_fragment starts at its IP header: quote its payload.
+  buf::Packet payload = first_fragment.clone(pool_);
+  if (payload.empty() || !payload.trim_front(header.header_len)) {
+    counters_.inc(IcmpCounter::kDropNoBuffers);
+    return;
+  }
+  send_error(Icmpv4Type::kTimeExceeded, wire::Icmpv4TimeExceeded::kReassemblyExceeded, header, payload, now);
+}
+
+void Icmpv4Layer::send_error(Icmpv4Type type, uint8_t code, const Ipv4Repr& original,
+                             const buf::Packet& payload, base::Instant now) {
+  // RFC 1122 §3.2.2: never about an ICMP error, a broadcast or multicast, a
+  // non-initial fragment, or a datagram whose source is not a unicast host.
+  if (original.frag_offset != 0 || original.dst.is_broadcast() || original.dst.is_multicast() ||
+      original.src.is_unspecified() || original.src.is_broadcast() || original.src.is_multicast()) {
+    return;
+  }
+  if (original.protocol == wire::IpProtocol::kIcmp && payload.len() >= 1) {
+    uint8_t t = 0;
+    payload.copy_out(0, std::span<uint8_t>(&t, 1));
+    if (t != static_cast<uint8_t>(Icmpv4Type::kEchoRequest) && t != static_cast<uint8_t>(Icmpv4Type::kEchoReply)) {
+      return;
+    }
+  }
+  if (!take_token(now)) {
+    counters_.inc(IcmpCounter::kDropRateLimited);
+    return;
+  }
+  // Quote: the original header (re-emitted without options) and leading payload.
+  uint8_t quote[20 + kMaxQuotedPayload];
+  Ipv4Repr quoted = original;
+  quoted.header_len = 20;
+  quoted.emit(std::span<uint8_t>(quote, 20));
+  const size_t n = std::min(payload.len(), kMaxQuotedPayload);
+  payload.copy_out(0, std::span<uint8_t>(quote + 20, n));
+
+  Icmpv4Repr msg;
+  msg.type = type;
+  msg.code = code;
+  msg.data = std::span<const uint8_t>(quote, 20 + n);
+  buf::Packet p = pool_.alloc(kPacketHeadroom);
+  uint8_t* out = p.empty() ? nullptr : p.append(msg.buffer_len());
+  if (out == nullptr) {
+    counters_.inc(IcmpCounter::kDropNoBuffers);
+    return;
+  }
+  msg.emit(std::span<uint8_t>(out, msg.buffer_len()));
+  Ipv4SendParams params;
+  params.src = original.dst;
+  params.dst = original.src;
+  params.protocol = wire::IpProtocol::kIcmp;
+  params.tos = 0xc0;  // Linux sends ICMP errors with precedence "internetwork control"
+  if (!ip_.output(params, std::move(p), now)) return;
+  counters_.inc(type == Icmpv4Type::kTimeExceeded ? IcmpCounter::kTxTimeExceeded
+                                                  : IcmpCounter::kTxDestUnreachable);
+}
+
+}  // namespace joyride::core

@@ -1,0 +1,105 @@
+// ICMPv4 (RFC 792, RFC 1122 §3.2.2) for one stack instance: answers echo requests,
+// sends destination-unreachable and time-exceeded errors (rate-limited), and hands
+// received errors to whoever they concern: ping sockets, UDP sockets, and path-MTU
+// listeners (TCP, later) for fragmentation-needed.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "joyride/base/counters.h"
+#include "joyride/base/time.h"
+#include "joyride/buf/packet.h"
+#include "joyride/core/ipv4_layer.h"
+#include "joyride/core/ipv4_reassembler.h"
+#include "joyride/wire/icmpv4.h"
+
+namespace joyride::core {
+
+class PingSockets;
+class UdpLayer;
+
+struct IcmpConfig {
+  // Token bucket for error messages (Linux: icmp_msgs_per_sec, icmp_msgs_burst).
+  uint32_t errors_per_second = 1000;
+  uint32_t error_burst = 50;
+  bool echo_ignore_broadcasts = true;  // Linux icmp_echo_ignore_broadcasts
+};
+
+enum class IcmpCounter : uint8_t {
+  kRxMessages,
+  kRxEchoRequests,
+  kRxEchoReplies,
+  kRxDestUnreachable,
+  kRxTimeExceeded,
+  kTxEchoReplies,
+  kTxDestUnreachable,
+  kTxTimeExceeded,
+  kDropMalformed,
+  kDropBadChecksum,
+  kDropUnsupportedType,
+  kDropBroadcastEcho,
+  kDropRateLimited,  // an error we would have sent
+  kDropNoBuffers,
+  kCount
+};
+constexpr std::array<std::string_view, 14> counter_names(IcmpCounter) {
+  return {"rx_messages",        "rx_echo_requests",   "rx_echo_replies",  "rx_dest_unreachable",
+          "rx_time_exceeded",   "tx_echo_replies",    "tx_dest_unreachable", "tx_time_exceeded",
+          "drop_malformed",     "drop_bad_checksum",  "drop_unsupported_type", "drop_broadcast_echo",
+          "drop_rate_limited",  "drop_no_buffers"};
+}
+
+// Told of fragmentation-needed errors (RFC 1191) after the path MTU was updated.
+class PathMtuListener {
+ public:
+  virtual ~PathMtuListener() = default;
+  // quoted: the original datagram's IP header and leading payload bytes.
+  virtual void on_path_mtu(wire::Ipv4Address dst, uint16_t mtu, std::span<const uint8_t> quoted,
+                           base::Instant now) = 0;
+};
+
+class Icmpv4Layer final : public ReassemblyTimeoutListener {
+ public:
+  Icmpv4Layer(const IcmpConfig& config, Ipv4Layer& ip, buf::PacketPool& pool);
+  void attach(UdpLayer* udp, PingSockets* ping) {
+    udp_ = udp;
+    ping_ = ping;
+  }
+  void add_path_mtu_listener(PathMtuListener* l) { pmtu_listeners_.push_back(l); }
+
+  // An ICMP message (the IPv4 payload) arrived.
+  void input(const Ipv4RxContext& ctx, buf::Packet message, base::Instant now);
+
+  // Error about a datagram we received: `original` its header, `payload` its
+  // transport payload. Does nothing for datagrams RFC 1122 §3.2.2 says never to
+  // answer (broadcast, non-first fragment, ICMP error, non-unicast source).
+  void send_dest_unreachable(uint8_t code, const wire::Ipv4Repr& original, const buf::Packet& payload,
+                             base::Instant now);
+  void on_reassembly_timeout(const wire::Ipv4Repr& header, const buf::Packet& first_fragment,
+                             base::Instant now) override;
+
+  const base::CounterSet<IcmpCounter>& counters() const { return counters_; }
+
+ private:
+  void answer_echo(const Ipv4RxContext& ctx, const wire::Icmpv4Repr& request, buf::Packet message,
+                   base::Instant now);
+  void handle_error(const wire::Icmpv4Repr& error, base::Instant now);
+  void send_error(wire::Icmpv4Type type, uint8_t code, const wire::Ipv4Repr& original,
+                  const buf::Packet& payload, base::Instant now);
+  bool take_token(base::Instant now);
+
+  const IcmpConfig config_;
+  Ipv4Layer& ip_;
+  buf::PacketPool& pool_;
+  UdpLayer* udp_ = nullptr;
+  PingSockets* ping_ = nullptr;
+  std::vector<PathMtuListener*> pmtu_listeners_;
+  double tokens_;
+  base::Instant last_refill_;
+  base::CounterSet<IcmpCounter> counters_;
+};
+
+}  // namespace joyride::core

@@ -1,0 +1,139 @@
+// IPv4 for one stack instance: input validation and dispatch to ICMP/UDP (TCP
+// joins later), reassembly of fragments, and output: routing, source address
+// selection, path MTU, fragmentation, and hand-off to ARP.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+
+#include "joyride/base/counters.h"
+#include "joyride/base/result.h"
+#include "joyride/base/time.h"
+#include "joyride/buf/packet.h"
+#include "joyride/core/arp_resolver.h"
+#include "joyride/core/errors.h"
+#include "joyride/core/interface.h"
+#include "joyride/core/ipv4_reassembler.h"
+#include "joyride/core/routing.h"
+#include "joyride/wire/ipv4.h"
+
+namespace joyride::core {
+
+class Icmpv4Layer;
+class UdpLayer;
+
+struct Ipv4Config {
+  uint8_t default_ttl = 64;
+  size_t pmtu_cache_entries = 4096;
+  base::Duration pmtu_expiry = base::Duration::seconds(600);  // Linux ip_rt_mtu_expires
+  uint16_t min_pmtu = 552;                                      // Linux min_pmtu
+  size_t loopback_queue = 256;                                  // datagrams to our own addresses
+};
+
+enum class Ipv4Counter : uint8_t {
+  kRxPackets,
+  kRxDelivered,
+  kTxPackets,
+  kTxFragments,
+  kDropMalformed,        // failed Ipv4Repr::parse other than checksum (version, lengths, flags)
+  kDropBadChecksum,
+  kDropTtlZero,          // RFC 1122 §3.2.1.7: no host sends TTL 0; such a datagram is bogus
+  kDropMartianSource,    // source is broadcast, multicast or one of our own addresses
+  kDropNotForUs,         // destination is not ours (we do not forward)
+  kDropUnknownProtocol,  // answered with ICMP protocol unreachable
+  kDropNoRoute,
+  kDropFragmentNeeded,   // DF set and larger than the path MTU (sender told EMSGSIZE)
+  kDropNoBuffers,
+  kDropLoopbackFull,
+  kCount
+};
+constexpr std::array<std::string_view, 14> counter_names(Ipv4Counter) {
+  return {"rx_packets",        "rx_delivered",       "tx_packets",           "tx_fragments",
+          "drop_malformed",    "drop_bad_checksum",  "drop_ttl_zero",        "drop_martian_source",
+          "drop_not_for_us",   "drop_unknown_protocol", "drop_no_route",     "drop_fragment_needed",
+          "drop_no_buffers",   "drop_loopback_full"};
+}
+
+// What the transport layers learn about a received datagram.
+struct Ipv4RxContext {
+  uint32_t ifindex = 0;
+  wire::Ipv4Repr header;  // for a reassembled datagram: the first fragment's, frag fields cleared
+  bool broadcast = false; // limited or directed broadcast destination
+};
+
+struct Ipv4SendParams {
+  wire::Ipv4Address src;  // unspecified: chosen from the route
+  wire::Ipv4Address dst;
+  uint8_t protocol = 0;
+  uint8_t ttl = 0;  // 0: the default TTL
+  uint8_t tos = 0;
+  bool dont_fragment = false;
+};
+
+struct Ipv4Route {
+  uint32_t ifindex;
+  wire::Ipv4Address next_hop;
+  wire::Ipv4Address source;  // preferred source address
+  uint16_t mtu;              // min(interface MTU, path MTU)
+  bool local;                // the destination is one of our own addresses
+  bool broadcast;            // limited or directed broadcast
+};
+
+class Ipv4Layer {
+ public:
+  Ipv4Layer(const Ipv4Config& config, const InterfaceTable& interfaces, const RoutingTable& routes,
+            buf::PacketPool& pool, ArpResolver& arp, Ipv4Reassembler& reassembler);
+  void attach(Icmpv4Layer* icmp, UdpLayer* udp) {
+    icmp_ = icmp;
+    udp_ = udp;
+  }
+
+  // A datagram (starting at the IP header) arrived on ifindex.
+  void input(uint32_t ifindex, buf::Packet packet, base::Instant now);
+
+  // Sends `payload` (a transport header and data, with kPacketHeadroom in front when
+  // possible) as one datagram, fragmenting when it exceeds the path MTU and DF is clear.
+  base::Status<SendError> output(const Ipv4SendParams& params, buf::Packet payload, base::Instant now);
+
+  std::optional<Ipv4Route> route(wire::Ipv4Address dst, base::Instant now) const;
+  // Frag-needed (RFC 1191): remember a smaller MTU towards dst.
+  void update_path_mtu(wire::Ipv4Address dst, uint16_t mtu, base::Instant now);
+  // The IP ident counter starts at a random value (from the host's RandomSource).
+  void set_initial_ident(uint16_t ident) { next_ident_ = ident; }
+
+  // Delivers datagrams this instance sent to its own addresses. Returns how many.
+  size_t process_loopback(base::Instant now);
+  bool has_loopback_work() const { return !loopback_.empty(); }
+
+  const base::CounterSet<Ipv4Counter>& counters() const { return counters_; }
+
+ private:
+  struct PathMtu {
+    uint16_t mtu;
+    base::Instant expires;
+  };
+  void deliver(Ipv4RxContext& ctx, buf::Packet payload, base::Instant now);
+  bool is_for_us(uint32_t ifindex, wire::Ipv4Address dst, bool* broadcast) const;
+  bool emit_header(buf::Packet& packet, const wire::Ipv4Repr& header);
+  base::Status<SendError> fragment_and_send(const Ipv4Route& route, wire::Ipv4Repr header,
+                                            const buf::Packet& payload, base::Instant now);
+  void transmit(const Ipv4Route& route, buf::Packet datagram, base::Instant now);
+
+  const Ipv4Config config_;
+  const InterfaceTable& interfaces_;
+  const RoutingTable& routes_;
+  buf::PacketPool& pool_;
+  ArpResolver& arp_;
+  Ipv4Reassembler& reassembler_;
+  Icmpv4Layer* icmp_ = nullptr;
+  UdpLayer* udp_ = nullptr;
+  uint16_t next_ident_ = 0;
+  std::unordered_map<uint32_t, PathMtu> path_mtu_;
+  std::deque<buf::Packet> loopback_;
+  base::CounterSet<Ipv4Counter> counters_;
+};
+
+}  // namespace joyride::core

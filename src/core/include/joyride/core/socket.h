@@ -1,0 +1,63 @@
+// Socket handles and readiness, shared by every socket kind of a stack instance.
+//
+// A SocketId is an index into a slab plus a generation, so a handle kept after
+// close() (an app's stale fd, a lying app) is recognised as stale instead of
+// reaching whatever socket reused the slot.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "joyride/wire/address.h"
+
+namespace joyride::core {
+
+enum class SocketKind : uint8_t { kUdp, kPing, kTcp };
+
+struct SocketId {
+  uint32_t index = std::numeric_limits<uint32_t>::max();
+  uint32_t generation = 0;
+  SocketKind kind = SocketKind::kUdp;
+  bool valid() const { return index != std::numeric_limits<uint32_t>::max(); }
+  bool operator==(const SocketId&) const = default;
+};
+
+struct Endpoint {
+  wire::IpAddress address;
+  uint16_t port = 0;
+  bool operator==(const Endpoint&) const = default;
+};
+
+// Readiness bits, as poll(2) would report them.
+enum Readiness : uint32_t {
+  kReadable = 1u << 0,
+  kWritable = 1u << 1,
+  kError = 1u << 2,
+  kHangup = 1u << 3,
+};
+
+struct SocketEvent {
+  SocketId socket;
+  uint32_t readiness = 0;
+};
+
+// Sockets whose readiness changed since the host last looked. Each socket appears
+// at most once however often it changes (the host reads its current readiness), so
+// the queue is bounded by the number of sockets.
+class ReadinessQueue {
+ public:
+  void mark(SocketId s, uint32_t readiness);
+  // Moves up to out.size() events into out; returns how many.
+  size_t take(std::span<SocketEvent> out);
+  size_t size() const { return pending_.size() - taken_; }
+  // A closed socket's pending event must not outlive it.
+  void forget(SocketId s);
+
+ private:
+  std::vector<SocketEvent> pending_;
+  size_t taken_ = 0;
+};
+
+}  // namespace joyride::core

@@ -1,0 +1,116 @@
+// A stack instance: everything one application's networking needs, owned by one
+// object driven by one thread at a time (no locks inside).
+//
+// The host (joyrided's worker, the simulator, a test) drives it:
+//   stack.input(ifindex, frame, now);     // for every received frame
+//   stack.poll(now);                      // run due timers and deferred work
+//   stack.take_tx(frames);                // frames to put on the wire
+//   stack.take_events(events);            // sockets whose readiness changed
+//   wake me at stack.next_deadline()
+// The stack never reads a clock, sleeps, allocates per packet from the heap on the
+// fast path, or makes a system call.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "joyride/base/random.h"
+#include "joyride/base/time.h"
+#include "joyride/base/timer_wheel.h"
+#include "joyride/buf/packet.h"
+#include "joyride/core/arp_resolver.h"
+#include "joyride/core/ethernet_link.h"
+#include "joyride/core/frame.h"
+#include "joyride/core/icmpv4_layer.h"
+#include "joyride/core/interface.h"
+#include "joyride/core/ipv4_layer.h"
+#include "joyride/core/ipv4_reassembler.h"
+#include "joyride/core/ping_sockets.h"
+#include "joyride/core/routing.h"
+#include "joyride/core/socket.h"
+#include "joyride/core/udp_layer.h"
+
+namespace joyride::core {
+
+struct StackConfig {
+  std::vector<InterfaceConfig> interfaces;  // a connected route is added for each prefix
+  std::vector<Route> routes;                // more routes, e.g. a default gateway
+  ArpConfig arp;
+  ReassemblyConfig reassembly;
+  Ipv4Config ipv4;
+  IcmpConfig icmp;
+  UdpConfig udp;
+  size_t tx_queue_frames = 4096;
+  base::Duration timer_tick = base::Duration::millis(1);
+};
+
+class Stack final : private ReassemblyTimeoutListener {
+ public:
+  Stack(const StackConfig& config, buf::PacketPool& pool, base::RandomSource& random, base::Instant now);
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  void input(uint32_t ifindex, buf::Packet frame, base::Instant now);
+  void poll(base::Instant now);
+  size_t take_tx(std::span<Frame> out) { return tx_.pop_burst(out); }
+  bool has_tx() const { return !tx_.empty(); }
+  size_t take_events(std::span<SocketEvent> out) { return ready_.take(out); }
+  // When poll() must next run without new input: a timer, or at once when deferred
+  // work (loopback traffic) is waiting. Instant::never() when idle.
+  base::Instant next_deadline() const;
+
+  UdpLayer& udp() { return *udp_; }
+  PingSockets& ping() { return *ping_; }
+  ArpResolver& arp() { return *arp_; }
+  Ipv4Layer& ipv4() { return *ipv4_; }
+  Icmpv4Layer& icmp() { return *icmp_; }
+  Ipv4Reassembler& reassembler() { return *reassembler_; }
+  EthernetLink& link() { return link_; }
+  RoutingTable& routes() { return routes_; }
+  const InterfaceTable& interfaces() const { return interfaces_; }
+  base::TimerWheel& timers() { return timers_; }
+
+  // f(std::string_view module, std::string_view counter, uint64_t value) for every counter.
+  template <typename F>
+  void for_each_counter(F&& f) const;
+
+ private:
+  void on_reassembly_timeout(const wire::Ipv4Repr& header, const buf::Packet& first_fragment,
+                             base::Instant now) override;
+
+  buf::PacketPool& pool_;
+  base::RandomSource& random_;
+  InterfaceTable interfaces_;
+  RoutingTable routes_;
+  base::TimerWheel timers_;
+  TxQueue tx_;
+  ReadinessQueue ready_;
+  EthernetLink link_;
+  base::Instant last_poll_;
+  // Layers refer to each other; they live behind pointers so their addresses are
+  // stable and construction order is explicit.
+  std::unique_ptr<ArpResolver> arp_;
+  std::unique_ptr<Ipv4Reassembler> reassembler_;
+  std::unique_ptr<Ipv4Layer> ipv4_;
+  std::unique_ptr<Icmpv4Layer> icmp_;
+  std::unique_ptr<PingSockets> ping_;
+  std::unique_ptr<UdpLayer> udp_;
+};
+
+template <typename F>
+void Stack::for_each_counter(F&& f) const {
+  auto each = [&](std::string_view module, const auto& set) {
+    set.for_each([&](std::string_view name, uint64_t v) { f(module, name, v); });
+  };
+  each("link", link_.counters());
+  each("arp", arp_->counters());
+  each("ipv4", ipv4_->counters());
+  each("reassembly", reassembler_->counters());
+  each("icmp", icmp_->counters());
+  each("udp", udp_->counters());
+}
+
+}  // namespace joyride::core

@@ -1,0 +1,253 @@
+#include "joyride/core/ipv4_layer.h"
+
+#include <algorithm>
+
+#include "joyride/core/frame.h"
+#include "joyride/core/icmpv4_layer.h"
+#include "joyride/core/udp_layer.h"
+#include "joyride/wire/checksum.h"
+#include "joyride/wire/icmpv4.h"
+#include "joyride/wire/ipv4.h"
+
+namespace joyride::core {
+
+using wire::Ipv4Address;
+using wire::Ipv4Repr;
+
+Ipv4Layer::Ipv4Layer(const Ipv4Config& config, const InterfaceTable& interfaces,
+                     const RoutingTable& routes, buf::PacketPool& pool, ArpResolver& arp,
+                     Ipv4Reassembler& reassembler)
+    : config_(config),
+      interfaces_(interfaces),
+      routes_(routes),
+      pool_(pool),
+      arp_(arp),
+      reassembler_(reassembler) {}
+
+bool Ipv4Layer::is_for_us(uint32_t ifindex, Ipv4Address dst, bool* broadcast) const {
+  *broadcast = false;
+  if (interfaces_.is_local(dst)) return true;
+  const Interface* itf = interfaces_.get(ifindex);
+  if (dst.is_broadcast() || (itf != nullptr && itf->is_directed_broadcast(dst))) {
+    *broadcast = true;
+    return true;
+  }
+  return false;
+}
+
+void Ipv4Layer::input(uint32_t ifindex, buf::Packet packet, base::Instant now) {
+  counters_.inc(Ipv4Counter::kRxPackets);
+  auto parsed = Ipv4Repr::parse(packet.head_bytes());
+  if (!parsed) {
+    counters_.inc(parsed.error() == wire::WireError::kBadChecksum ? Ipv4Counter::kDropBadChecksum
+                                                                  : Ipv4Counter::kDropMalformed);
+    return;
+  }
+  const Ipv4Repr& h = *parsed;
+  if (h.ttl == 0) {
+    counters_.inc(Ipv4Counter::kDropTtlZero);
+    return;
+  }
+  if (h.src.is_broadcast() || h.src.is_multicast() || interfaces_.is_local(h.src)) {
+    // Our own address as source only arrives by reflection or spoofing (our own
+    // loopback traffic does not pass through here).
+    counters_.inc(Ipv4Counter::kDropMartianSource);
+    return;
+  }
+  Ipv4RxContext ctx{ifindex, h, false};
+  if (!is_for_us(ifindex, h.dst, &ctx.broadcast)) {
+    counters_.inc(Ipv4Counter::kDropNotForUs);
+    return;
+  }
+  // Link-layer padding beyond the IP total length is not part of the datagram.
+  packet.trim_back(packet.len() - h.total_len());
+  if (h.is_fragment()) {
+    auto whole = reassembler_.input(h, std::move(packet), now);
+    if (!whole) return;
+    ctx.header = whole->header;
+    deliver(ctx, std::move(whole->payload), now);
+    return;
+  }
+  packet.trim_front(h.header_len);
+  deliver(ctx, std::move(packet), now);
+}
+
+void Ipv4Layer::deliver(Ipv4RxContext& ctx, buf::Packet payload, base::Instant now) {
+  switch (ctx.header.protocol) {
+    case wire::IpProtocol::kIcmp:
+      counters_.inc(Ipv4Counter::kRxDelivered);
+      icmp_->input(ctx, std::move(payload), now);
+      return;
+    case wire::IpProtocol::kUdp:
+      counters_.inc(Ipv4Counter::kRxDelivered);
+      udp_->input(ctx, std::move(payload), now);
+      return;
+    default:
+      counters_.inc(Ipv4Counter::kDropUnknownProtocol);
+      // RFC 1122 §3.2.2.1: protocol unreachable, never for broadcasts (§3.2.2).
+      if (!ctx.broadcast) icmp_->send_dest_unreachable(wire::Icmpv4Unreachable::kProtocolUnreachable, ctx.header, payload, now);
+      return;
+  }
+}
+
+std::optional<Ipv4Route> Ipv4Layer::route(Ipv4Address dst, base::Instant now) const {
+  if (const Interface* local = interfaces_.find_by_address(dst)) {
+    return Ipv4Route{local->ifindex, dst, dst, 65535, true, false};
+  }
+  auto hop = routes_.next_hop(dst);
+  const Interface* itf = hop ? interfaces_.get(hop->ifindex) : nullptr;
+  if (itf == nullptr && dst.is_broadcast() && interfaces_.size() > 0) {
+    // The limited broadcast goes out of the first interface, as with Linux's default
+    // route absent SO_BINDTODEVICE.
+    itf = interfaces_.get(0);
+    hop = NextHop{0, dst};
+  }
+  if (itf == nullptr) return std::nullopt;
+  auto src = itf->source_for(dst);
+  if (!src) return std::nullopt;
+  uint16_t mtu = itf->mtu();
+  if (auto it = path_mtu_.find(dst.value()); it != path_mtu_.end() && it->second.expires > now) {
+    mtu = std::min(mtu, it->second.mtu);
+  }
+  return Ipv4Route{itf->ifindex, hop->address, *src, mtu, false,
+                   dst.is_broadcast() || itf->is_directed_broadcast(dst)};
+}
+
+void Ipv4Layer::update_path_mtu(Ipv4Address dst, uint16_t mtu, base::Instant now) {
+  mtu = std::max(mtu, config_.min_pmtu);
+  auto it = path_mtu_.find(dst.value());
+  if (it == path_mtu_.end() && path_mtu_.size() >= config_.pmtu_cache_entries) {
+    // Bounded: evict expired entries first, else any one (the entry is only a hint:
+    // losing it costs one more frag-needed round trip).
+    std::erase_if(path_mtu_, [&](const auto& kv) { return kv.second.expires <= now; });
+    if (path_mtu_.size() >= config_.pmtu_cache_entries) path_mtu_.erase(path_mtu_.begin());
+  }
+  path_mtu_[dst.value()] = PathMtu{mtu, now + config_.pmtu_expiry};
+}
+
+bool Ipv4Layer::emit_header(buf::Packet& packet, const Ipv4Repr& header) {
+  uint8_t* at = packet.prepend(header.header_len);
+  if (at == nullptr) {
+    // No headroom (a reused received packet, or shared storage): put the header in a
+    // segment of its own in front of the payload.
+    buf::Packet head = pool_.alloc(kPacketHeadroom);
+    if (head.empty()) return false;
+    head.chain(std::move(packet));
+    packet = std::move(head);
+    at = packet.prepend(header.header_len);
+  }
+  header.emit(std::span<uint8_t>(at, header.header_len));
+  return true;
+}
+
+base::Status<SendError> Ipv4Layer::output(const Ipv4SendParams& params, buf::Packet payload,
+                                          base::Instant now) {
+  auto r = route(params.dst, now);
+  if (!r) {
+    counters_.inc(Ipv4Counter::kDropNoRoute);
+    return base::Err{SendError::kNoRoute};
+  }
+  Ipv4Repr header;
+  header.src = params.src.is_unspecified() ? r->source : params.src;
+  header.dst = params.dst;
+  header.protocol = params.protocol;
+  header.ttl = params.ttl != 0 ? params.ttl : config_.default_ttl;
+  header.dscp_ecn = params.tos;
+  header.dont_fragment = params.dont_fragment;
+  header.ident = next_ident_++;
+  header.header_len = 20;
+  if (payload.len() + header.header_len > 65535) return base::Err{SendError::kMessageTooLong};
+  header.payload_len = static_cast<uint16_t>(payload.len());
+
+  if (header.total_len() > r->mtu) {
+    if (params.dont_fragment) {
+      counters_.inc(Ipv4Counter::kDropFragmentNeeded);
+      return base::Err{SendError::kMessageTooLong};
+    }
+    return fragment_and_send(*r, header, payload, now);
+  }
+  if (!emit_header(payload, header)) {
+    counters_.inc(Ipv4Counter::kDropNoBuffers);
+    return base::Err{SendError::kNoBuffers};
+  }
+  counters_.inc(Ipv4Counter::kTxPackets);
+  transmit(*r, std::move(payload), now);
+  return {};
+}
+
+base::Status<SendError> Ipv4Layer::fragment_and_send(const Ipv4Route& route, Ipv4Repr header,
+                                                     const buf::Packet& payload, base::Instant now) {
+  // RFC 791 §3.2: every fragment but the last carries a multiple of 8 payload bytes.
+  const size_t per_fragment = ((route.mtu - header.header_len) / 8) * 8;
+  const size_t total = payload.len();
+  // Build every fragment before sending any: a datagram goes whole or not at all.
+  std::vector<buf::Packet> fragments;
+  fragments.reserve((total + per_fragment - 1) / per_fragment);
+  for (size_t offset = 0; offset < total; offset += per_fragment) {
+    const size_t n = std::min(per_fragment, total - offset);
+    buf::Packet frag = pool_.alloc(kPacketHeadroom);
+    bool ok = !frag.empty();
+    // Copy this fragment's bytes segment by segment (the payload may be a chain).
+    size_t copied = 0;
+    payload.for_each_segment([&](std::span<const uint8_t> seg) {
+      if (!ok) return;
+      const size_t seg_start = copied;
+      copied += seg.size();
+      const size_t lo = std::max(offset, seg_start);
+      const size_t hi = std::min(offset + n, seg_start + seg.size());
+      if (lo < hi) ok = frag.append_bytes(seg.subspan(lo - seg_start, hi - lo), pool_);
+    });
+    Ipv4Repr fh = header;
+    fh.frag_offset = static_cast<uint16_t>(offset);
+    fh.more_fragments = offset + n < total;
+    fh.payload_len = static_cast<uint16_t>(n);
+    if (!ok || !emit_header(frag, fh)) {
+      counters_.inc(Ipv4Counter::kDropNoBuffers);
+      return base::Err{SendError::kNoBuffers};
+    }
+    fragments.push_back(std::move(frag));
+  }
+  counters_.inc(Ipv4Counter::kTxPackets);
+  for (auto& f : fragments) {
+    counters_.inc(Ipv4Counter::kTxFragments);
+    transmit(route, std::move(f), now);
+  }
+  return {};
+}
+
+void Ipv4Layer::transmit(const Ipv4Route& route, buf::Packet datagram, base::Instant now) {
+  if (route.local) {
+    if (loopback_.size() >= config_.loopback_queue) {
+      counters_.inc(Ipv4Counter::kDropLoopbackFull);
+      return;
+    }
+    loopback_.push_back(std::move(datagram));
+    return;
+  }
+  arp_.send_ipv4(route.ifindex, route.next_hop, std::move(datagram), now);
+}
+
+size_t Ipv4Layer::process_loopback(base::Instant now) {
+  size_t n = 0;
+  // Only what is queued now: deliveries may queue replies, which wait for the next call.
+  for (size_t pending = loopback_.size(); pending > 0; --pending, ++n) {
+    buf::Packet p = std::move(loopback_.front());
+    loopback_.pop_front();
+    auto parsed = Ipv4Repr::parse(p.head_bytes(), /*verify_checksum=*/false);
+    if (!parsed) continue;
+    Ipv4RxContext ctx{0, *parsed, false};
+    if (const Interface* itf = interfaces_.find_by_address(parsed->dst)) ctx.ifindex = itf->ifindex;
+    if (parsed->is_fragment()) {
+      auto whole = reassembler_.input(*parsed, std::move(p), now);
+      if (!whole) continue;
+      ctx.header = whole->header;
+      deliver(ctx, std::move(whole->payload), now);
+      continue;
+    }
+    p.trim_front(parsed->header_len);
+    deliver(ctx, std::move(p), now);
+  }
+  return n;
+}
+
+}  // namespace joyride::core

@@ -1,0 +1,341 @@
+#include "joyride/core/udp_layer.h"
+
+#include <algorithm>
+
+#include "joyride/base/bytes.h"
+#include "joyride/core/frame.h"
+#include "joyride/core/icmpv4_layer.h"
+#include "joyride/core/packet_checksum.h"
+#include "joyride/wire/checksum.h"
+#include "joyride/wire/udp.h"
+
+namespace joyride::core {
+
+using wire::Ipv4Address;
+
+UdpLayer::UdpLayer(const UdpConfig& config, Ipv4Layer& ip, Icmpv4Layer& icmp, buf::PacketPool& pool,
+                   base::RandomSource& random, ReadinessQueue& ready)
+    : config_(config),
+      ip_(ip),
+      icmp_(icmp),
+      pool_(pool),
+      random_(random),
+      ready_(ready),
+      sockets_(SocketKind::kUdp, config.max_sockets) {}
+
+base::Result<SocketId, OpenError> UdpLayer::open() {
+  Socket s;
+  s.rcvbuf = config_.default_rcvbuf;
+  auto id = sockets_.insert(std::move(s));
+  if (id) ready_.mark(*id, kWritable);
+  return id;
+}
+
+bool UdpLayer::conflicts(const Socket& other, Ipv4Address addr, uint16_t port) const {
+  if (!other.bound || other.local_port != port) return false;
+  const bool overlap = other.local_addr.is_unspecified() || addr.is_unspecified() || other.local_addr == addr;
+  return overlap;
+}
+
+base::Status<BindError> UdpLayer::bind_port(SocketId id, Socket& s, Ipv4Address addr, uint16_t port) {
+  if (auto it = by_port_.find(port); it != by_port_.end()) {
+    for (SocketId other_id : it->second) {
+      const Socket* other = sockets_.get(other_id);
+      if (other != nullptr && conflicts(*other, addr, port) && !(s.reuse_addr && other->reuse_addr)) {
+        return base::Err{BindError::kAddressInUse};
+      }
+    }
+  }
+  s.local_addr = addr;
+  s.local_port = port;
+  s.bound = true;
+  s.bind_order = ++bind_counter_;
+  by_port_[port].push_back(id);
+  return {};
+}
+
+std::optional<uint16_t> UdpLayer::pick_ephemeral(Ipv4Address addr, bool reuse) {
+  const uint32_t count = uint32_t{config_.ephemeral_high} - config_.ephemeral_low + 1;
+  const uint32_t start = random_.uniform(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    const auto port = static_cast<uint16_t>(config_.ephemeral_low + (start + i) % count);
+    auto it = by_port_.find(port);
+    if (it == by_port_.end()) return port;
+    bool taken = false;
+    for (SocketId other_id : it->second) {
+      const Socket* other = sockets_.get(other_id);
+      // An ephemeral port is never shared, even with SO_REUSEADDR (as Linux).
+      if (other != nullptr && conflicts(*other, addr, port)) taken = true;
+    }
+    (void)reuse;
+    if (!taken) return port;
+  }
+  return std::nullopt;
+}
+
+base::Status<BindError> UdpLayer::bind(SocketId id, Endpoint local) {
+  Socket* s = sockets_.get(id);
+  if (s == nullptr) return base::Err{BindError::kBadSocket};
+  if (s->bound) return base::Err{BindError::kAlreadyBound};
+  if (!local.address.is_v4()) return base::Err{BindError::kUnsupportedFamily};
+  const Ipv4Address addr = local.address.v4();
+  // Linux lets UDP bind the broadcast and multicast addresses too; we accept our
+  // own unicast addresses, any, and the limited broadcast.
+  if (!addr.is_unspecified() && !addr.is_broadcast() && !ip_.route(addr, base::Instant()).value_or(Ipv4Route{}).local) {
+    return base::Err{BindError::kAddressNotAvailable};
+  }
+  uint16_t port = local.port;
+  if (port == 0) {
+    auto picked = pick_ephemeral(addr, s->reuse_addr);
+    if (!picked) return base::Err{BindError::kNoEphemeralPorts};
+    port = *picked;
+  }
+  return bind_port(id, *s, addr, port);
+}
+
+base::Status<ConnectError> UdpLayer::connect(SocketId id, Endpoint remote, base::Instant now) {
+  Socket* s = sockets_.get(id);
+  if (s == nullptr) return base::Err{ConnectError::kBadSocket};
+  if (!remote.address.is_v4()) return base::Err{ConnectError::kUnsupportedFamily};
+  if (remote.port == 0) return base::Err{ConnectError::kInvalid};
+  auto r = ip_.route(remote.address.v4(), now);
+  if (!r) return base::Err{ConnectError::kNoRoute};
+  if (!s->bound) {
+    // Linux binds an unbound socket to the wildcard address on connect, and uses
+    // the route's source address for what it sends.
+    auto port = pick_ephemeral(Ipv4Address(), false);
+    if (!port) return base::Err{ConnectError::kNoEphemeralPorts};
+    if (!bind_port(id, *s, Ipv4Address(), *port)) return base::Err{ConnectError::kNoEphemeralPorts};
+  }
+  s->remote = remote;
+  s->pending_error.reset();
+  return {};
+}
+
+base::Result<size_t, SendError> UdpLayer::send_to(SocketId id, std::span<const uint8_t> data,
+                                                   std::optional<Endpoint> to, base::Instant now) {
+  Socket* s = sockets_.get(id);
+  if (s == nullptr) return base::Err{SendError::kBadSocket};
+  if (s->pending_error) {
+    s->pending_error.reset();
+    return base::Err{SendError::kConnectionRefused};
+  }
+  if (!to) to = s->remote;
+  if (!to) return base::Err{SendError::kNotConnected};
+  if (!to->address.is_v4()) return base::Err{SendError::kUnsupportedFamily};
+  if (to->port == 0) return base::Err{SendError::kInvalid};
+  if (data.size() > kMaxPayload) return base::Err{SendError::kMessageTooLong};
+  const Ipv4Address dst = to->address.v4();
+  auto r = ip_.route(dst, now);
+  if (!r) return base::Err{SendError::kNoRoute};
+  if (r->broadcast && !s->broadcast) return base::Err{SendError::kBroadcastDenied};
+  if (!s->bound) {
+    auto port = pick_ephemeral(Ipv4Address(), false);
+    if (!port) return base::Err{SendError::kNoEphemeralPorts};
+    if (!bind_port(id, *s, Ipv4Address(), *port)) return base::Err{SendError::kNoEphemeralPorts};
+  }
+  const Ipv4Address src = s->local_addr.is_unspecified() || s->local_addr.is_broadcast() ? r->source : s->local_addr;
+
+  buf::Packet p = pool_.alloc(kPacketHeadroom);
+  if (p.empty() || !p.append_bytes(data, pool_)) {
+    counters_.inc(UdpCounter::kDropNoBuffers);
+    return base::Err{SendError::kNoBuffers};
+  }
+  wire::UdpRepr udp{s->local_port, to->port, static_cast<uint16_t>(data.size())};
+  const uint32_t payload_sum = packet_checksum_accumulate(p);
+  uint8_t* hdr = p.prepend(wire::kUdpHeaderLen);
+  if (hdr == nullptr) return base::Err{SendError::kNoBuffers};
+  udp.emit_header_with_payload_sum(std::span<uint8_t>(hdr, wire::kUdpHeaderLen), src, dst, payload_sum);
+
+  Ipv4SendParams params;
+  params.src = src;
+  params.dst = dst;
+  params.protocol = wire::IpProtocol::kUdp;
+  auto sent = ip_.output(params, std::move(p), now);
+  if (!sent) return base::Err{sent.error()};
+  counters_.inc(UdpCounter::kTxDatagrams);
+  return data.size();
+}
+
+base::Result<UdpRecvInfo, RecvError> UdpLayer::recv_from(SocketId id, std::span<uint8_t> out) {
+  Socket* s = sockets_.get(id);
+  if (s == nullptr) return base::Err{RecvError::kBadSocket};
+  if (s->queue.empty()) {
+    if (s->pending_error) {
+      s->pending_error.reset();
+      return base::Err{RecvError::kConnectionRefused};
+    }
+    return base::Err{RecvError::kWouldBlock};
+  }
+  Datagram d = std::move(s->queue.front());
+  s->queue.pop_front();
+  s->queued_bytes -= d.payload.len() + kDatagramOverhead;
+  const size_t n = std::min(out.size(), d.payload.len());
+  d.payload.copy_out(0, out.first(n));
+  if (s->queue.empty()) ready_.mark(id, readiness(id));
+  return UdpRecvInfo{d.from, n, d.payload.len()};
+}
+
+void UdpLayer::close(SocketId id) {
+  Socket* s = sockets_.get(id);
+  if (s == nullptr) return;
+  if (s->bound) {
+    auto& v = by_port_[s->local_port];
+    std::erase(v, id);
+    if (v.empty()) by_port_.erase(s->local_port);
+  }
+  sockets_.erase(id);
+  ready_.forget(id);
+}
+
+bool UdpLayer::set_reuse_addr(SocketId id, bool on) {
+  Socket* s = sockets_.get(id);
+  if (s == nullptr) return false;
+  s->reuse_addr = on;
+  return true;
+}
+
+bool UdpLayer::set_broadcast(SocketId id, bool on) {
+  Socket* s = sockets_.get(id);
+  if (s == nullptr) return false;
+  s->broadcast = on;
+  return true;
+}
+
+bool UdpLayer::set_rcvbuf(SocketId id, size_t bytes) {
+  Socket* s = sockets_.get(id);
+  if (s == nullptr) return false;
+  // Linux doubles the requested value to leave room for bookkeeping, within rmem_max.
+  s->rcvbuf = std::min(bytes * 2, config_.max_rcvbuf);
+  return true;
+}
+
+uint32_t UdpLayer::readiness(SocketId id) {
+  Socket* s = sockets_.get(id);
+  if (s == nullptr) return kError;
+  uint32_t r = kWritable;
+  if (!s->queue.empty()) r |= kReadable;
+  if (s->pending_error) r |= kError;
+  return r;
+}
+
+std::optional<Endpoint> UdpLayer::local_endpoint(SocketId id) {
+  Socket* s = sockets_.get(id);
+  if (s == nullptr || !s->bound) return std::nullopt;
+  return Endpoint{s->local_addr, s->local_port};
+}
+
+int UdpLayer::match_score(const Socket& s, const Ipv4RxContext& ctx, uint16_t sport, uint16_t dport) const {
+  if (!s.bound || s.local_port != dport) return -1;
+  int score = 0;
+  if (!s.local_addr.is_unspecified()) {
+    if (s.local_addr != ctx.header.dst) return -1;
+    score += 2;
+  }
+  if (s.remote) {
+    if (s.remote->address != wire::IpAddress(ctx.header.src) || s.remote->port != sport) return -1;
+    score += 4;
+  }
+  return score;
+}
+
+void UdpLayer::enqueue(SocketId id, Socket& s, Endpoint from, buf::Packet payload) {
+  const size_t charge = payload.len() + kDatagramOverhead;
+  if (s.queued_bytes + charge > s.rcvbuf) {
+    counters_.inc(UdpCounter::kDropRcvbufFull);
+    return;
+  }
+  s.queued_bytes += charge;
+  s.queue.push_back(Datagram{from, std::move(payload)});
+  if (s.queue.size() == 1) ready_.mark(id, readiness(id));
+}
+
+void UdpLayer::input(const Ipv4RxContext& ctx, buf::Packet datagram, base::Instant now) {
+  counters_.inc(UdpCounter::kRxDatagrams);
+  // The header is read here rather than with UdpRepr::parse because a reassembled
+  // datagram is a chain: the length and checksum cover bytes beyond the head segment.
+  if (datagram.len() < wire::kUdpHeaderLen || datagram.head_len() < wire::kUdpHeaderLen) {
+    counters_.inc(UdpCounter::kDropMalformed);
+    return;
+  }
+  const uint16_t length = base::load_be<uint16_t>(datagram.data(), 4);
+  const uint16_t checksum = base::load_be<uint16_t>(datagram.data(), 6);
+  if (length < wire::kUdpHeaderLen || length > datagram.len()) {
+    counters_.inc(UdpCounter::kDropMalformed);
+    return;
+  }
+  datagram.trim_back(datagram.len() - length);
+  // RFC 768: a zero checksum means the sender computed none (IPv4 only).
+  if (checksum != 0) {
+    const uint32_t pseudo = wire::pseudo_header_v4(ctx.header.src, ctx.header.dst, wire::IpProtocol::kUdp, length);
+    if (wire::checksum_fold(packet_checksum_accumulate(datagram, 0, pseudo)) != 0) {
+      counters_.inc(UdpCounter::kDropBadChecksum);
+      return;
+    }
+  }
+  const uint16_t sport = base::load_be<uint16_t>(datagram.data(), 0);
+  const uint16_t dport = base::load_be<uint16_t>(datagram.data(), 2);
+  const Endpoint from{ctx.header.src, sport};
+
+  auto it = by_port_.find(dport);
+  if (ctx.broadcast) {
+    // Every matching socket gets the datagram (as Linux for broadcast/multicast).
+    bool any = false;
+    if (it != by_port_.end()) {
+      for (SocketId id : it->second) {
+        Socket* s = sockets_.get(id);
+        if (s == nullptr || match_score(*s, ctx, sport, dport) < 0) continue;
+        if (!s->local_addr.is_unspecified() && !s->local_addr.is_broadcast()) continue;
+        buf::Packet copy = datagram.clone(pool_);
+        if (copy.empty() || !copy.trim_front(wire::kUdpHeaderLen)) {
+          counters_.inc(UdpCounter::kDropNoBuffers);
+          continue;
+        }
+        enqueue(id, *s, from, std::move(copy));
+        any = true;
+      }
+    }
+    if (!any) counters_.inc(UdpCounter::kDropNoSocket);
+    return;
+  }
+  SocketId best;
+  int best_score = -1;
+  uint64_t best_order = 0;
+  if (it != by_port_.end()) {
+    for (SocketId id : it->second) {
+      Socket* s = sockets_.get(id);
+      if (s == nullptr) continue;
+      const int score = match_score(*s, ctx, sport, dport);
+      if (score > best_score || (score == best_score && score >= 0 && s->bind_order > best_order)) {
+        best = id;
+        best_score = score;
+        best_order = s->bind_order;
+      }
+    }
+  }
+  if (best_score < 0) {
+    counters_.inc(UdpCounter::kDropNoSocket);
+    icmp_.send_dest_unreachable(wire::Icmpv4Unreachable::kPortUnreachable, ctx.header, datagram, now);
+    return;
+  }
+  datagram.trim_front(wire::kUdpHeaderLen);
+  enqueue(best, *sockets_.get(best), from, std::move(datagram));
+}
+
+void UdpLayer::on_icmp_error(Ipv4Address src, uint16_t sport, Ipv4Address dst, uint16_t dport,
+                             wire::Icmpv4Type type, uint8_t code) {
+  (void)type;
+  (void)code;
+  auto it = by_port_.find(sport);
+  if (it == by_port_.end()) return;
+  for (SocketId id : it->second) {
+    Socket* s = sockets_.get(id);
+    // Linux reports ICMP errors only to connected sockets (unless IP_RECVERR).
+    if (s == nullptr || !s->remote || s->remote->address != wire::IpAddress(dst) || s->remote->port != dport) continue;
+    if (!s->local_addr.is_unspecified() && s->local_addr != src) continue;
+    s->pending_error = RecvError::kConnectionRefused;
+    ready_.mark(id, readiness(id));
+  }
+}
+
+}  // namespace joyride::core
