@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Every test Joyride has, as CI runs them:
+#   1. unit and simulation tests, debug build
+#   2. the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   3. each libFuzzer target for a bounded time (JOYRIDE_FUZZ_SECONDS, default 30)
+#   4. joyride-sim scenarios end to end, checked by their exit status
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+jobs="$(nproc)"
+
+echo "== debug build and tests"
+cmake --preset debug >/dev/null
+cmake --build --preset debug -j "$jobs"
+ctest --preset debug -j "$jobs"
+
+echo "== ASan + UBSan build and tests"
+cmake --preset asan >/dev/null
+cmake --build --preset asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$jobs"
+
+echo "== fuzzers"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j "$jobs"
+bash fuzz/run_all.sh "${JOYRIDE_FUZZ_SECONDS:-30}" build/fuzz/fuzz
+
+echo "== joyride-sim scenarios"
+sim=build/debug/tools/sim/joyride-sim
+"$sim" ping --count 20 --size 1400 --delay 1ms --seed 1 | tail -n 1
+"$sim" ping --count 5 --size 60000 --loss 0.01 --seed 2 | tail -n 1
+"$sim" udp --count 200 --size 512 --loss 0.1 --reorder 0.05 --dup 0.02 --corrupt 0.02 --delay 10ms --seed 3 | tail -n 1
+"$sim" udp --count 20 --size 65507 --loss 0.005 --reorder 0.05 --rate 1G --queue 4000000 --delay 2ms --seed 4 | tail -n 1
+
+echo "== all tests passed"
