@@ -35,7 +35,9 @@ uint16_t EthernetLink::receive(uint32_t ifindex, buf::Packet& frame) {
   }
   auto eth = wire::EthernetRepr::parse(frame.head_bytes());
   if (!eth) {
-    counters_.inc(LinkCounter::kDropTruncated);
+    // kUnsupported: an IEEE 802.3 length field (< 0x0600) rather than an EtherType.
+    counters_.inc(eth.error() == wire::WireError::kUnsupported ? LinkCounter::kDropUnknownEthertype
+                                                               : LinkCounter::kDropTruncated);
     frame.reset();
     return 0;
   }

@@ -35,6 +35,17 @@ bool Ipv4Layer::is_for_us(uint32_t ifindex, Ipv4Address dst, bool* broadcast) co
   return false;
 }
 
+bool Ipv4Layer::is_martian_source(uint32_t ifindex, Ipv4Address src) const {
+  // As Linux (ip_route_input_slow, fib_validate_source): a broadcast or multicast
+  // source, a subnet-directed broadcast of the receiving interface, or a loopback
+  // address off the loopback device; answering any of them would send to many hosts
+  // or to ourselves. Our own address as source only arrives by reflection or
+  // spoofing (our own loopback traffic does not pass through here).
+  if (src.is_broadcast() || src.is_multicast() || src.is_loopback() || interfaces_.is_local(src)) return true;
+  const Interface* itf = interfaces_.get(ifindex);
+  return itf != nullptr && itf->is_directed_broadcast(src);
+}
+
 void Ipv4Layer::input(uint32_t ifindex, buf::Packet packet, base::Instant now) {
   counters_.inc(Ipv4Counter::kRxPackets);
   auto parsed = Ipv4Repr::parse(packet.head_bytes());
@@ -48,9 +59,7 @@ void Ipv4Layer::input(uint32_t ifindex, buf::Packet packet, base::Instant now) {
     counters_.inc(Ipv4Counter::kDropTtlZero);
     return;
   }
-  if (h.src.is_broadcast() || h.src.is_multicast() || interfaces_.is_local(h.src)) {
-    // Our own address as source only arrives by reflection or spoofing (our own
-    // loopback traffic does not pass through here).
+  if (is_martian_source(ifindex, h.src)) {
     counters_.inc(Ipv4Counter::kDropMartianSource);
     return;
   }
