@@ -115,6 +115,18 @@ TEST(TcpOptionsTest, SackBlocksLimitedTo40Bytes) {
   EXPECT_EQ(back->sack_blocks[1], o.sack_blocks[1]);
 }
 
+TEST(TcpOptionsTest, ParsedSetWiderThanCanonicalLayoutDropsSackBlocks) {
+  // WS + TS + 3 SACK blocks + NOP is 40 bytes unpadded, but 44 in Linux's layout.
+  const auto bytes = from_hex(
+      "030307 080a0000000100000002 051a 00000001 00000002 00000003 00000004 00000005 00000006 01");
+  ASSERT_EQ(bytes.size(), 40u);
+  const auto o = TcpOptions::parse(bytes);
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->sack_count, 3);
+  EXPECT_EQ(o->sack_blocks_to_emit(), 2u);
+  EXPECT_EQ(o->emitted_len(), 36u);
+}
+
 TEST(TcpOptionsTest, ParseRules) {
   // Unknown option 30 (len 4) skipped; EOL ends parsing even before garbage.
   const auto a = TcpOptions::parse(from_hex("1e04abcd 020405b4 00ff0000"));
