@@ -125,6 +125,9 @@ std::optional<Ipv4Route> Ipv4Layer::route(Ipv4Address dst, base::Instant now) co
 void Ipv4Layer::update_path_mtu(Ipv4Address dst, uint16_t mtu, base::Instant now) {
   mtu = std::max(mtu, config_.min_pmtu);
   auto it = path_mtu_.find(dst.value());
+  // RFC 1191 §3: a frag-needed only ever lowers the estimate (raising it is the job
+  // of expiry); otherwise anyone could quote a datagram and push the MTU back up.
+  if (it != path_mtu_.end() && it->second.expires > now && it->second.mtu <= mtu) return;
   if (it == path_mtu_.end() && path_mtu_.size() >= config_.pmtu_cache_entries) {
     // Bounded: evict expired entries first, else any one (the entry is only a hint:
     // losing it costs one more frag-needed round trip).
