@@ -104,13 +104,14 @@ std::optional<Ipv4Route> Ipv4Layer::route(Ipv4Address dst, base::Instant now) co
     return Ipv4Route{local->ifindex, dst, dst, 65535, true, false};
   }
   auto hop = routes_.next_hop(dst);
-  const Interface* itf = hop ? interfaces_.get(hop->ifindex) : nullptr;
-  if (itf == nullptr && dst.is_broadcast() && interfaces_.size() > 0) {
-    // The limited broadcast goes out of the first interface, as with Linux's default
-    // route absent SO_BINDTODEVICE.
-    itf = interfaces_.get(0);
-    hop = NextHop{0, dst};
+  if (dst.is_broadcast()) {
+    // The limited broadcast never leaves the link (RFC 1122 §3.3.6): it goes to the
+    // link broadcast address of the route's interface, never to a gateway (a default
+    // route matches it too). Without any route it leaves by the first interface, as
+    // with Linux absent SO_BINDTODEVICE.
+    hop = NextHop{hop ? hop->ifindex : 0, dst};
   }
+  const Interface* itf = hop ? interfaces_.get(hop->ifindex) : nullptr;
   if (itf == nullptr) return std::nullopt;
   auto src = itf->source_for(dst);
   if (!src) return std::nullopt;
@@ -171,6 +172,13 @@ base::Status<SendError> Ipv4Layer::output(const Ipv4SendParams& params, buf::Pac
   if (payload.len() + header.header_len > 65535) return base::Err{SendError::kMessageTooLong};
   header.payload_len = static_cast<uint16_t>(payload.len());
 
+  if (r->local) {
+    // Never on the wire: the datagram keeps its header as a repr (a 64 KB datagram
+    // is a chain that Ipv4Repr::parse, reading the head segment, could not check).
+    counters_.inc(Ipv4Counter::kTxPackets);
+    loop_back(header, std::move(payload));
+    return {};
+  }
   if (header.total_len() > r->mtu) {
     if (params.dont_fragment) {
       counters_.inc(Ipv4Counter::kDropFragmentNeeded);
@@ -227,15 +235,15 @@ base::Status<SendError> Ipv4Layer::fragment_and_send(const Ipv4Route& route, Ipv
   return {};
 }
 
-void Ipv4Layer::transmit(const Ipv4Route& route, buf::Packet datagram, base::Instant now) {
-  if (route.local) {
-    if (loopback_.size() >= config_.loopback_queue) {
-      counters_.inc(Ipv4Counter::kDropLoopbackFull);
-      return;
-    }
-    loopback_.push_back(std::move(datagram));
+void Ipv4Layer::loop_back(const Ipv4Repr& header, buf::Packet payload) {
+  if (loopback_.size() >= config_.loopback_queue) {
+    counters_.inc(Ipv4Counter::kDropLoopbackFull);
     return;
   }
+  loopback_.push_back(LoopbackDatagram{header, std::move(payload)});
+}
+
+void Ipv4Layer::transmit(const Ipv4Route& route, buf::Packet datagram, base::Instant now) {
   arp_.send_ipv4(route.ifindex, route.next_hop, std::move(datagram), now);
 }
 
@@ -243,21 +251,11 @@ size_t Ipv4Layer::process_loopback(base::Instant now) {
   size_t n = 0;
   // Only what is queued now: deliveries may queue replies, which wait for the next call.
   for (size_t pending = loopback_.size(); pending > 0; --pending, ++n) {
-    buf::Packet p = std::move(loopback_.front());
+    LoopbackDatagram d = std::move(loopback_.front());
     loopback_.pop_front();
-    auto parsed = Ipv4Repr::parse(p.head_bytes(), /*verify_checksum=*/false);
-    if (!parsed) continue;
-    Ipv4RxContext ctx{0, *parsed, false};
-    if (const Interface* itf = interfaces_.find_by_address(parsed->dst)) ctx.ifindex = itf->ifindex;
-    if (parsed->is_fragment()) {
-      auto whole = reassembler_.input(*parsed, std::move(p), now);
-      if (!whole) continue;
-      ctx.header = whole->header;
-      deliver(ctx, std::move(whole->payload), now);
-      continue;
-    }
-    p.trim_front(parsed->header_len);
-    deliver(ctx, std::move(p), now);
+    Ipv4RxContext ctx{0, d.header, false};
+    if (const Interface* itf = interfaces_.find_by_address(d.header.dst)) ctx.ifindex = itf->ifindex;
+    deliver(ctx, std::move(d.payload), now);
   }
   return n;
 }

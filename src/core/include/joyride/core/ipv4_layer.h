@@ -111,6 +111,11 @@ class Ipv4Layer {
   const base::CounterSet<Ipv4Counter>& counters() const { return counters_; }
 
  private:
+  // A datagram to one of our own addresses: its header and transport payload.
+  struct LoopbackDatagram {
+    wire::Ipv4Repr header;
+    buf::Packet payload;
+  };
   struct PathMtu {
     uint16_t mtu;
     base::Instant expires;
@@ -122,6 +127,7 @@ class Ipv4Layer {
   base::Status<SendError> fragment_and_send(const Ipv4Route& route, wire::Ipv4Repr header,
                                             const buf::Packet& payload, base::Instant now);
   void transmit(const Ipv4Route& route, buf::Packet datagram, base::Instant now);
+  void loop_back(const wire::Ipv4Repr& header, buf::Packet payload);
 
   const Ipv4Config config_;
   const InterfaceTable& interfaces_;
@@ -133,7 +139,7 @@ class Ipv4Layer {
   UdpLayer* udp_ = nullptr;
   uint16_t next_ident_ = 0;
   std::unordered_map<uint32_t, PathMtu> path_mtu_;
-  std::deque<buf::Packet> loopback_;
+  std::deque<LoopbackDatagram> loopback_;
   base::CounterSet<Ipv4Counter> counters_;
 };
 
