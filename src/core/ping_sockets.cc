@@ -93,6 +93,7 @@ base::Result<EchoReply, RecvError> PingSockets::recv(SocketId id, std::span<uint
   s->queue.pop_front();
   const size_t n = std::min(data_out.size(), q.data.len());
   q.data.copy_out(0, data_out.first(n));
+  if (s->queue.empty()) ready_.mark(id, readiness(id));  // no longer readable
   return EchoReply{q.from, q.seq_no, q.data.len()};
 }
 

@@ -118,6 +118,7 @@ base::Result<size_t, SendError> UdpLayer::send_to(SocketId id, std::span<const u
   if (s == nullptr) return base::Err{SendError::kBadSocket};
   if (s->pending_error) {
     s->pending_error.reset();
+    ready_.mark(id, readiness(id));
     return base::Err{SendError::kConnectionRefused};
   }
   if (!to) to = s->remote;
@@ -160,13 +161,15 @@ base::Result<size_t, SendError> UdpLayer::send_to(SocketId id, std::span<const u
 base::Result<UdpRecvInfo, RecvError> UdpLayer::recv_from(SocketId id, std::span<uint8_t> out) {
   Socket* s = sockets_.get(id);
   if (s == nullptr) return base::Err{RecvError::kBadSocket};
-  if (s->queue.empty()) {
-    if (s->pending_error) {
-      s->pending_error.reset();
-      return base::Err{RecvError::kConnectionRefused};
-    }
-    return base::Err{RecvError::kWouldBlock};
+  // A pending error is reported first, even with datagrams queued (as Linux's
+  // __skb_recv_udp checks sock_error() before the queue); it is reported once.
+  if (s->pending_error) {
+    const RecvError e = *s->pending_error;
+    s->pending_error.reset();
+    ready_.mark(id, readiness(id));
+    return base::Err{e};
   }
+  if (s->queue.empty()) return base::Err{RecvError::kWouldBlock};
   Datagram d = std::move(s->queue.front());
   s->queue.pop_front();
   s->queued_bytes -= d.payload.len() + kDatagramOverhead;
@@ -324,8 +327,10 @@ void UdpLayer::input(const Ipv4RxContext& ctx, buf::Packet datagram, base::Insta
 
 void UdpLayer::on_icmp_error(Ipv4Address src, uint16_t sport, Ipv4Address dst, uint16_t dport,
                              wire::Icmpv4Type type, uint8_t code) {
-  (void)type;
-  (void)code;
+  // Linux (__udp4_lib_err without IP_RECVERR) reports only hard errors, and to
+  // connected sockets only; of those, port unreachable (ECONNREFUSED) is the one this
+  // API carries. Time exceeded and net/host unreachable are soft: not reported.
+  if (type != wire::Icmpv4Type::kDestUnreachable || code != wire::Icmpv4Unreachable::kPortUnreachable) return;
   auto it = by_port_.find(sport);
   if (it == by_port_.end()) return;
   for (SocketId id : it->second) {

@@ -178,6 +178,10 @@ TEST(PingSocketTest, SendEchoEmitsAValidRequestAndReceivesTheReply) {
   EXPECT_EQ(r->data_len, data.size());
   EXPECT_EQ(Bytes(buf, buf + data.size()), data);
   EXPECT_FALSE(ping.readiness(*s) & kReadable);
+  // Draining the queue is a readiness change too.
+  ASSERT_EQ(h.stack->take_events(ev), 1u);
+  EXPECT_EQ(ev[0].socket, *s);
+  EXPECT_FALSE(ev[0].readiness & kReadable);
   h.expect_no_tx();
 }
 

@@ -603,3 +603,66 @@ TEST(UdpTest, LoopbackToAClosedPortAnswersLocally) {
 
 }  // namespace
 }  // namespace joyride::core
+
+namespace joyride::core {
+namespace {
+
+using namespace joyride::core::testing;  // NOLINT
+
+// Port unreachable quoting `sent` (a frame we transmitted).
+wire::Icmpv4Repr unreachable_about(const TxFrame& sent, uint8_t code, const Bytes& storage) {
+  wire::Icmpv4Repr err;
+  err.type = wire::Icmpv4Type::kDestUnreachable;
+  err.code = code;
+  err.data = storage;
+  (void)sent;
+  return err;
+}
+
+TEST(UdpIcmpTest, PendingErrorIsReportedBeforeQueuedDatagrams) {
+  StackHarness h;
+  UdpLayer& udp = h.stack->udp();
+  auto s = *udp.open();
+  ASSERT_TRUE(udp.connect(s, Endpoint{kPeerIp, 53}, h.now));
+  const uint16_t port = udp.local_endpoint(s)->port;
+  ASSERT_TRUE(udp.send_to(s, pattern(20), std::nullopt, h.now));
+  TxFrame sent = h.expect_tx();
+  h.inject_udp(53, port, pattern(5));  // a datagram is waiting
+  const Bytes quote(sent.bytes.begin() + 14, sent.bytes.begin() + 14 + 28);
+  h.inject_icmp(unreachable_about(sent, wire::Icmpv4Unreachable::kPortUnreachable, quote));
+  EXPECT_TRUE(udp.readiness(s) & kError);
+  uint8_t buf[64];
+  auto first = udp.recv_from(s, buf);
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error(), RecvError::kConnectionRefused);
+  EXPECT_FALSE(udp.readiness(s) & kError);
+  auto second = udp.recv_from(s, buf);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->datagram, 5u);
+}
+
+TEST(UdpIcmpTest, SoftErrorsAreNotReported) {
+  // Time exceeded and host unreachable are soft errors: Linux does not report them
+  // on a UDP socket without IP_RECVERR.
+  StackHarness h;
+  UdpLayer& udp = h.stack->udp();
+  auto s = *udp.open();
+  ASSERT_TRUE(udp.connect(s, Endpoint{kPeerIp, 53}, h.now));
+  ASSERT_TRUE(udp.send_to(s, pattern(20), std::nullopt, h.now));
+  TxFrame sent = h.expect_tx();
+  const Bytes quote(sent.bytes.begin() + 14, sent.bytes.begin() + 14 + 28);
+  wire::Icmpv4Repr te;
+  te.type = wire::Icmpv4Type::kTimeExceeded;
+  te.code = wire::Icmpv4TimeExceeded::kTtlExceeded;
+  te.data = quote;
+  h.inject_icmp(te);
+  h.inject_icmp(unreachable_about(sent, wire::Icmpv4Unreachable::kHostUnreachable, quote));
+  uint8_t buf[8];
+  EXPECT_EQ(udp.recv_from(s, buf).error(), RecvError::kWouldBlock);
+  EXPECT_FALSE(udp.readiness(s) & kError);
+  EXPECT_EQ(h.counter("icmp.rx_time_exceeded"), 1u);
+  EXPECT_EQ(h.counter("icmp.rx_dest_unreachable"), 1u);
+}
+
+}  // namespace
+}  // namespace joyride::core
