@@ -94,11 +94,12 @@ void Icmpv4Layer::answer_echo(const Ipv4RxContext& ctx, const Icmpv4Repr& reques
   params.dst = ctx.header.src;
   params.protocol = wire::IpProtocol::kIcmp;
   params.tos = ctx.header.dscp_ecn & 0xfc;
-  if (ip_.output(params, std::move(message), now)) {
+  auto sent = ip_.output(params, std::move(message), now);
+  if (sent) {
     counters_.inc(IcmpCounter::kTxEchoReplies);
-  } else {
+  } else if (sent.error() == SendError::kNoBuffers) {
     counters_.inc(IcmpCounter::kDropNoBuffers);
-  }
+  }  // else counted by the IP layer (no route, ...)
 }
 
 void Icmpv4Layer::handle_error(const Icmpv4Repr& error, base::Instant now) {

@@ -35,13 +35,15 @@ bool Ipv4Layer::is_for_us(uint32_t ifindex, Ipv4Address dst, bool* broadcast) co
   return false;
 }
 
-bool Ipv4Layer::is_martian_source(uint32_t ifindex, Ipv4Address src) const {
+bool Ipv4Layer::is_martian_source(uint32_t ifindex, Ipv4Address src, Ipv4Address dst) const {
   // As Linux (ip_route_input_slow, fib_validate_source): a broadcast or multicast
   // source, a subnet-directed broadcast of the receiving interface, or a loopback
   // address off the loopback device; answering any of them would send to many hosts
   // or to ourselves. Our own address as source only arrives by reflection or
-  // spoofing (our own loopback traffic does not pass through here).
+  // spoofing (our own loopback traffic does not pass through here). 0.0.0.0 is
+  // accepted only towards the limited broadcast (a DHCP client without an address).
   if (src.is_broadcast() || src.is_multicast() || src.is_loopback() || interfaces_.is_local(src)) return true;
+  if (src.is_unspecified() && !dst.is_broadcast()) return true;
   const Interface* itf = interfaces_.get(ifindex);
   return itf != nullptr && itf->is_directed_broadcast(src);
 }
@@ -59,7 +61,7 @@ void Ipv4Layer::input(uint32_t ifindex, buf::Packet packet, base::Instant now) {
     counters_.inc(Ipv4Counter::kDropTtlZero);
     return;
   }
-  if (is_martian_source(ifindex, h.src)) {
+  if (is_martian_source(ifindex, h.src, h.dst)) {
     counters_.inc(Ipv4Counter::kDropMartianSource);
     return;
   }

@@ -42,6 +42,9 @@ base::Status<SendError> PingSockets::send_echo(SocketId id, wire::Ipv4Address ds
     if (!bind(id, 0)) return base::Err{SendError::kNoEphemeralPorts};
   }
   if (data.size() > 65535 - 20 - wire::kIcmpv4HeaderLen) return base::Err{SendError::kMessageTooLong};
+  auto route = ip_.route(dst, now);
+  if (!route) return base::Err{SendError::kNoRoute};
+  if (route->broadcast && !s->broadcast) return base::Err{SendError::kBroadcastDenied};
   wire::Icmpv4Repr echo;
   echo.type = wire::Icmpv4Type::kEchoRequest;
   echo.ident = s->ident;
@@ -95,6 +98,13 @@ base::Result<EchoReply, RecvError> PingSockets::recv(SocketId id, std::span<uint
   q.data.copy_out(0, data_out.first(n));
   if (s->queue.empty()) ready_.mark(id, readiness(id));  // no longer readable
   return EchoReply{q.from, q.seq_no, q.data.len()};
+}
+
+bool PingSockets::set_broadcast(SocketId id, bool on) {
+  Socket* s = sockets_.get(id);
+  if (s == nullptr) return false;
+  s->broadcast = on;
+  return true;
 }
 
 void PingSockets::close(SocketId id) {

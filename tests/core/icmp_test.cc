@@ -233,6 +233,35 @@ TEST(PingSocketTest, UnboundSocketGetsAnIdentOnSend) {
   EXPECT_TRUE(ping.recv(s, buf));
 }
 
+TEST(PingSocketTest, BroadcastEchoNeedsSoBroadcast) {
+  StackHarness h;
+  PingSockets& ping = h.stack->ping();
+  auto s = *ping.open();
+  for (Ipv4Address dst : {Ipv4Address::broadcast(), kSubnetBroadcast}) {
+    auto r = ping.send_echo(s, dst, 1, pattern(8), h.now);
+    ASSERT_FALSE(r) << dst.to_string();
+    EXPECT_EQ(r.error(), SendError::kBroadcastDenied);
+  }
+  h.expect_no_tx();
+  ASSERT_TRUE(ping.set_broadcast(s, true));
+  ASSERT_TRUE(ping.send_echo(s, kSubnetBroadcast, 2, pattern(8), h.now));
+  TxFrame f = h.expect_tx();
+  ASSERT_TRUE(f.icmp);
+  EXPECT_EQ(f.eth.dst, wire::MacAddress::broadcast());
+  auto none = ping.send_echo(s, kRemoteIp, 3, pattern(8), h.now);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error(), SendError::kNoRoute);
+}
+
+TEST(IcmpTest, EchoFromUnspecifiedSourceIsMartian) {
+  StackHarness h;
+  h.inject_ipv4(ip_header(Ipv4Address::any(), kOurIp, IpProtocol::kIcmp),
+                icmp_echo(Icmpv4Type::kEchoRequest, 1, 1, pattern(8)));
+  h.expect_no_tx();
+  EXPECT_EQ(h.counter("ipv4.drop_martian_source"), 1u);
+  EXPECT_EQ(h.counter("icmp.drop_no_buffers"), 0u);
+}
+
 // ---- errors ------------------------------------------------------------------------
 
 TEST(IcmpErrorTest, PortUnreachableIsRateLimitedAndRefills) {

@@ -102,6 +102,8 @@ INSTANTIATE_TEST_SUITE_P(
         MalformedCase{"SourceMulticast",
                       [](Bytes& d) { set_src(d, Ipv4Address::from_octets(224, 0, 0, 1)); },
                       "ipv4.drop_martian_source"},
+        MalformedCase{"SourceUnspecifiedToUnicast", [](Bytes& d) { set_src(d, Ipv4Address::any()); },
+                      "ipv4.drop_martian_source"},
         MalformedCase{"SourceOurOwn", [](Bytes& d) { set_src(d, kOurIp); }, "ipv4.drop_martian_source"},
         MalformedCase{"SourceLoopback",
                       [](Bytes& d) { set_src(d, Ipv4Address::from_octets(127, 0, 0, 1)); },
@@ -131,6 +133,19 @@ TEST(Ipv4InputTest, TruncatedAtEveryLengthIsDropped) {
   // The whole frame is fine.
   h.inject(frame);
   EXPECT_TRUE(h.expect_tx().icmp);
+}
+
+TEST(Ipv4InputTest, UnspecifiedSourceToLimitedBroadcastIsAccepted) {
+  // A DHCP client before it has an address.
+  StackHarness h;
+  auto s = *h.stack->udp().open();
+  ASSERT_TRUE(h.stack->udp().bind(s, Endpoint{Ipv4Address::any(), 67}));
+  h.inject_udp(68, 67, pattern(10), Ipv4Address::any(), Ipv4Address::broadcast());
+  uint8_t buf[16];
+  auto r = h.stack->udp().recv_from(s, buf);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->from, (Endpoint{Ipv4Address::any(), 68}));
+  h.expect_no_tx();
 }
 
 TEST(Ipv4InputTest, UnknownProtocolGetsProtocolUnreachableQuotingTheHeader) {

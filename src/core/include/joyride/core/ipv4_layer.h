@@ -41,7 +41,8 @@ enum class Ipv4Counter : uint8_t {
   kDropMalformed,        // failed Ipv4Repr::parse other than checksum (version, lengths, flags)
   kDropBadChecksum,
   kDropTtlZero,          // RFC 1122 §3.2.1.7: no host sends TTL 0; such a datagram is bogus
-  kDropMartianSource,    // source is broadcast (limited or directed), multicast, loopback or ours
+  kDropMartianSource,    // source is broadcast (limited or directed), multicast, loopback, ours,
+                         // or 0.0.0.0 towards anything but the limited broadcast
   kDropNotForUs,         // destination is not ours (we do not forward)
   kDropUnknownProtocol,  // answered with ICMP protocol unreachable
   kDropNoRoute,
@@ -122,7 +123,7 @@ class Ipv4Layer {
   };
   void deliver(Ipv4RxContext& ctx, buf::Packet payload, base::Instant now);
   bool is_for_us(uint32_t ifindex, wire::Ipv4Address dst, bool* broadcast) const;
-  bool is_martian_source(uint32_t ifindex, wire::Ipv4Address src) const;
+  bool is_martian_source(uint32_t ifindex, wire::Ipv4Address src, wire::Ipv4Address dst) const;
   bool emit_header(buf::Packet& packet, const wire::Ipv4Repr& header);
   base::Status<SendError> fragment_and_send(const Ipv4Route& route, wire::Ipv4Repr header,
                                             const buf::Packet& payload, base::Instant now);

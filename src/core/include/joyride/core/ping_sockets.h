@@ -38,6 +38,9 @@ class PingSockets {
                                     std::span<const uint8_t> data, base::Instant now);
   base::Result<EchoReply, RecvError> recv(SocketId s, std::span<uint8_t> data_out);
   void close(SocketId s);
+  // SO_BROADCAST: without it an echo to a broadcast address fails (kBroadcastDenied),
+  // as Linux's ping_v4_sendmsg (EACCES).
+  bool set_broadcast(SocketId s, bool on);
   uint32_t readiness(SocketId s);
 
   // From Icmpv4Layer: an echo reply arrived (message: the whole ICMP message).
@@ -54,6 +57,7 @@ class PingSockets {
   struct Socket {
     uint16_t ident = 0;
     bool bound = false;
+    bool broadcast = false;
     std::deque<Queued> queue;
   };
   bool ident_in_use(uint16_t ident);
