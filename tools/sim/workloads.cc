@@ -1,5 +1,6 @@
 #include "workloads.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -53,7 +54,7 @@ void fill_payload(uint64_t index, std::span<uint8_t> out) {
     x ^= x << 17;
     out[i] = static_cast<uint8_t>(x);
   }
-  std::memcpy(out.data(), &index, std::min<size_t>(8, out.size()));
+  if (!out.empty()) std::memcpy(out.data(), &index, std::min<size_t>(8, out.size()));
 }
 
 WorkloadResult run_udp_echo(TwoHosts& hosts, const ExchangeOptions& o) {
@@ -131,7 +132,7 @@ WorkloadResult run_ping(TwoHosts& hosts, const ExchangeOptions& o) {
         if (!reply) return 0;
         if (reply->seq_no != seq) continue;
         if (reply->from != TwoHosts::kAddressB || reply->data_len != data.size() ||
-            std::memcmp(got.data(), data.data(), data.size()) != 0) {
+            !std::equal(data.begin(), data.end(), got.begin())) {
           r.failure = "echo reply " + std::to_string(i) + " differs from the request";
           return -1;
         }
