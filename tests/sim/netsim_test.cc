@@ -1,0 +1,123 @@
+// A netsim-style table (after smoltcp's netsim): UDP echo, 50 requests of 1000 bytes,
+// over loss ∈ {0, 1, 5, 10, 20}% × one-way delay ∈ {0, 10, 100} ms, one seed. Each
+// cell's exchanges, retransmits and simulated seconds are printed and compared with
+// the snapshot in tests/sim/netsim_udp_snapshot.txt: the runs are deterministic, so
+// any change in retransmits (or exchanges) means the stack's behaviour changed.
+//
+// Regenerating the snapshot after an intended change (then review the diff):
+//   JOYRIDE_UPDATE_SNAPSHOT=1 ./build/debug/tests/joyride_sim_tests --gtest_filter='SimNetsim*'
+// When the file does not exist, the first run writes it.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/sim_harness.h"
+
+namespace joyride::sim {
+namespace {
+
+using testing::describe;
+using testing::hosts_options;
+
+constexpr int kLossPercent[] = {0, 1, 5, 10, 20};
+constexpr int kDelayMs[] = {0, 10, 100};
+constexpr uint64_t kSeed = 1;
+
+struct Cell {
+  uint64_t exchanges = 0;
+  uint64_t retransmits = 0;
+  double seconds = 0;
+};
+using Key = std::pair<int, int>;  // (loss %, delay ms)
+
+// Beside this source file (__FILE__ is absolute in the CMake build).
+std::filesystem::path snapshot_path() {
+  return std::filesystem::path(__FILE__).parent_path() / "netsim_udp_snapshot.txt";
+}
+
+std::string format_row(Key k, const Cell& c) {
+  char line[128];
+  std::snprintf(line, sizeof line, "%4d%% %5dms %9llu %11llu %10.3f", k.first, k.second,
+                static_cast<unsigned long long>(c.exchanges), static_cast<unsigned long long>(c.retransmits),
+                c.seconds);
+  return line;
+}
+
+std::string format_table(const std::map<Key, Cell>& table) {
+  std::string out =
+      "# UDP echo, 50 x 1000 bytes, seed 1: see tests/sim/netsim_test.cc to regenerate.\n"
+      "# loss  delay exchanges retransmits  seconds\n";
+  for (const auto& [k, c] : table) out += format_row(k, c) + "\n";
+  return out;
+}
+
+std::map<Key, Cell> parse_table(std::istream& in) {
+  std::map<Key, Cell> table;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream row(line);
+    int loss = 0, delay = 0;
+    char pct = 0;
+    std::string ms;
+    Cell c;
+    if (row >> loss >> pct >> delay >> ms >> c.exchanges >> c.retransmits >> c.seconds) table[{loss, delay}] = c;
+  }
+  return table;
+}
+
+TEST(SimNetsimTest, UdpEchoTableMatchesSnapshot) {
+  std::map<Key, Cell> table;
+  for (int loss : kLossPercent) {
+    for (int delay : kDelayMs) {
+      TwoHosts hosts(hosts_options(loss / 100.0, base::Duration::millis(delay), kSeed));
+      ExchangeOptions o;
+      o.count = 50;
+      o.size = 1000;
+      const WorkloadResult r = run_udp_echo(hosts, o);
+      EXPECT_TRUE(r.ok) << loss << "% " << delay << "ms: " << describe(r) << "\n" << describe(hosts);
+      if (loss == 0) {
+        EXPECT_EQ(r.retransmits, 0u) << delay << "ms";
+      }
+      table[{loss, delay}] = Cell{r.exchanges, r.retransmits, r.elapsed.as_seconds()};
+    }
+  }
+  const std::string text = format_table(table);
+  std::printf("%s", text.c_str());
+  for (const auto& [k, c] : table) {
+    RecordProperty("loss" + std::to_string(k.first) + "pct_delay" + std::to_string(k.second) + "ms",
+                   std::to_string(c.exchanges) + " exchanges, " + std::to_string(c.retransmits) + " retransmits, " +
+                       std::to_string(c.seconds) + " s");
+  }
+
+  const auto path = snapshot_path();
+  const char* update = std::getenv("JOYRIDE_UPDATE_SNAPSHOT");
+  if ((update != nullptr && std::string(update) == "1") || !std::filesystem::exists(path)) {
+    std::ofstream out(path);
+    ASSERT_TRUE(out) << "cannot write " << path;
+    out << text;
+    std::printf("wrote %s\n", path.c_str());
+    return;
+  }
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << "cannot read " << path;
+  const std::map<Key, Cell> expected = parse_table(in);
+  ASSERT_EQ(expected.size(), table.size()) << path << " has " << expected.size() << " rows; regenerate it";
+  for (const auto& [k, c] : table) {
+    auto it = expected.find(k);
+    ASSERT_NE(it, expected.end()) << "no row for " << k.first << "% " << k.second << "ms in " << path;
+    EXPECT_EQ(c.exchanges, it->second.exchanges) << k.first << "% " << k.second << "ms";
+    EXPECT_EQ(c.retransmits, it->second.retransmits)
+        << k.first << "% " << k.second << "ms: retransmits changed (snapshot " << path << ")";
+  }
+}
+
+}  // namespace
+}  // namespace joyride::sim
