@@ -50,7 +50,7 @@ bool Ipv4Layer::is_martian_source(uint32_t ifindex, Ipv4Address src, Ipv4Address
 
 void Ipv4Layer::input(uint32_t ifindex, buf::Packet packet, base::Instant now) {
   counters_.inc(Ipv4Counter::kRxPackets);
-  auto parsed = Ipv4Repr::parse(packet.head_bytes());
+  auto parsed = Ipv4Repr::parse_header(packet.head_bytes(), packet.len());
   if (!parsed) {
     counters_.inc(parsed.error() == wire::WireError::kBadChecksum ? Ipv4Counter::kDropBadChecksum
                                                                   : Ipv4Counter::kDropMalformed);

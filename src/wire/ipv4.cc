@@ -28,7 +28,12 @@ constexpr uint16_t kFragmentMask = 0x1fff;
 }  // namespace
 
 base::Result<Ipv4Repr, WireError> Ipv4Repr::parse(std::span<const uint8_t> packet, bool verify_checksum) {
-  if (packet.size() < kIpv4HeaderLen) return base::Err{WireError::kTruncated};
+  return parse_header(packet, packet.size(), verify_checksum);
+}
+
+base::Result<Ipv4Repr, WireError> Ipv4Repr::parse_header(std::span<const uint8_t> packet, size_t packet_len,
+                                                         bool verify_checksum) {
+  if (packet.size() < kIpv4HeaderLen || packet_len < packet.size()) return base::Err{WireError::kTruncated};
   const uint8_t* p = packet.data();
   if ((p[kVersionIhl] >> 4) != 4) return base::Err{WireError::kBadVersion};
   const size_t header_len = size_t{p[kVersionIhl] & 0x0fu} * 4;
@@ -36,7 +41,7 @@ base::Result<Ipv4Repr, WireError> Ipv4Repr::parse(std::span<const uint8_t> packe
   if (header_len > packet.size()) return base::Err{WireError::kTruncated};
   const uint16_t total_len = base::load_be<uint16_t>(p, kTotalLength);
   if (total_len < header_len) return base::Err{WireError::kBadLength};
-  if (total_len > packet.size()) return base::Err{WireError::kTruncated};
+  if (total_len > packet_len) return base::Err{WireError::kTruncated};
 
   const uint16_t flags_frag = base::load_be<uint16_t>(p, kFlagsFragment);
   if (flags_frag & kFlagReserved) return base::Err{WireError::kMalformed};

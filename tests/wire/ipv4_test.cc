@@ -164,5 +164,25 @@ TEST(Ipv4Test, BadChecksum) {
   EXPECT_EQ(Ipv4Repr::parse(q).error(), WireError::kBadChecksum);
 }
 
+// A chained datagram: the head segment holds the header and part of the payload;
+// lengths are checked against the whole datagram.
+TEST(Ipv4Test, ParseHeaderOfChainedDatagram) {
+  const auto p = syn_packet();
+  const auto head = std::span<const uint8_t>(p).first(24);
+  auto whole = Ipv4Repr::parse(p);
+  ASSERT_TRUE(whole.ok());
+  auto r = Ipv4Repr::parse_header(head, p.size());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, *whole);
+  // The datagram is shorter than its total length says.
+  auto short_packet = Ipv4Repr::parse_header(head, p.size() - 1);
+  ASSERT_FALSE(short_packet.ok());
+  EXPECT_EQ(short_packet.error(), WireError::kTruncated);
+  // The header itself is not all in the head segment.
+  auto split_header = Ipv4Repr::parse_header(std::span<const uint8_t>(p).first(19), p.size());
+  ASSERT_FALSE(split_header.ok());
+  EXPECT_EQ(split_header.error(), WireError::kTruncated);
+}
+
 }  // namespace
 }  // namespace joyride::wire

@@ -35,6 +35,10 @@ TwoHosts::TwoHosts(const TwoHostsOptions& options) {
 TwoHosts::~TwoHosts() {
   if (capturing_) net_.stop_capture(link_);
   net_.drop_in_flight();
+  // Each stack may hold packets from the other's pool (frames cross the link
+  // without copies): both stacks go before either pool.
+  a_->shutdown();
+  b_->shutdown();
 }
 
 }  // namespace joyride::sim

@@ -57,6 +57,12 @@ struct Ipv4Repr {
   // packet[header_len, header_len + payload_len).
   static base::Result<Ipv4Repr, WireError> parse(std::span<const uint8_t> packet,
                                                  bool verify_checksum = true);
+  // The same for a datagram whose bytes are not all contiguous (a chained buffer):
+  // `header` is its first contiguous bytes (the whole IP header must be there, else
+  // kTruncated) and `packet_len` the datagram's full length, which the total length
+  // is checked against.
+  static base::Result<Ipv4Repr, WireError> parse_header(std::span<const uint8_t> header, size_t packet_len,
+                                                        bool verify_checksum = true);
 
   size_t total_len() const { return size_t{header_len} + payload_len; }
   size_t payload_offset() const { return header_len; }

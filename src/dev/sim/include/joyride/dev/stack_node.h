@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "joyride/base/random.h"
 #include "joyride/buf/heap_pool.h"
@@ -15,7 +16,11 @@ class StackNode final : public SimNode {
  public:
   StackNode(const core::StackConfig& config, uint64_t seed, base::Instant start, uint32_t pool_segments = 16384);
 
-  core::Stack& stack() { return stack_; }
+  core::Stack& stack() { return *stack_; }
+  // Destroys the stack, returning every packet it holds to the pools they came
+  // from. Frames travel between nodes without copies, so a stack may hold packets
+  // of another node's pool: shut every node down before any node is destroyed.
+  void shutdown() { stack_.reset(); }
   buf::HeapPacketPool& pool() { return pool_; }
 
   void receive(uint32_t port, buf::Packet frame, base::Instant now) override;
@@ -27,7 +32,7 @@ class StackNode final : public SimNode {
   // goes before the pool they return to.
   buf::HeapPacketPool pool_;
   base::SeededRandom random_;
-  core::Stack stack_;
+  std::optional<core::Stack> stack_;
   base::Instant last_now_;
 };
 
