@@ -54,7 +54,7 @@ base::Status<BindError> UdpLayer::bind_port(SocketId id, Socket& s, Ipv4Address 
   return {};
 }
 
-std::optional<uint16_t> UdpLayer::pick_ephemeral(Ipv4Address addr, bool reuse) {
+std::optional<uint16_t> UdpLayer::pick_ephemeral(Ipv4Address addr) {
   const uint32_t count = uint32_t{config_.ephemeral_high} - config_.ephemeral_low + 1;
   const uint32_t start = random_.uniform(count);
   for (uint32_t i = 0; i < count; ++i) {
@@ -67,7 +67,6 @@ std::optional<uint16_t> UdpLayer::pick_ephemeral(Ipv4Address addr, bool reuse) {
       // An ephemeral port is never shared, even with SO_REUSEADDR (as Linux).
       if (other != nullptr && conflicts(*other, addr, port)) taken = true;
     }
-    (void)reuse;
     if (!taken) return port;
   }
   return std::nullopt;
@@ -81,12 +80,12 @@ base::Status<BindError> UdpLayer::bind(SocketId id, Endpoint local) {
   const Ipv4Address addr = local.address.v4();
   // Linux lets UDP bind the broadcast and multicast addresses too; we accept our
   // own unicast addresses, any, and the limited broadcast.
-  if (!addr.is_unspecified() && !addr.is_broadcast() && !ip_.route(addr, base::Instant()).value_or(Ipv4Route{}).local) {
+  if (!addr.is_unspecified() && !addr.is_broadcast() && !ip_.is_local_address(addr)) {
     return base::Err{BindError::kAddressNotAvailable};
   }
   uint16_t port = local.port;
   if (port == 0) {
-    auto picked = pick_ephemeral(addr, s->reuse_addr);
+    auto picked = pick_ephemeral(addr);
     if (!picked) return base::Err{BindError::kNoEphemeralPorts};
     port = *picked;
   }
@@ -103,7 +102,7 @@ base::Status<ConnectError> UdpLayer::connect(SocketId id, Endpoint remote, base:
   if (!s->bound) {
     // Linux binds an unbound socket to the wildcard address on connect, and uses
     // the route's source address for what it sends.
-    auto port = pick_ephemeral(Ipv4Address(), false);
+    auto port = pick_ephemeral(Ipv4Address());
     if (!port) return base::Err{ConnectError::kNoEphemeralPorts};
     if (!bind_port(id, *s, Ipv4Address(), *port)) return base::Err{ConnectError::kNoEphemeralPorts};
   }
@@ -131,7 +130,7 @@ base::Result<size_t, SendError> UdpLayer::send_to(SocketId id, std::span<const u
   if (!r) return base::Err{SendError::kNoRoute};
   if (r->broadcast && !s->broadcast) return base::Err{SendError::kBroadcastDenied};
   if (!s->bound) {
-    auto port = pick_ephemeral(Ipv4Address(), false);
+    auto port = pick_ephemeral(Ipv4Address());
     if (!port) return base::Err{SendError::kNoEphemeralPorts};
     if (!bind_port(id, *s, Ipv4Address(), *port)) return base::Err{SendError::kNoEphemeralPorts};
   }

@@ -100,6 +100,7 @@ class Ipv4Layer {
   base::Status<SendError> output(const Ipv4SendParams& params, buf::Packet payload, base::Instant now);
 
   std::optional<Ipv4Route> route(wire::Ipv4Address dst, base::Instant now) const;
+  bool is_local_address(wire::Ipv4Address a) const { return interfaces_.is_local(a); }
   // Frag-needed (RFC 1191): remember a smaller MTU towards dst.
   void update_path_mtu(wire::Ipv4Address dst, uint16_t mtu, base::Instant now);
   // The IP ident counter starts at a random value (from the host's RandomSource).

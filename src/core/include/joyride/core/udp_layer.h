@@ -126,7 +126,7 @@ class UdpLayer {
 
   bool conflicts(const Socket& candidate, wire::Ipv4Address addr, uint16_t port) const;
   base::Status<BindError> bind_port(SocketId id, Socket& s, wire::Ipv4Address addr, uint16_t port);
-  std::optional<uint16_t> pick_ephemeral(wire::Ipv4Address addr, bool reuse);
+  std::optional<uint16_t> pick_ephemeral(wire::Ipv4Address addr);
   int match_score(const Socket& s, const Ipv4RxContext& ctx, uint16_t sport, uint16_t dport) const;
   void enqueue(SocketId id, Socket& s, Endpoint from, buf::Packet payload);
 
