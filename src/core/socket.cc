@@ -1,22 +1,34 @@
 #include "joyride/core/socket.h"
 
-#include <algorithm>
-
 namespace joyride::core {
 
 void ReadinessQueue::mark(SocketId s, uint32_t readiness) {
-  for (size_t i = taken_; i < pending_.size(); ++i) {
-    if (pending_[i].socket == s) {
-      pending_[i].readiness = readiness;
+  auto [it, inserted] = position_.try_emplace(key(s), pending_.size());
+  if (!inserted) {
+    SocketEvent& e = pending_[it->second];
+    if (e.socket == s) {
+      e.readiness = readiness;
       return;
     }
+    // The slot was reused by a newer socket while the old one's event was pending
+    // (close without forget): the old event is dropped, the new one queued.
+    e.socket = SocketId{};
+    --live_;
+    it->second = pending_.size();
   }
   pending_.push_back(SocketEvent{s, readiness});
+  ++live_;
 }
 
 size_t ReadinessQueue::take(std::span<SocketEvent> out) {
   size_t n = 0;
-  while (n < out.size() && taken_ < pending_.size()) out[n++] = pending_[taken_++];
+  while (n < out.size() && taken_ < pending_.size()) {
+    const SocketEvent& e = pending_[taken_++];
+    if (!e.socket.valid()) continue;  // forgotten
+    position_.erase(key(e.socket));
+    out[n++] = e;
+    --live_;
+  }
   if (taken_ == pending_.size()) {
     pending_.clear();
     taken_ = 0;
@@ -25,9 +37,11 @@ size_t ReadinessQueue::take(std::span<SocketEvent> out) {
 }
 
 void ReadinessQueue::forget(SocketId s) {
-  auto first = pending_.begin() + static_cast<std::ptrdiff_t>(taken_);
-  pending_.erase(std::remove_if(first, pending_.end(), [&](const SocketEvent& e) { return e.socket == s; }),
-                 pending_.end());
+  auto it = position_.find(key(s));
+  if (it == position_.end() || !(pending_[it->second].socket == s)) return;
+  pending_[it->second].socket = SocketId{};
+  position_.erase(it);
+  --live_;
 }
 
 }  // namespace joyride::core

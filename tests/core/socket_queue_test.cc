@@ -159,6 +159,24 @@ TEST(ReadinessQueueTest, ForgetDropsOnlyThatSocket) {
   EXPECT_EQ(ev[1].socket, sid(1, 1));
 }
 
+TEST(ReadinessQueueTest, ManySocketsKeepFirstMarkOrderAndLatestReadiness) {
+  ReadinessQueue q;
+  constexpr uint32_t kSockets = 10000;
+  for (uint32_t i = 0; i < kSockets; ++i) q.mark(sid(i), kWritable);
+  for (uint32_t i = 0; i < kSockets; i += 2) q.mark(sid(i), kReadable | kWritable);
+  for (uint32_t i = 0; i < kSockets; i += 3) q.forget(sid(i));
+  std::vector<SocketEvent> ev(kSockets);
+  const size_t n = q.take(ev);
+  ASSERT_EQ(n, kSockets - (kSockets + 2) / 3);
+  uint32_t expected = 0;
+  for (size_t k = 0; k < n; ++k, ++expected) {
+    if (expected % 3 == 0) ++expected;
+    ASSERT_EQ(ev[k].socket, sid(expected));
+    EXPECT_EQ(ev[k].readiness, expected % 2 == 0 ? (kReadable | kWritable) : uint32_t{kWritable});
+  }
+  EXPECT_EQ(q.size(), 0u);
+}
+
 // ---- SocketSlab ------------------------------------------------------------------
 
 TEST(SocketSlabTest, StaleIdAfterCloseIsRejected) {

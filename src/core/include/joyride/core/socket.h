@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "joyride/wire/address.h"
@@ -45,19 +46,25 @@ struct SocketEvent {
 
 // Sockets whose readiness changed since the host last looked. Each socket appears
 // at most once however often it changes (the host reads its current readiness), so
-// the queue is bounded by the number of sockets.
+// the queue is bounded by the number of sockets. mark() and forget() are O(1): a
+// pending socket's position is kept in a map (a queue of thousands of connections
+// must not be scanned per packet).
 class ReadinessQueue {
  public:
   void mark(SocketId s, uint32_t readiness);
-  // Moves up to out.size() events into out; returns how many.
+  // Moves up to out.size() events into out, oldest first; returns how many.
   size_t take(std::span<SocketEvent> out);
-  size_t size() const { return pending_.size() - taken_; }
+  size_t size() const { return live_; }
   // A closed socket's pending event must not outlive it.
   void forget(SocketId s);
 
  private:
-  std::vector<SocketEvent> pending_;
+  static uint64_t key(SocketId s) { return (uint64_t{static_cast<uint8_t>(s.kind)} << 32) | s.index; }
+
+  std::vector<SocketEvent> pending_;  // forgotten entries stay as invalid SocketIds until taken
   size_t taken_ = 0;
+  size_t live_ = 0;
+  std::unordered_map<uint64_t, size_t> position_;  // key(socket) -> index in pending_
 };
 
 }  // namespace joyride::core
