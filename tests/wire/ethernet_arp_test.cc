@@ -7,21 +7,12 @@
 
 #include "joyride/wire/arp.h"
 #include "joyride/wire/ethernet.h"
+#include "wire/hex.h"
 
 namespace joyride::wire {
 namespace {
 
-std::vector<uint8_t> from_hex(std::string_view hex) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    if (hex[i] == ' ') {
-      --i;
-      continue;
-    }
-    out.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
+using testing::from_hex;
 
 // A broadcast ARP request for 10.0.0.2 from 10.0.0.1 (02:00:00:00:00:01), padded to 60.
 const std::vector<uint8_t> kArpFrame = [] {

@@ -8,21 +8,12 @@
 
 #include "joyride/base/bytes.h"
 #include "joyride/wire/checksum.h"
+#include "wire/hex.h"
 
 namespace joyride::wire {
 namespace {
 
-std::vector<uint8_t> from_hex(std::string_view hex) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    if (hex[i] == ' ') {
-      --i;
-      continue;
-    }
-    out.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
+using testing::from_hex;
 
 // Echo request, ident 0x1234, seq 1, data "abcdefgh"; checksum computed independently.
 const std::vector<uint8_t> kEcho = from_hex("0800 5435 1234 0001 6162636465666768");

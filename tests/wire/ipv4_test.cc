@@ -8,21 +8,12 @@
 
 #include "joyride/base/bytes.h"
 #include "joyride/wire/checksum.h"
+#include "wire/hex.h"
 
 namespace joyride::wire {
 namespace {
 
-std::vector<uint8_t> from_hex(std::string_view hex) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    if (hex[i] == ' ') {
-      --i;
-      continue;
-    }
-    out.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
+using testing::from_hex;
 
 // The header of a Linux SYN, 192.168.0.104 -> 192.168.0.1, DF, TTL 64, 60 bytes total,
 // followed by 40 bytes of payload (contents irrelevant here).

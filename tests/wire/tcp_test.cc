@@ -9,21 +9,12 @@
 
 #include "joyride/base/bytes.h"
 #include "joyride/wire/checksum.h"
+#include "wire/hex.h"
 
 namespace joyride::wire {
 namespace {
 
-std::vector<uint8_t> from_hex(std::string_view hex) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    if (hex[i] == ' ') {
-      --i;
-      continue;
-    }
-    out.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
+using testing::from_hex;
 
 const IpAddress kSrc = Ipv4Address::from_octets(192, 168, 0, 104);
 const IpAddress kDst = Ipv4Address::from_octets(192, 168, 0, 1);
