@@ -409,7 +409,7 @@ TEST_F(OooQueueTest, SackOrderAfterExtensionsAndDuplicates) {
   EXPECT_EQ(sack(q), (std::vector<Range>{{300, 400}, {100, 250}, {500, 600}}));
   EXPECT_EQ(sack(q, 1), (std::vector<Range>{{300, 400}}));
   EXPECT_EQ(sack(q, 0), (std::vector<Range>{}));
-  EXPECT_TRUE(insert(q, 700, 701).new_bytes == 1);
+  EXPECT_EQ(insert(q, 700, 701).new_bytes, 1u);
   EXPECT_EQ(sack(q), (std::vector<Range>{{700, 701}, {300, 400}, {100, 250}, {500, 600}}));
   q.drain(at(100), [](buf::Packet) {});  // A delivered: no longer reported
   EXPECT_EQ(sack(q), (std::vector<Range>{{700, 701}, {300, 400}, {500, 600}}));
