@@ -28,6 +28,9 @@ std::string_view to_string(ConnectError e) {
     case ConnectError::kNoEphemeralPorts: return "no ephemeral ports";
     case ConnectError::kUnsupportedFamily: return "unsupported address family";
     case ConnectError::kInvalid: return "invalid argument";
+    case ConnectError::kAlreadyConnected: return "already connected";
+    case ConnectError::kAlreadyInProgress: return "connection already in progress";
+    case ConnectError::kAddressInUse: return "address in use";
   }
   return "?";
 }
@@ -44,6 +47,10 @@ std::string_view to_string(SendError e) {
     case SendError::kUnsupportedFamily: return "unsupported address family";
     case SendError::kConnectionRefused: return "connection refused";
     case SendError::kInvalid: return "invalid argument";
+    case SendError::kWouldBlock: return "would block";
+    case SendError::kBrokenPipe: return "broken pipe";
+    case SendError::kConnectionReset: return "connection reset";
+    case SendError::kTimedOut: return "timed out";
   }
   return "?";
 }
@@ -53,6 +60,29 @@ std::string_view to_string(RecvError e) {
     case RecvError::kBadSocket: return "bad socket";
     case RecvError::kWouldBlock: return "would block";
     case RecvError::kConnectionRefused: return "connection refused";
+    case RecvError::kNotConnected: return "not connected";
+    case RecvError::kConnectionReset: return "connection reset";
+    case RecvError::kTimedOut: return "timed out";
+  }
+  return "?";
+}
+
+std::string_view to_string(ListenError e) {
+  switch (e) {
+    case ListenError::kBadSocket: return "bad socket";
+    case ListenError::kInvalid: return "invalid argument";
+    case ListenError::kAddressInUse: return "address in use";
+    case ListenError::kNoEphemeralPorts: return "no ephemeral ports";
+  }
+  return "?";
+}
+
+std::string_view to_string(AcceptError e) {
+  switch (e) {
+    case AcceptError::kBadSocket: return "bad socket";
+    case AcceptError::kInvalid: return "not listening";
+    case AcceptError::kWouldBlock: return "would block";
+    case AcceptError::kTooManySockets: return "too many sockets";
   }
   return "?";
 }

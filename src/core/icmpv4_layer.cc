@@ -6,6 +6,7 @@
 #include "joyride/core/frame.h"
 #include "joyride/core/packet_checksum.h"
 #include "joyride/core/ping_sockets.h"
+#include "joyride/core/tcp_layer.h"
 #include "joyride/core/udp_layer.h"
 #include "joyride/wire/checksum.h"
 
@@ -130,6 +131,12 @@ void Icmpv4Layer::handle_error(const Icmpv4Repr& error, base::Instant now) {
     const uint16_t sport = base::load_be<uint16_t>(transport.data(), 0);
     const uint16_t dport = base::load_be<uint16_t>(transport.data(), 2);
     udp_->on_icmp_error(src, sport, dst, dport, error.type, error.code);
+  }
+  if (protocol == wire::IpProtocol::kTcp && tcp_ != nullptr && transport.size() >= 4 &&
+      error.type == Icmpv4Type::kDestUnreachable) {
+    const uint16_t sport = base::load_be<uint16_t>(transport.data(), 0);
+    const uint16_t dport = base::load_be<uint16_t>(transport.data(), 2);
+    tcp_->on_icmp_unreachable(src, sport, dst, dport, error.code, now);
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include "joyride/core/frame.h"
 #include "joyride/core/icmpv4_layer.h"
+#include "joyride/core/tcp_layer.h"
 #include "joyride/core/udp_layer.h"
 #include "joyride/wire/checksum.h"
 #include "joyride/wire/icmpv4.h"
@@ -93,7 +94,14 @@ void Ipv4Layer::deliver(Ipv4RxContext& ctx, buf::Packet payload, base::Instant n
       counters_.inc(Ipv4Counter::kRxDelivered);
       udp_->input(ctx, std::move(payload), now);
       return;
-    default:
+    case wire::IpProtocol::kTcp:
+      if (tcp_ == nullptr) break;
+      counters_.inc(Ipv4Counter::kRxDelivered);
+      tcp_->input(ctx, std::move(payload), now);
+      return;
+    default: break;
+  }
+  {
       counters_.inc(Ipv4Counter::kDropUnknownProtocol);
       // RFC 1122 §3.2.2.1: protocol unreachable, never for broadcasts (§3.2.2).
       if (!ctx.broadcast) icmp_->send_dest_unreachable(wire::Icmpv4Unreachable::kProtocolUnreachable, ctx.header, payload, now);

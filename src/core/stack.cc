@@ -4,7 +4,8 @@
 
 namespace joyride::core {
 
-Stack::Stack(const StackConfig& config, buf::PacketPool& pool, base::RandomSource& random, base::Instant now)
+Stack::Stack(const StackConfig& config, buf::PacketPool& pool, base::RandomSource& random, base::Instant now,
+             base::BufferProvider* buffers)
     : pool_(pool),
       random_(random),
       timers_(now, config.timer_tick),
@@ -31,13 +32,20 @@ Stack::Stack(const StackConfig& config, buf::PacketPool& pool, base::RandomSourc
   icmp_ = std::make_unique<Icmpv4Layer>(config.icmp, *ipv4_, pool_);
   ping_ = std::make_unique<PingSockets>(*ipv4_, pool_, random_, ready_);
   udp_ = std::make_unique<UdpLayer>(config.udp, *ipv4_, *icmp_, pool_, random_, ready_);
-  ipv4_->attach(icmp_.get(), udp_.get());
-  icmp_->attach(udp_.get(), ping_.get());
+  if (buffers == nullptr) {
+    own_buffers_ = std::make_unique<base::HeapBufferProvider>();
+    buffers = own_buffers_.get();
+  }
+  tcp_ = std::make_unique<TcpLayer>(config.tcp, *ipv4_, pool_, random_, timers_, ready_, *buffers);
+  ipv4_->attach(icmp_.get(), udp_.get(), tcp_.get());
+  icmp_->attach(udp_.get(), ping_.get(), tcp_.get());
+  icmp_->add_path_mtu_listener(tcp_.get());
 }
 
 // Sockets and queued packets go before the layers they point into; the packets
 // return to the pool, which outlives the stack.
 Stack::~Stack() {
+  tcp_.reset();
   udp_.reset();
   ping_.reset();
   icmp_.reset();

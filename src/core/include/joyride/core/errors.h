@@ -26,6 +26,23 @@ enum class ConnectError : uint8_t {
   kNoEphemeralPorts,   // EAGAIN
   kUnsupportedFamily,  // EAFNOSUPPORT
   kInvalid,            // EINVAL (e.g. port 0)
+  kAlreadyConnected,   // EISCONN
+  kAlreadyInProgress,  // EALREADY
+  kAddressInUse,       // EADDRNOTAVAIL/EADDRINUSE: the 4-tuple is taken
+};
+
+enum class ListenError : uint8_t {
+  kBadSocket,  // EBADF
+  kInvalid,    // EINVAL: connected or connecting
+  kAddressInUse,
+  kNoEphemeralPorts,
+};
+
+enum class AcceptError : uint8_t {
+  kBadSocket,   // EBADF
+  kInvalid,     // EINVAL: not listening
+  kWouldBlock,  // EAGAIN
+  kTooManySockets,
 };
 
 enum class SendError : uint8_t {
@@ -39,12 +56,19 @@ enum class SendError : uint8_t {
   kUnsupportedFamily,  // EAFNOSUPPORT
   kConnectionRefused,  // ECONNREFUSED: a pending ICMP error on a connected socket
   kInvalid,            // EINVAL
+  kWouldBlock,         // EAGAIN: the send buffer is full
+  kBrokenPipe,         // EPIPE: shut down for writing, or the connection is closed
+  kConnectionReset,    // ECONNRESET
+  kTimedOut,           // ETIMEDOUT
 };
 
 enum class RecvError : uint8_t {
   kBadSocket,          // EBADF
   kWouldBlock,         // EAGAIN
   kConnectionRefused,  // ECONNREFUSED: a pending ICMP error on a connected socket
+  kNotConnected,       // ENOTCONN
+  kConnectionReset,    // ECONNRESET
+  kTimedOut,           // ETIMEDOUT
 };
 
 std::string_view to_string(OpenError e);
@@ -52,5 +76,7 @@ std::string_view to_string(BindError e);
 std::string_view to_string(ConnectError e);
 std::string_view to_string(SendError e);
 std::string_view to_string(RecvError e);
+std::string_view to_string(ListenError e);
+std::string_view to_string(AcceptError e);
 
 }  // namespace joyride::core

@@ -20,6 +20,7 @@ namespace joyride::core {
 
 class PingSockets;
 class UdpLayer;
+class TcpLayer;
 
 struct IcmpConfig {
   // Token bucket for error messages (Linux: icmp_msgs_per_sec, icmp_msgs_burst).
@@ -64,9 +65,10 @@ class PathMtuListener {
 class Icmpv4Layer final : public ReassemblyTimeoutListener {
  public:
   Icmpv4Layer(const IcmpConfig& config, Ipv4Layer& ip, buf::PacketPool& pool);
-  void attach(UdpLayer* udp, PingSockets* ping) {
+  void attach(UdpLayer* udp, PingSockets* ping, TcpLayer* tcp = nullptr) {
     udp_ = udp;
     ping_ = ping;
+    tcp_ = tcp;
   }
   void add_path_mtu_listener(PathMtuListener* l) { pmtu_listeners_.push_back(l); }
 
@@ -95,6 +97,7 @@ class Icmpv4Layer final : public ReassemblyTimeoutListener {
   Ipv4Layer& ip_;
   buf::PacketPool& pool_;
   UdpLayer* udp_ = nullptr;
+  TcpLayer* tcp_ = nullptr;
   PingSockets* ping_ = nullptr;
   std::vector<PathMtuListener*> pmtu_listeners_;
   double tokens_;

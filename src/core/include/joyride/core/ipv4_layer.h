@@ -1,5 +1,4 @@
-// IPv4 for one stack instance: input validation and dispatch to ICMP/UDP (TCP
-// joins later), reassembly of fragments, and output: routing, source address
+// IPv4 for one stack instance: input validation and dispatch to ICMP, UDP and TCP, reassembly of fragments, and output: routing, source address
 // selection, path MTU, fragmentation, and hand-off to ARP.
 #pragma once
 
@@ -24,6 +23,7 @@ namespace joyride::core {
 
 class Icmpv4Layer;
 class UdpLayer;
+class TcpLayer;
 
 struct Ipv4Config {
   uint8_t default_ttl = 64;
@@ -87,9 +87,10 @@ class Ipv4Layer {
  public:
   Ipv4Layer(const Ipv4Config& config, const InterfaceTable& interfaces, const RoutingTable& routes,
             buf::PacketPool& pool, ArpResolver& arp, Ipv4Reassembler& reassembler);
-  void attach(Icmpv4Layer* icmp, UdpLayer* udp) {
+  void attach(Icmpv4Layer* icmp, UdpLayer* udp, TcpLayer* tcp = nullptr) {
     icmp_ = icmp;
     udp_ = udp;
+    tcp_ = tcp;
   }
 
   // A datagram (starting at the IP header) arrived on ifindex.
@@ -139,6 +140,7 @@ class Ipv4Layer {
   Ipv4Reassembler& reassembler_;
   Icmpv4Layer* icmp_ = nullptr;
   UdpLayer* udp_ = nullptr;
+  TcpLayer* tcp_ = nullptr;
   uint16_t next_ident_ = 0;
   std::unordered_map<uint32_t, PathMtu> path_mtu_;
   std::deque<LoopbackDatagram> loopback_;

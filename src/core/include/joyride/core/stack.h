@@ -16,6 +16,7 @@
 #include <span>
 #include <vector>
 
+#include "joyride/base/buffer_provider.h"
 #include "joyride/base/random.h"
 #include "joyride/base/time.h"
 #include "joyride/base/timer_wheel.h"
@@ -30,6 +31,7 @@
 #include "joyride/core/ping_sockets.h"
 #include "joyride/core/routing.h"
 #include "joyride/core/socket.h"
+#include "joyride/core/tcp_layer.h"
 #include "joyride/core/udp_layer.h"
 
 namespace joyride::core {
@@ -42,13 +44,17 @@ struct StackConfig {
   Ipv4Config ipv4;
   IcmpConfig icmp;
   UdpConfig udp;
+  TcpConfig tcp;
   size_t tx_queue_frames = 4096;
   base::Duration timer_tick = base::Duration::millis(1);
 };
 
 class Stack final : private ReassemblyTimeoutListener {
  public:
-  Stack(const StackConfig& config, buf::PacketPool& pool, base::RandomSource& random, base::Instant now);
+  // `buffers` provides socket buffer storage (an app's shared memory in the service);
+  // without one the stack uses its own heap provider.
+  Stack(const StackConfig& config, buf::PacketPool& pool, base::RandomSource& random, base::Instant now,
+        base::BufferProvider* buffers = nullptr);
   ~Stack();
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
@@ -63,6 +69,7 @@ class Stack final : private ReassemblyTimeoutListener {
   base::Instant next_deadline() const;
 
   UdpLayer& udp() { return *udp_; }
+  TcpLayer& tcp() { return *tcp_; }
   PingSockets& ping() { return *ping_; }
   ArpResolver& arp() { return *arp_; }
   Ipv4Layer& ipv4() { return *ipv4_; }
@@ -98,6 +105,8 @@ class Stack final : private ReassemblyTimeoutListener {
   std::unique_ptr<Icmpv4Layer> icmp_;
   std::unique_ptr<PingSockets> ping_;
   std::unique_ptr<UdpLayer> udp_;
+  std::unique_ptr<base::HeapBufferProvider> own_buffers_;
+  std::unique_ptr<TcpLayer> tcp_;
 };
 
 template <typename F>
@@ -111,6 +120,7 @@ void Stack::for_each_counter(F&& f) const {
   each("reassembly", reassembler_->counters());
   each("icmp", icmp_->counters());
   each("udp", udp_->counters());
+  each("tcp", tcp_->counters());
 }
 
 }  // namespace joyride::core

@@ -1,0 +1,150 @@
+// The transmission control block: everything one TCP connection (or listener)
+// remembers, RFC 9293 §3.3.1's variables plus what the later RFCs add. TcpLayer's
+// files (tcp_input.cc, tcp_output.cc, tcp_timers.cc, ...) operate on it; it has no
+// behaviour of its own so the rules stay in one place per job.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+
+#include "joyride/base/byte_ring.h"
+#include "joyride/base/seq.h"
+#include "joyride/base/time.h"
+#include "joyride/base/timer_wheel.h"
+#include "joyride/core/errors.h"
+#include "joyride/core/socket.h"
+#include "joyride/core/tcp/congestion_control.h"
+#include "joyride/core/tcp/isn.h"
+#include "joyride/core/tcp/ooo_queue.h"
+#include "joyride/core/tcp/retransmit_queue.h"
+#include "joyride/core/tcp/rtt_estimator.h"
+#include "joyride/core/tcp/tcp_types.h"
+
+namespace joyride::core {
+
+class TcpLayer;
+
+namespace tcp {
+
+using base::SeqNum;
+
+// What the retransmission timer is currently timing (one timer, as Linux's icsk timer).
+enum class RtxTimerMode : uint8_t { kNone, kRetransmit, kTailLossProbe, kZeroWindowProbe, kSynAck };
+
+struct Tcb {
+  Tcb(TcpLayer* owner, size_t ooo_bytes, size_t ooo_segments);
+  Tcb(const Tcb&) = delete;
+  Tcb& operator=(const Tcb&) = delete;
+
+  TcpLayer* layer;
+  SocketId id;
+  TcpState state = TcpState::kClosed;
+  FourTuple tuple{};
+  bool bound = false;        // local address/port chosen (bind() or connect())
+  bool in_table = false;     // in the 4-tuple demux table
+  bool reuse_addr = false;
+  bool orphan = false;       // the application closed it; it lives on to finish closing
+  bool user_visible = true;  // false for a child not yet accepted
+
+  // ---- listener --------------------------------------------------------------------
+  uint32_t backlog = 0;
+  std::deque<SocketId> accept_queue;  // established children awaiting accept()
+  uint32_t syn_queue = 0;             // children in SYN-RECEIVED
+  SocketId parent;                    // for a child: its listener
+
+  // ---- send sequence space (RFC 9293 §3.3.1) ------------------------------------------
+  SeqNum iss, snd_una, snd_nxt, snd_max;  // snd_max: highest sequence sent + 1
+  SeqNum snd_wl1, snd_wl2;
+  uint32_t snd_wnd = 0;       // the peer's window, scaled
+  uint32_t max_snd_wnd = 0;
+  SeqNum snd_up;              // urgent (accepted on receive only)
+  // ---- receive sequence space ---------------------------------------------------------
+  SeqNum irs, rcv_nxt;
+  SeqNum rcv_adv;             // right edge of the window we last advertised (never shrinks)
+
+  // ---- options ----------------------------------------------------------------------
+  bool wscale_ok = false, sack_ok = false, ts_ok = false, ecn_ok = false;
+  uint8_t snd_wscale = 0;     // shift for the peer's windows
+  uint8_t rcv_wscale = 0;     // shift for ours
+  uint32_t ts_recent = 0;     // RFC 7323 TS.Recent
+  base::Instant ts_recent_at; // when ts_recent was stored (PAWS 24-day rule)
+  uint32_t ts_offset = 0;     // added to our clock in TSval (hides uptime, Linux tsoffset)
+  SeqNum last_ack_sent;       // RFC 7323 Last.ACK.sent
+  uint16_t peer_mss = 536;    // from the SYN (RFC 9293: 536 when absent)
+  uint16_t adv_mss = 1460;    // what we advertised
+  uint16_t mss = 536;         // payload per full-sized segment we send (options excluded)
+  uint16_t rcv_mss = 536;     // estimate of the peer's segment size (delayed-ACK rule)
+
+  // ---- data -------------------------------------------------------------------------
+  base::ByteRing snd;         // bytes from snd_buf_seq: unacknowledged, then unsent
+  SeqNum snd_buf_seq;         // sequence number of snd's first byte
+  base::ByteRing rcv;         // in-order bytes the application has not read
+  tcp::OutOfOrderQueue ooo;
+  bool fin_queued = false;    // shutdown(SHUT_WR)/close(): a FIN follows the queued data
+  bool fin_sent = false;
+  SeqNum fin_seq;             // sequence number our FIN occupies (valid when fin_sent)
+  bool fin_received = false;  // the peer's FIN is in sequence (EOF after rcv drains)
+  std::optional<SeqNum> ooo_fin;  // a FIN that arrived ahead of a gap: its sequence number
+  bool rd_shutdown = false;
+
+  // ---- loss recovery and congestion control ------------------------------------------
+  tcp::RetransmitQueue rtx;
+  tcp::RttEstimator rtt;
+  std::unique_ptr<tcp::CongestionControl> cc;
+  bool in_recovery = false;   // fast recovery (RFC 6675 / 6582)
+  bool in_loss = false;       // after an RTO, until snd_una passes recovery_point
+  SeqNum recovery_point;
+  uint32_t dupacks = 0;
+  uint32_t prr_delivered = 0, prr_out = 0, recover_fs = 0;  // RFC 6937
+  uint32_t rto_count = 0;     // consecutive timeouts (tcpi_retransmits)
+  base::Instant first_rto_at; // start of the current timeout episode (retries2, user timeout)
+  uint32_t tlp_high_seq_valid = 0;
+  SeqNum tlp_high_seq;
+  base::Instant rack_timeout = base::Instant::never();
+
+  // ---- acknowledgement ----------------------------------------------------------------
+  uint32_t unacked_full_segments = 0;  // received since our last ACK
+  bool ack_now = false;                // send an ACK at the next output
+  bool dsack_pending = false;
+  wire::SackBlock dsack_block{};
+  base::Instant last_rx;               // for keepalive and delayed ACK quick mode
+  base::Instant last_tx_data;          // idle restart (RFC 5681 §4.1)
+  base::Instant syn_sent_at;           // RTT sample from the handshake
+  bool ece_pending = false;            // ECN: echo ECE until the peer sends CWR (RFC 3168 §6.1.3)
+  bool cwr_pending = false;            // ECN: set CWR on the next data segment
+  SeqNum ecn_recover;                  // ECN: react to ECE at most once per window
+
+  // ---- timers -------------------------------------------------------------------------
+  base::Timer rtx_timer;       // RTO, TLP, zero-window probe, SYN/SYN-ACK retransmission
+  base::Timer delack_timer;
+  base::Timer keepalive_timer;
+  base::Timer wait_timer;      // TIME_WAIT, FIN_WAIT_2 of an orphan, RACK reorder
+  RtxTimerMode rtx_mode = RtxTimerMode::kNone;
+  uint32_t probes = 0;         // zero-window or keepalive probes without answer
+
+  // ---- socket options -----------------------------------------------------------------
+  bool nodelay = false;
+  bool cork = false;
+  bool keepalive = false;
+  base::Duration keepalive_idle, keepalive_interval;
+  uint32_t keepalive_probes = 9;
+  base::Duration user_timeout;  // zero: off
+  bool linger = false;
+  base::Duration linger_time;
+  size_t sndbuf_limit = 0, rcvbuf_limit = 0;  // bounds set by the application (0: auto-tune)
+
+  // ---- errors and statistics ----------------------------------------------------------
+  std::optional<RecvError> pending_error;  // ECONNRESET, ETIMEDOUT, ECONNREFUSED
+  bool reset = false;                      // the connection was reset (sends fail with EPIPE/ECONNRESET)
+  uint64_t bytes_acked = 0, bytes_received = 0, bytes_sent = 0, bytes_retrans = 0;
+  uint64_t segs_in = 0, segs_out = 0, total_retrans = 0, delivered = 0;
+  // receive-buffer auto-tuning (Linux's DRS): bytes the application read this RTT
+  uint64_t rcv_space_copied = 0;
+  base::Instant rcv_space_at;
+  SeqNum rcv_space_seq;
+};
+
+}  // namespace tcp
+}  // namespace joyride::core

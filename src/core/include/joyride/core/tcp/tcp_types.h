@@ -1,0 +1,152 @@
+// Public TCP types of a stack instance: configuration (Linux's sysctl defaults), the
+// eleven RFC 9293 states, per-connection information as TCP_INFO carries it, and
+// the layer's counters.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "joyride/base/time.h"
+
+namespace joyride::core {
+
+struct TcpConfig {
+  size_t max_sockets = 200000;
+  // Socket buffers in bytes: initial size and the bounds auto-tuning works within
+  // (Linux net.ipv4.tcp_rmem / tcp_wmem: min, default, max).
+  size_t rcvbuf_min = 4096;
+  size_t rcvbuf_default = 131072;
+  size_t rcvbuf_max = 6 * 1024 * 1024;
+  size_t sndbuf_min = 4096;
+  size_t sndbuf_default = 16384 * 4;
+  size_t sndbuf_max = 4 * 1024 * 1024;
+  // Out-of-order data held per connection, as a share of the receive buffer's bytes
+  // and as a segment count (a peer sending 1-byte segments must not pin packets).
+  size_t ooo_max_segments = 1024;
+  uint16_t ephemeral_low = 32768;  // net.ipv4.ip_local_port_range
+  uint16_t ephemeral_high = 60999;
+  uint32_t max_syn_backlog = 4096;  // net.ipv4.tcp_max_syn_backlog
+  uint32_t somaxconn = 4096;        // net.core.somaxconn caps listen()'s backlog
+  bool syncookies = true;           // net.ipv4.tcp_syncookies = 1: when the SYN queue is full
+  uint32_t syn_retries = 6;         // net.ipv4.tcp_syn_retries
+  uint32_t synack_retries = 5;      // net.ipv4.tcp_synack_retries
+  uint32_t retries2 = 15;           // net.ipv4.tcp_retries2
+  uint32_t orphan_retries = 8;      // net.ipv4.tcp_orphan_retries (0 means 8 in Linux)
+  base::Duration time_wait = base::Duration::seconds(60);   // TCP_TIMEWAIT_LEN
+  base::Duration fin_timeout = base::Duration::seconds(60); // net.ipv4.tcp_fin_timeout
+  base::Duration initial_rto = base::Duration::seconds(1);  // RFC 6298 §2.1, TCP_TIMEOUT_INIT
+  base::Duration min_rto = base::Duration::millis(200);     // TCP_RTO_MIN
+  base::Duration max_rto = base::Duration::seconds(120);    // TCP_RTO_MAX
+  base::Duration delayed_ack_max = base::Duration::millis(40);  // TCP_DELACK_MAX
+  base::Duration delayed_ack_min = base::Duration::millis(40);  // TCP_DELACK_MIN (Linux: 40 ms)
+  base::Duration keepalive_idle = base::Duration::seconds(7200);
+  base::Duration keepalive_interval = base::Duration::seconds(75);
+  uint32_t keepalive_probes = 9;
+  uint32_t challenge_ack_limit = 1000;  // per second (net.ipv4.tcp_challenge_ack_limit)
+  bool timestamps = true;
+  bool window_scaling = true;
+  bool sack = true;
+  bool ecn = true;  // net.ipv4.tcp_ecn = 2: accept ECN when the peer asks, never ask
+  std::string_view congestion_control = "cubic";
+};
+
+// RFC 9293 §3.3.2.
+enum class TcpState : uint8_t {
+  kClosed,
+  kListen,
+  kSynSent,
+  kSynReceived,
+  kEstablished,
+  kFinWait1,
+  kFinWait2,
+  kCloseWait,
+  kClosing,
+  kLastAck,
+  kTimeWait,
+};
+std::string_view to_string(TcpState s);
+
+// What getsockopt(TCP_INFO) reports (struct tcp_info's useful subset), in bytes and
+// durations rather than Linux's mixed units.
+struct TcpInfo {
+  TcpState state = TcpState::kClosed;
+  base::Duration rtt;     // smoothed
+  base::Duration rttvar;
+  base::Duration rto;
+  base::Duration min_rtt;
+  uint32_t snd_mss = 0;
+  uint32_t rcv_mss = 0;
+  uint32_t cwnd = 0;      // bytes
+  uint32_t ssthresh = 0;  // bytes; UINT32_MAX before the first loss
+  uint32_t snd_wnd = 0;   // the peer's window, scaled
+  uint32_t rcv_wnd = 0;   // what we advertise, scaled
+  uint8_t snd_wscale = 0;
+  uint8_t rcv_wscale = 0;
+  bool timestamps = false;
+  bool sack = false;
+  bool ecn = false;
+  uint32_t retransmits = 0;     // consecutive RTOs of the current episode (tcpi_retransmits)
+  uint64_t total_retrans = 0;   // segments retransmitted over the lifetime
+  uint32_t unacked = 0;         // bytes sent, not yet acknowledged
+  uint32_t lost = 0;            // bytes currently deemed lost
+  uint32_t sacked = 0;          // bytes currently SACKed
+  uint64_t delivered = 0;       // segments delivered (acked or sacked)
+  uint64_t bytes_acked = 0;
+  uint64_t bytes_received = 0;
+  uint64_t bytes_sent = 0;      // including retransmissions
+  uint64_t bytes_retrans = 0;
+  uint64_t segs_out = 0;
+  uint64_t segs_in = 0;
+  uint32_t reordering_seen = 0;
+  std::string_view congestion_control;
+};
+
+enum class TcpCounter : uint8_t {
+  kRxSegments,
+  kTxSegments,
+  kRetransSegments,
+  kActiveOpens,
+  kPassiveOpens,
+  kAttemptFails,
+  kEstabResets,
+  kOutRsts,
+  kDropMalformed,
+  kDropBadChecksum,
+  kDropNoSocket,        // answered with RST
+  kDropListenOverflow,  // accept queue full
+  kDropNotAcceptable,   // outside the receive window (answered with an ACK)
+  kDropPaws,
+  kDropOooFull,
+  kDropRcvbufFull,
+  kDropNoBuffers,
+  kSynCookiesSent,
+  kSynCookiesRecv,
+  kSynCookiesFailed,
+  kChallengeAcks,
+  kChallengeAcksLimited,
+  kTimeouts,
+  kFastRetrans,
+  kRackLoss,
+  kDsackRecv,
+  kDsackSent,
+  kTimeWaitRecycled,    // a new SYN reopened a TIME_WAIT connection
+  kDelayedAcks,
+  kZeroWindowProbes,
+  kKeepaliveTimeouts,
+  kUserTimeouts,
+  kCount
+};
+constexpr std::array<std::string_view, 32> counter_names(TcpCounter) {
+  return {"rx_segments",      "tx_segments",       "retrans_segments",     "active_opens",
+          "passive_opens",    "attempt_fails",     "estab_resets",         "out_rsts",
+          "drop_malformed",   "drop_bad_checksum", "drop_no_socket",       "drop_listen_overflow",
+          "drop_not_acceptable", "drop_paws",      "drop_ooo_full",        "drop_rcvbuf_full",
+          "drop_no_buffers",  "syncookies_sent",   "syncookies_recv",      "syncookies_failed",
+          "challenge_acks",   "challenge_acks_limited", "timeouts",        "fast_retrans",
+          "rack_loss",        "dsack_recv",        "dsack_sent",           "time_wait_recycled",
+          "delayed_acks",     "zero_window_probes", "keepalive_timeouts",  "user_timeouts"};
+}
+
+}  // namespace joyride::core

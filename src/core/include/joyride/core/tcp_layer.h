@@ -1,0 +1,219 @@
+// TCP (RFC 9293 with RFC 7323, 2018/2883, 5681/6582/6675, 6298, 8985, 9438/9406,
+// 5961, 6528, 6056, 3168) for one stack instance. Where an RFC leaves a choice this
+// does what Linux does; the comments in each file say which rule is whose.
+//
+// The socket calls mirror the POSIX ones and never block: connect() returns at once and
+// the socket becomes writable (or gets an error) when the handshake ends; accept(),
+// send() and recv() answer kWouldBlock. Readiness changes go to the stack's
+// ReadinessQueue.
+//
+// Files, one job each:
+//   tcp_layer.cc      sockets, binding, the demux tables, close and the API calls
+//   tcp_listen.cc     listeners: SYN queue, SYN cookies, accept queue
+//   tcp_input.cc      a segment's arrival (RFC 9293 §3.10.7), ACK processing, loss detection
+//   tcp_receive.cc    in-order and out-of-order data, window and ACK decisions
+//   tcp_output.cc     deciding what to send and building segments
+//   tcp_timers.cc     retransmission, delayed ACK, probes, keepalive, TIME_WAIT
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "joyride/base/buffer_provider.h"
+#include "joyride/base/counters.h"
+#include "joyride/base/random.h"
+#include "joyride/base/result.h"
+#include "joyride/base/time.h"
+#include "joyride/base/timer_wheel.h"
+#include "joyride/buf/packet.h"
+#include "joyride/core/errors.h"
+#include "joyride/core/icmpv4_layer.h"
+#include "joyride/core/ipv4_layer.h"
+#include "joyride/core/socket.h"
+#include "joyride/core/socket_slab.h"
+#include "joyride/core/tcp/isn.h"
+#include "joyride/core/tcp/port_allocator.h"
+#include "joyride/core/tcp/syn_cookie.h"
+#include "joyride/core/tcp/tcb.h"
+#include "joyride/core/tcp/tcp_types.h"
+#include "joyride/wire/tcp.h"
+
+namespace joyride::core {
+
+struct FourTupleHash {
+  size_t operator()(const tcp::FourTuple& t) const {
+    uint64_t h = (uint64_t{t.local.value()} << 32) ^ t.remote.value();
+    h ^= (uint64_t{t.local_port} << 16 | t.remote_port) * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 29;
+    return static_cast<size_t>(h * 0xbf58476d1ce4e5b9ull);
+  }
+};
+
+class TcpLayer final : public PathMtuListener {
+ public:
+  TcpLayer(const TcpConfig& config, Ipv4Layer& ip, buf::PacketPool& pool, base::RandomSource& random,
+           base::TimerWheel& timers, ReadinessQueue& ready, base::BufferProvider& buffers);
+  ~TcpLayer() override;
+  TcpLayer(const TcpLayer&) = delete;
+  TcpLayer& operator=(const TcpLayer&) = delete;
+
+  // ---- socket calls ---------------------------------------------------------------
+  base::Result<SocketId, OpenError> open();
+  base::Status<BindError> bind(SocketId s, Endpoint local);
+  base::Status<ListenError> listen(SocketId s, int backlog);
+  // The peer's endpoint goes to *peer when given.
+  base::Result<SocketId, AcceptError> accept(SocketId listener, Endpoint* peer = nullptr);
+  base::Status<ConnectError> connect(SocketId s, Endpoint remote, base::Instant now);
+  base::Result<size_t, SendError> send(SocketId s, std::span<const uint8_t> data, base::Instant now);
+  // 0 bytes: end of stream (the peer's FIN). kWouldBlock when nothing is readable yet.
+  base::Result<size_t, RecvError> recv(SocketId s, std::span<uint8_t> out, base::Instant now);
+  // shutdown(SHUT_WR) sends a FIN after the queued data; SHUT_RD discards further data.
+  bool shutdown(SocketId s, bool read, bool write, base::Instant now);
+  // close(): with unread data or SO_LINGER 0 the connection is reset (as Linux);
+  // otherwise it finishes closing on its own (orphaned) and the handle is dead at once.
+  void close(SocketId s, base::Instant now);
+
+  // ---- options ------------------------------------------------------------------
+  bool set_nodelay(SocketId s, bool on, base::Instant now);
+  bool set_cork(SocketId s, bool on, base::Instant now);
+  bool set_reuse_addr(SocketId s, bool on);
+  bool set_congestion_control(SocketId s, std::string_view name);
+  bool set_keepalive(SocketId s, bool on, base::Instant now);
+  bool set_keepalive_params(SocketId s, base::Duration idle, base::Duration interval, uint32_t probes);
+  bool set_user_timeout(SocketId s, base::Duration timeout);
+  bool set_linger(SocketId s, bool on, base::Duration time);
+  bool set_sndbuf(SocketId s, size_t bytes);
+  bool set_rcvbuf(SocketId s, size_t bytes);
+
+  // ---- introspection ----------------------------------------------------------------
+  uint32_t readiness(SocketId s);
+  std::optional<TcpState> state(SocketId s);
+  std::optional<TcpInfo> info(SocketId s);
+  std::optional<Endpoint> local_endpoint(SocketId s);
+  std::optional<Endpoint> remote_endpoint(SocketId s);
+  size_t connections() const { return sockets_.size(); }
+  const base::CounterSet<TcpCounter>& counters() const { return counters_; }
+  template <typename F>
+  void for_each_connection(F&& f);  // f(SocketId, const TcpInfo&, const tcp::FourTuple&)
+
+  // ---- from the IP layer ------------------------------------------------------------
+  void input(const Ipv4RxContext& ctx, buf::Packet segment, base::Instant now);
+  void on_icmp_unreachable(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport,
+                           uint8_t code, base::Instant now);
+  void on_path_mtu(wire::Ipv4Address dst, uint16_t mtu, std::span<const uint8_t> quoted,
+                   base::Instant now) override;
+
+  // Internal: the files of the TCP implementation share these.
+  struct Rx;  // a parsed segment
+  tcp::Tcb* tcb(SocketId s);
+  void output(tcp::Tcb& t, base::Instant now);
+
+ private:
+  friend struct TcpTimers;
+  using Tcb = tcp::Tcb;
+
+  // tcp_layer.cc
+  base::Result<SocketId, OpenError> new_tcb();
+  void free_tcb(Tcb& t);
+  bool port_in_use(wire::Ipv4Address addr, uint16_t port, const Tcb* except, bool reuse) const;
+  void hash_insert(Tcb& t);
+  void hash_remove(Tcb& t);
+  Tcb* lookup(const tcp::FourTuple& t);
+  Tcb* lookup_listener(wire::Ipv4Address addr, uint16_t port);
+  void set_state(Tcb& t, TcpState s, base::Instant now);
+  void notify(Tcb& t);
+  void init_buffers(Tcb& t);
+  void set_mss_from_route(Tcb& t, base::Instant now);
+  void connection_done(Tcb& t, base::Instant now);  // CLOSED: free it if nobody holds it
+  void abort(Tcb& t, std::optional<RecvError> error, bool send_rst, base::Instant now);
+
+  // tcp_listen.cc
+  void listen_input(Tcb& listener, const Rx& rx, buf::Packet& payload, base::Instant now);
+  void syn_to_listener(Tcb& listener, const Rx& rx, base::Instant now);
+  void cookie_ack(Tcb& listener, const Rx& rx, buf::Packet& payload, base::Instant now);
+  void child_established(Tcb& child, base::Instant now);
+  void child_gone(Tcb& child);
+
+  // tcp_input.cc
+  void segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
+  void syn_sent_input(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
+  void time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
+  bool acceptable(const Tcb& t, const Rx& rx) const;
+  bool paws_reject(Tcb& t, const Rx& rx, base::Instant now) const;
+  void process_ack(Tcb& t, const Rx& rx, base::Instant now);
+  void update_window(Tcb& t, const Rx& rx);
+  void detect_loss(Tcb& t, const Rx& rx, uint32_t newly_acked, uint32_t newly_sacked, base::Instant now);
+  void enter_recovery(Tcb& t, base::Instant now);
+  void challenge_ack(Tcb& t, base::Instant now);
+  void apply_syn_options(Tcb& t, const Rx& rx);
+  void send_reset_for(const Rx& rx, uint32_t payload_len);
+
+  // tcp_receive.cc
+  void receive_data(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
+  void receive_fin(Tcb& t, base::Instant now);
+  uint32_t receive_window(const Tcb& t) const;
+  void maybe_window_update(Tcb& t, base::Instant now);
+  void schedule_ack(Tcb& t, bool full_segment, base::Instant now);
+  void autotune_rcvbuf(Tcb& t, base::Instant now);
+
+  // tcp_output.cc
+  bool transmit_data(Tcb& t, base::Instant now);
+  bool send_segment(Tcb& t, SeqNum seq, uint32_t len, uint8_t flags, base::Instant now, bool retransmit = false);
+  void send_ack(Tcb& t, base::Instant now);
+  void send_syn(Tcb& t, base::Instant now);
+  void send_rst(Tcb& t, base::Instant now);
+  void send_raw(const tcp::FourTuple& tuple, SeqNum seq, SeqNum ack, uint8_t flags, uint16_t window,
+                const wire::TcpOptions& options);
+  bool retransmit_lost(Tcb& t, base::Instant now);
+  void fill_options(Tcb& t, wire::TcpOptions& o, uint8_t flags, base::Instant now);
+  uint32_t tsval(const Tcb& t, base::Instant now) const;
+  uint32_t send_window_left(const Tcb& t) const;
+  uint32_t unsent_bytes(const Tcb& t) const;
+
+  // tcp_timers.cc
+  void arm_rtx_timer(Tcb& t, base::Instant now);
+  void arm_timer(Tcb& t, tcp::RtxTimerMode mode, base::Instant deadline);
+  void on_rtx_timer(Tcb& t, base::Instant now);
+  void on_retransmit_timeout(Tcb& t, base::Instant now);
+  void on_tail_loss_probe(Tcb& t, base::Instant now);
+  void on_zero_window_probe(Tcb& t, base::Instant now);
+  void on_delack_timer(Tcb& t, base::Instant now);
+  void on_keepalive_timer(Tcb& t, base::Instant now);
+  void on_wait_timer(Tcb& t, base::Instant now);
+  void arm_keepalive(Tcb& t, base::Instant now);
+  void enter_time_wait(Tcb& t, base::Instant now);
+  bool retries_exhausted(Tcb& t, base::Instant now) const;
+
+  const TcpConfig config_;
+  Ipv4Layer& ip_;
+  buf::PacketPool& pool_;
+  base::RandomSource& random_;
+  base::TimerWheel& timers_;
+  ReadinessQueue& ready_;
+  base::BufferProvider& buffers_;
+  tcp::IsnGenerator isn_;
+  tcp::SynCookies cookies_;
+  tcp::PortAllocator ports_;
+  SocketSlab<std::unique_ptr<Tcb>> sockets_;
+  std::unordered_map<tcp::FourTuple, SocketId, FourTupleHash> established_;
+  std::unordered_map<uint16_t, std::vector<SocketId>> by_port_;  // bound sockets, listeners
+  base::CounterSet<TcpCounter> counters_;
+  // RFC 5961 §7 challenge ACK budget (per second, for the whole instance as Linux's).
+  uint32_t challenge_acks_left_ = 0;
+  base::Instant challenge_window_start_;
+  bool destroying_ = false;
+};
+
+template <typename F>
+void TcpLayer::for_each_connection(F&& f) {
+  sockets_.for_each([&](SocketId id, std::unique_ptr<Tcb>& t) {
+    if (auto i = info(id)) f(id, *i, t->tuple);
+  });
+}
+
+}  // namespace joyride::core

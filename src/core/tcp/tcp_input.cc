@@ -1,0 +1,458 @@
+// A segment's arrival at a connection (RFC 9293 §3.10.7.3-4) with RFC 5961's
+// hardening, RFC 7323's PAWS, and the sender's half of ACK processing: RTT
+// samples, the congestion window, and loss detection (dupacks/NewReno, SACK with
+// RACK, RFC 6582/6675/8985).
+#include <algorithm>
+
+#include "joyride/core/tcp_layer.h"
+#include "tcp_internal.h"
+
+namespace joyride::core {
+
+using base::Duration;
+using base::Instant;
+using base::SeqNum;
+using tcp::Tcb;
+using wire::TcpFlags;
+
+namespace {
+// RFC 7323 §5.5: a TS.Recent older than 24 days is invalid for PAWS.
+constexpr Duration kPawsIdle = Duration::seconds(24 * 24 * 3600);
+}  // namespace
+
+void TcpLayer::apply_syn_options(Tcb& t, const Rx& rx) {
+  const wire::TcpOptions& o = rx.h.options;
+  t.peer_mss = o.mss ? std::max<uint16_t>(*o.mss, 64) : 536;  // RFC 9293 §3.7.1 default; Linux floors tiny MSS
+  t.wscale_ok = config_.window_scaling && o.window_scale.has_value();
+  // RFC 7323 §2.3: a shift above 14 is used as 14.
+  t.snd_wscale = t.wscale_ok ? std::min<uint8_t>(*o.window_scale, tcp::kMaxWindowScale) : 0;
+  if (!t.wscale_ok) t.rcv_wscale = 0;
+  t.sack_ok = config_.sack && o.sack_permitted;
+  t.ts_ok = config_.timestamps && o.timestamps.has_value();
+  if (t.ts_ok) t.ts_recent = o.timestamps->first;
+}
+
+bool TcpLayer::acceptable(const Tcb& t, const Rx& rx) const {
+  // RFC 9293 §3.10.7.4, first check (the four cases), with the window we advertised.
+  const uint32_t wnd = static_cast<uint32_t>(std::max<int32_t>(0, t.rcv_adv - t.rcv_nxt));
+  const uint32_t len = rx.seg_len();
+  const SeqNum seq = rx.seq();
+  if (len == 0) {
+    if (wnd == 0) return seq == t.rcv_nxt;
+    return base::seq_in_window(seq, t.rcv_nxt, t.rcv_nxt + wnd);
+  }
+  // A zero window still lets a segment at RCV.NXT through for its ACK, RST and URG
+  // (its data is trimmed away later), as the RFC asks.
+  if (wnd == 0) return seq == t.rcv_nxt;
+  return base::seq_in_window(seq, t.rcv_nxt, t.rcv_nxt + wnd) ||
+         base::seq_in_window(seq + len - 1, t.rcv_nxt, t.rcv_nxt + wnd);
+}
+
+bool TcpLayer::paws_reject(Tcb& t, const Rx& rx, Instant now) const {
+  if (!t.ts_ok || !rx.h.options.timestamps || rx.has(TcpFlags::kRst)) return false;
+  const uint32_t tsval = rx.h.options.timestamps->first;
+  if (static_cast<int32_t>(tsval - t.ts_recent) >= 0) return false;
+  if (now - t.ts_recent_at > kPawsIdle) return false;  // TS.Recent too old to trust
+  return true;
+}
+
+void TcpLayer::challenge_ack(Tcb& t, Instant now) {
+  // RFC 5961 §7: one budget per second for the whole instance.
+  if (now - challenge_window_start_ >= Duration::seconds(1)) {
+    challenge_window_start_ = now;
+    challenge_acks_left_ = config_.challenge_ack_limit;
+  }
+  if (challenge_acks_left_ == 0) {
+    counters_.inc(TcpCounter::kChallengeAcksLimited);
+    return;
+  }
+  --challenge_acks_left_;
+  counters_.inc(TcpCounter::kChallengeAcks);
+  send_ack(t, now);
+}
+
+void TcpLayer::syn_sent_input(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now) {
+  // RFC 9293 §3.10.7.3.
+  const bool has_ack = rx.has(TcpFlags::kAck);
+  if (has_ack && (rx.ack() <= t.iss || rx.ack() > t.snd_max)) {
+    if (!rx.has(TcpFlags::kRst)) send_reset_for(rx, rx.payload_len);
+    return;
+  }
+  if (rx.has(TcpFlags::kRst)) {
+    if (has_ack) {
+      counters_.inc(TcpCounter::kAttemptFails);
+      abort(t, RecvError::kConnectionRefused, false, now);
+    }
+    return;
+  }
+  if (!rx.has(TcpFlags::kSyn)) return;
+  t.irs = rx.seq();
+  t.rcv_nxt = t.irs + 1;
+  t.rcv_adv = t.rcv_nxt;
+  apply_syn_options(t, rx);
+  if (t.ts_ok) t.ts_recent_at = now;
+  // ECN: we never ask for it, so a SYN-ACK offering it is not taken up.
+  t.ecn_ok = false;
+  set_mss_from_route(t, now);
+  if (has_ack) {
+    t.snd_una = rx.ack();
+    t.snd_wnd = rx.h.window;  // never scaled in a SYN (RFC 7323 §2.2)
+    t.max_snd_wnd = t.snd_wnd;
+    t.snd_wl1 = rx.seq();
+    t.snd_wl2 = rx.ack();
+    if (t.rto_count == 0) t.rtt.on_sample(now - t.syn_sent_at, now);
+    t.rtt.reset_backoff();
+    t.rto_count = 0;
+    t.rtx_timer.cancel();
+    t.rtx_mode = tcp::RtxTimerMode::kNone;
+    t.cc->init(t.mss, now);
+    t.rcv_space_at = now;
+    set_state(t, TcpState::kEstablished, now);
+    arm_keepalive(t, now);
+    t.ack_now = true;
+    if (rx.payload_len != 0 || rx.has(TcpFlags::kFin)) {
+      Rx rest = rx;
+      rest.h.seq = rx.seq() + 1;
+      rest.h.flags &= static_cast<uint8_t>(~TcpFlags::kSyn);
+      receive_data(t, rest, payload, now);
+      if (rest.has(TcpFlags::kFin) && rest.seq() + rest.payload_len == t.rcv_nxt) receive_fin(t, now);
+    }
+    output(t, now);
+    return;
+  }
+  // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer with SYN-ACK.
+  t.state = TcpState::kSynReceived;
+  send_syn(t, now);
+  arm_timer(t, tcp::RtxTimerMode::kSynAck, now + t.rtt.rto());
+}
+
+void TcpLayer::time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now) {
+  (void)payload;
+  if (rx.has(TcpFlags::kRst)) {
+    // Linux (tcp_rfc1337 = 0): an in-window RST ends TIME_WAIT early.
+    if (rx.seq() == t.rcv_nxt) connection_done(t, now);
+    return;
+  }
+  if (rx.has(TcpFlags::kSyn) && !rx.has(TcpFlags::kAck)) {
+    // Linux tcp_timewait_state_process: a new SYN may reopen the pair when its
+    // sequence number is above what we received, or its timestamp is newer.
+    const bool newer_seq = rx.seq() > t.rcv_nxt;
+    const bool newer_ts = t.ts_ok && rx.h.options.timestamps &&
+                          static_cast<int32_t>(rx.h.options.timestamps->first - t.ts_recent) > 0;
+    if (newer_seq || newer_ts) {
+      Tcb* listener = lookup_listener(rx.tuple.local, rx.tuple.local_port);
+      if (listener != nullptr) {
+        counters_.inc(TcpCounter::kTimeWaitRecycled);
+        connection_done(t, now);  // frees it, or leaves a CLOSED socket the app still holds
+        if (Tcb* still = lookup(rx.tuple)) hash_remove(*still);
+        syn_to_listener(*listener, rx, now);
+        return;
+      }
+    }
+    send_ack(t, now);
+    return;
+  }
+  // A retransmitted FIN: our last ACK was lost. Acknowledge and restart the 2MSL wait.
+  if (rx.has(TcpFlags::kFin) && rx.seq() + rx.payload_len + 1 == t.rcv_nxt) {
+    send_ack(t, now);
+    timers_.arm(t.wait_timer, now + config_.time_wait);
+    return;
+  }
+  if (!acceptable(t, rx) || rx.seg_len() != 0) send_ack(t, now);
+}
+
+void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now) {
+  t.last_rx = now;
+  t.probes = 0;
+  // PAWS (RFC 7323 §5.3) comes first: an old duplicate is answered with an ACK.
+  if (paws_reject(t, rx, now)) {
+    counters_.inc(TcpCounter::kDropPaws);
+    send_ack(t, now);
+    return;
+  }
+  // First check: sequence acceptability.
+  if (!acceptable(t, rx)) {
+    counters_.inc(TcpCounter::kDropNotAcceptable);
+    if (!rx.has(TcpFlags::kRst)) {
+      // A fully duplicate segment: tell the sender with a D-SACK (RFC 2883).
+      if (t.sack_ok && rx.payload_len != 0 && rx.seq() + rx.payload_len <= t.rcv_nxt) {
+        t.dsack_pending = true;
+        t.dsack_block = wire::SackBlock{rx.seq(), rx.seq() + rx.payload_len};
+      }
+      send_ack(t, now);
+    }
+    return;
+  }
+  // Second: RST (RFC 5961 §3.2): only an exact match resets, anything else in the
+  // window gets a challenge ACK.
+  if (rx.has(TcpFlags::kRst)) {
+    if (rx.seq() != t.rcv_nxt) {
+      challenge_ack(t, now);
+      return;
+    }
+    if (t.state == TcpState::kSynReceived && t.parent.valid()) {
+      // A passive open the peer gave up on: back to LISTEN, i.e. the child goes.
+      connection_done(t, now);
+      return;
+    }
+    const bool refused = t.state == TcpState::kSynReceived;
+    const bool quiet = t.state == TcpState::kClosing || t.state == TcpState::kLastAck;
+    abort(t, quiet ? std::nullopt : std::optional(refused ? RecvError::kConnectionRefused : RecvError::kConnectionReset),
+          false, now);
+    return;
+  }
+  // Fourth: a SYN in a synchronized state (RFC 5961 §4.2): challenge ACK.
+  if (rx.has(TcpFlags::kSyn)) {
+    if (t.state == TcpState::kSynReceived && t.parent.valid() && rx.seq() + 1 == t.rcv_nxt) {
+      // The peer retransmitted its SYN: our SYN-ACK was lost; send it again.
+      send_syn(t, now);
+      return;
+    }
+    challenge_ack(t, now);
+    return;
+  }
+  // Fifth: the ACK field.
+  if (!rx.has(TcpFlags::kAck)) return;
+  if (t.state == TcpState::kSynReceived) {
+    if (!(t.snd_una < rx.ack() && rx.ack() <= t.snd_max)) {
+      send_reset_for(rx, rx.payload_len);
+      return;
+    }
+    if (t.parent.valid()) {
+      Tcb* l = tcb(t.parent);
+      if (l != nullptr && l->accept_queue.size() >= l->backlog) {
+        // Linux: a full accept queue drops the handshake's last ACK; our SYN-ACK is
+        // retransmitted and the client's next ACK may find room.
+        counters_.inc(TcpCounter::kDropListenOverflow);
+        return;
+      }
+    }
+    t.snd_una = t.iss + 1;
+    t.snd_wnd = uint32_t{rx.h.window} << t.snd_wscale;
+    t.max_snd_wnd = t.snd_wnd;
+    t.snd_wl1 = rx.seq();
+    t.snd_wl2 = rx.ack();
+    t.rtx_timer.cancel();
+    t.rtx_mode = tcp::RtxTimerMode::kNone;
+    if (t.rto_count == 0) t.rtt.on_sample(now - t.syn_sent_at, now);
+    t.rtt.reset_backoff();
+    t.rto_count = 0;
+    t.cc->init(t.mss, now);
+    t.rcv_space_at = now;
+    if (t.parent.valid()) child_established(t, now);
+    else set_state(t, TcpState::kEstablished, now);
+    arm_keepalive(t, now);
+  }
+  // RFC 5961 §5.2: an ACK for data never sent is answered and dropped; one older than
+  // the largest window the peer offered gets a challenge ACK.
+  if (rx.ack() > t.snd_max) {
+    send_ack(t, now);
+    return;
+  }
+  if (rx.ack() < t.snd_una - std::max<uint32_t>(t.max_snd_wnd, 1)) {
+    challenge_ack(t, now);
+    return;
+  }
+  // RFC 7323 §4.3: remember the timestamp of a segment that covers Last.ACK.sent.
+  if (t.ts_ok && rx.h.options.timestamps && rx.seq() <= t.last_ack_sent) {
+    const uint32_t tsval = rx.h.options.timestamps->first;
+    if (static_cast<int32_t>(tsval - t.ts_recent) >= 0 || now - t.ts_recent_at > kPawsIdle) {
+      t.ts_recent = tsval;
+      t.ts_recent_at = now;
+    }
+  }
+  // ECN (RFC 3168 §6.1.3): a CE mark is echoed with ECE until the peer's CWR.
+  if (t.ecn_ok) {
+    if (rx.ce) t.ece_pending = true;
+    if (rx.has(TcpFlags::kCwr)) t.ece_pending = rx.ce;
+  }
+  process_ack(t, rx, now);
+  if (tcb(t.id) == nullptr || t.state == TcpState::kClosed || t.state == TcpState::kTimeWait) return;
+  // Sixth: URG. Urgent data is accepted in line, as data (the pointer is ignored):
+  // RFC 6093 recommends applications not rely on it; nothing is lost.
+  // Seventh: the segment text.
+  if (rx.payload_len != 0) receive_data(t, rx, payload, now);
+  // Eighth: FIN, when it is in sequence (all data before it has arrived).
+  if (rx.has(TcpFlags::kFin) && !t.fin_received) {
+    if (rx.seq() + rx.payload_len == t.rcv_nxt) {
+      receive_fin(t, now);
+    } else if (rx.seq() + rx.payload_len > t.rcv_nxt) {
+      t.ooo_fin = rx.seq() + rx.payload_len;  // handled when the gap below it fills
+      t.ack_now = true;
+    }
+  }
+  if (tcb(t.id) == nullptr || t.state == TcpState::kClosed) return;
+  output(t, now);
+}
+
+void TcpLayer::update_window(Tcb& t, const Rx& rx) {
+  // RFC 9293 §3.10.7.4: only a segment newer than the last window update may change it.
+  if (t.snd_wl1 < rx.seq() || (t.snd_wl1 == rx.seq() && t.snd_wl2 <= rx.ack())) {
+    const uint32_t old = t.snd_wnd;
+    t.snd_wnd = uint32_t{rx.h.window} << t.snd_wscale;
+    t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
+    t.snd_wl1 = rx.seq();
+    t.snd_wl2 = rx.ack();
+    if (old == 0 && t.snd_wnd != 0 && t.rtx_mode == tcp::RtxTimerMode::kZeroWindowProbe) {
+      t.rtx_timer.cancel();
+      t.rtx_mode = tcp::RtxTimerMode::kNone;
+      t.rtt.reset_backoff();
+      t.probes = 0;
+    }
+  }
+}
+
+void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
+  const SeqNum ack = rx.ack();
+  const uint32_t old_wnd = t.snd_wnd;
+  update_window(t, rx);
+  const bool advanced = ack > t.snd_una;
+  // RFC 5681 §2 duplicate ACK: nothing new acknowledged, no data, window unchanged,
+  // data outstanding. SACK-bearing ACKs count too (RFC 6675).
+  const bool dupack = !advanced && ack == t.snd_una && rx.payload_len == 0 && !rx.has(TcpFlags::kFin) &&
+                      t.snd_wnd == old_wnd && !t.rtx.empty();
+
+  tcp::AckResult r;
+  if (!t.rtx.empty()) {
+    const auto sacks = t.sack_ok ? rx.h.options.sacks() : std::span<const wire::SackBlock>{};
+    r = t.rtx.on_ack(ack, sacks, now, t.rtt.has_sample() ? t.rtt.min_rtt() : Duration::max());
+  }
+  if (r.dsack) counters_.inc(TcpCounter::kDsackRecv);
+
+  if (advanced) {
+    const uint32_t acked = static_cast<uint32_t>(ack - t.snd_una);
+    t.snd_una = ack;
+    t.bytes_acked += acked;
+    const int32_t data_acked = ack - t.snd_buf_seq;
+    if (data_acked > 0) {
+      const size_t n = std::min<size_t>(static_cast<size_t>(data_acked), t.snd.size());
+      t.snd.consume(n);
+      t.snd_buf_seq += static_cast<uint32_t>(n);
+    }
+    if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
+    t.dupacks = 0;
+    t.rto_count = 0;
+    if (t.tlp_high_seq_valid != 0 && ack >= t.tlp_high_seq) t.tlp_high_seq_valid = 0;
+    t.rtt.reset_backoff();
+    t.first_rto_at = Instant{};
+    // RTT: the scoreboard's Karn-safe sample, else the echoed timestamp (RFC 7323 §4).
+    std::optional<Duration> sample = r.rtt;
+    if (!sample && t.ts_ok && rx.h.options.timestamps && rx.h.options.timestamps->second != 0 &&
+        !r.acked_retransmitted) {
+      const uint32_t echoed = rx.h.options.timestamps->second;
+      const int32_t ms = static_cast<int32_t>(tsval(t, now) - echoed);
+      if (ms >= 0) sample = Duration::millis(std::max(ms, 1));
+    }
+    if (sample) t.rtt.on_sample(*sample, now);
+  } else if (dupack) {
+    ++t.dupacks;
+  }
+  const uint32_t delivered = (advanced ? r.acked_bytes : 0) + r.newly_sacked_bytes;
+  if (delivered != 0) t.delivered += (delivered + t.mss - 1) / t.mss;
+
+  // ECN: ECE from the peer is a congestion signal once per window (RFC 3168 §6.1.2).
+  if (t.ecn_ok && rx.has(TcpFlags::kEce) && !t.in_recovery && !t.in_loss && ack > t.ecn_recover) {
+    t.cc->on_loss(now, t.rtx.in_flight());
+    t.ecn_recover = t.snd_max;
+    t.cwr_pending = true;
+  }
+
+  // Recovery bookkeeping before growth: a full ACK ends the episode (RFC 6582 §3.2).
+  if (t.in_recovery && ack >= t.recovery_point) {
+    t.in_recovery = false;
+    t.cc->on_recovery_end(now);
+    t.rtx.on_recovery_end();
+  } else if (t.in_recovery && advanced && !t.sack_ok) {
+    // NewReno partial ACK (RFC 6582 §3.2 step 3): the next hole is lost too.
+    t.rtx.mark_head_lost();
+  }
+  if (t.in_loss && ack >= t.recovery_point) t.in_loss = false;
+
+  if (delivered != 0 && !t.in_recovery) {
+    tcp::AckSample s;
+    s.now = now;
+    s.acked_bytes = delivered;
+    s.rtt = r.rtt;
+    s.ack = ack;
+    s.snd_nxt = t.snd_max;
+    s.inflight = t.rtx.in_flight();
+    // Application- or window-limited: less than the window was in use.
+    s.app_limited = unsent_bytes(t) == 0 && s.inflight + t.mss < t.cc->cwnd();
+    t.cc->on_ack(s);
+  }
+
+  // Our FIN acknowledged.
+  if (t.fin_sent && ack > t.fin_seq) {
+    switch (t.state) {
+      case TcpState::kFinWait1:
+        set_state(t, TcpState::kFinWait2, now);
+        if (t.orphan) timers_.arm(t.wait_timer, now + config_.fin_timeout);
+        break;
+      case TcpState::kClosing:
+        enter_time_wait(t, now);
+        return;
+      case TcpState::kLastAck:
+        connection_done(t, now);
+        return;
+      default: break;
+    }
+  }
+
+  detect_loss(t, rx, advanced ? r.acked_bytes : 0, r.newly_sacked_bytes, now);
+
+  // RFC 6298 §5.2/5.3: all acknowledged stops the timer; new data acknowledged restarts it.
+  if (t.rtx.empty()) {
+    if (t.rtx_mode != tcp::RtxTimerMode::kZeroWindowProbe) {
+      t.rtx_timer.cancel();
+      t.rtx_mode = tcp::RtxTimerMode::kNone;
+    }
+  } else if (advanced || t.rtx_mode == tcp::RtxTimerMode::kTailLossProbe) {
+    arm_rtx_timer(t, now);
+  }
+  if (advanced && t.snd.free() >= t.snd.capacity() / 3) notify(t);
+}
+
+void TcpLayer::detect_loss(Tcb& t, const Rx& rx, uint32_t newly_acked, uint32_t newly_sacked, Instant now) {
+  (void)rx;
+  (void)newly_acked;
+  if (t.rtx.empty()) return;
+  uint32_t lost = 0;
+  if (t.sack_ok) {
+    // RACK (RFC 8985 §6.2): time-based detection from what the SACKs say was delivered.
+    const Duration min_rtt = t.rtt.has_sample() ? t.rtt.min_rtt() : Duration::zero();
+    const Duration reo = t.rtx.rack_reo_wnd(min_rtt, t.rtt.srtt(), t.in_recovery, t.snd_una, t.snd_max);
+    Instant timeout = Instant::never();
+    lost = t.rtx.rack_detect_loss(now, reo, &timeout);
+    if (lost != 0) counters_.inc(TcpCounter::kRackLoss);
+    // RFC 6675's DupThresh as a backstop when RACK has no usable time yet: three
+    // segments' worth SACKed above an unacknowledged head.
+    if (lost == 0 && !t.in_recovery && t.dupacks >= 3 && t.rtx.sacked_bytes() >= 3u * t.mss) {
+      t.rtx.mark_head_lost();
+      lost = 1;
+    }
+    t.rack_timeout = timeout;
+    if (!timeout.is_never()) timers_.arm(t.wait_timer, timeout);
+  } else if (!t.in_recovery && !t.in_loss && t.dupacks == 3) {
+    // Fast retransmit (RFC 5681 §3.2) with NewReno's guard (RFC 6582 §3.2 step 1):
+    // only when the ACK covers more than the last recovery point.
+    if (t.snd_una > t.recovery_point || t.recovery_point == SeqNum{} || t.snd_una == t.recovery_point) {
+      t.rtx.mark_head_lost();
+      lost = 1;
+    }
+  }
+  (void)newly_sacked;
+  if (lost != 0 && !t.in_recovery && !t.in_loss) enter_recovery(t, now);
+}
+
+void TcpLayer::enter_recovery(Tcb& t, Instant now) {
+  counters_.inc(TcpCounter::kFastRetrans);
+  t.in_recovery = true;
+  t.recovery_point = t.snd_max;
+  t.recover_fs = t.rtx.in_flight() + t.rtx.lost_bytes();
+  t.prr_delivered = 0;
+  t.prr_out = 0;
+  t.cc->on_loss(now, t.recover_fs);
+  if (t.ecn_ok) t.cwr_pending = true;
+}
+
+}  // namespace joyride::core

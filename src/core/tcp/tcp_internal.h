@@ -1,0 +1,48 @@
+// Shared by TCP's files only: a received segment as they pass it around (the parsed
+// header, the 4-tuple seen from our side, the ECN bits of the IP header), segment
+// size constants, and the timer trampolines.
+#pragma once
+
+#include <cstdint>
+
+#include "joyride/core/tcp_layer.h"
+#include "joyride/wire/tcp.h"
+
+namespace joyride::core {
+
+struct TcpLayer::Rx {
+  wire::TcpRepr h;
+  tcp::FourTuple tuple;  // local = the segment's destination
+  uint32_t payload_len = 0;
+  bool ce = false;       // IP ECN field said Congestion Experienced
+
+  base::SeqNum seq() const { return h.seq; }
+  base::SeqNum ack() const { return h.ack; }
+  uint32_t seg_len() const { return payload_len + (h.syn() ? 1u : 0u) + (h.fin() ? 1u : 0u); }
+  bool has(uint8_t flag) const { return (h.flags & flag) != 0; }
+};
+
+namespace tcp {
+// Segment sizes: IPv4 header and TCP header without options.
+inline constexpr uint32_t kIpTcpHeaders = 40;
+inline constexpr uint32_t kTimestampOptionLen = 12;  // NOP NOP TS(10), as Linux aligns it
+inline constexpr uint32_t kMaxWindowScale = 14;      // RFC 7323 §2.3
+
+// The window scale we offer for a receive buffer that may grow to `space` bytes
+// (Linux tcp_select_initial_window): the smallest shift that lets 16 bits cover it.
+inline uint8_t window_scale_for(size_t space) {
+  uint8_t ws = 0;
+  while (ws < kMaxWindowScale && (size_t{65535} << ws) < space) ++ws;
+  return ws;
+}
+}  // namespace tcp
+
+// Timer callbacks reach TcpLayer's private handlers through this friend.
+struct TcpTimers {
+  static void rtx(tcp::Tcb& t, base::Instant now) { t.layer->on_rtx_timer(t, now); }
+  static void delack(tcp::Tcb& t, base::Instant now) { t.layer->on_delack_timer(t, now); }
+  static void keepalive(tcp::Tcb& t, base::Instant now) { t.layer->on_keepalive_timer(t, now); }
+  static void wait(tcp::Tcb& t, base::Instant now) { t.layer->on_wait_timer(t, now); }
+};
+
+}  // namespace joyride::core

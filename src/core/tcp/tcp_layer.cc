@@ -1,0 +1,737 @@
+// Sockets, binding, demultiplexing and the socket calls of TCP. The protocol rules
+// live in the other tcp_*.cc files; this one keeps the tables straight.
+#include "joyride/core/tcp_layer.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "joyride/base/bytes.h"
+#include "joyride/core/packet_checksum.h"
+#include "joyride/wire/checksum.h"
+#include "tcp_internal.h"
+
+namespace joyride::core {
+
+using base::Duration;
+using base::Instant;
+using base::SeqNum;
+using tcp::Tcb;
+
+std::string_view to_string(TcpState s) {
+  switch (s) {
+    case TcpState::kClosed: return "CLOSED";
+    case TcpState::kListen: return "LISTEN";
+    case TcpState::kSynSent: return "SYN-SENT";
+    case TcpState::kSynReceived: return "SYN-RECEIVED";
+    case TcpState::kEstablished: return "ESTABLISHED";
+    case TcpState::kFinWait1: return "FIN-WAIT-1";
+    case TcpState::kFinWait2: return "FIN-WAIT-2";
+    case TcpState::kCloseWait: return "CLOSE-WAIT";
+    case TcpState::kClosing: return "CLOSING";
+    case TcpState::kLastAck: return "LAST-ACK";
+    case TcpState::kTimeWait: return "TIME-WAIT";
+  }
+  return "?";
+}
+
+namespace tcp {
+Tcb::Tcb(TcpLayer* owner, size_t ooo_bytes, size_t ooo_segments)
+    : layer(owner),
+      ooo(ooo_bytes, ooo_segments),
+      rtx_timer([](void* c, Instant now) { TcpTimers::rtx(*static_cast<Tcb*>(c), now); }, this),
+      delack_timer([](void* c, Instant now) { TcpTimers::delack(*static_cast<Tcb*>(c), now); }, this),
+      keepalive_timer([](void* c, Instant now) { TcpTimers::keepalive(*static_cast<Tcb*>(c), now); }, this),
+      wait_timer([](void* c, Instant now) { TcpTimers::wait(*static_cast<Tcb*>(c), now); }, this) {}
+}  // namespace tcp
+
+TcpLayer::TcpLayer(const TcpConfig& config, Ipv4Layer& ip, buf::PacketPool& pool, base::RandomSource& random,
+                   base::TimerWheel& timers, ReadinessQueue& ready, base::BufferProvider& buffers)
+    : config_(config),
+      ip_(ip),
+      pool_(pool),
+      random_(random),
+      timers_(timers),
+      ready_(ready),
+      buffers_(buffers),
+      isn_(random),
+      cookies_(random),
+      ports_(random, config.ephemeral_low, config.ephemeral_high),
+      sockets_(SocketKind::kTcp, config.max_sockets),
+      challenge_acks_left_(config.challenge_ack_limit) {}
+
+TcpLayer::~TcpLayer() {
+  destroying_ = true;
+  std::vector<SocketId> ids;
+  sockets_.for_each([&](SocketId id, std::unique_ptr<Tcb>&) { ids.push_back(id); });
+  for (SocketId id : ids) {
+    if (Tcb* t = tcb(id)) free_tcb(*t);
+  }
+}
+
+Tcb* TcpLayer::tcb(SocketId s) {
+  auto* p = sockets_.get(s);
+  return p == nullptr ? nullptr : p->get();
+}
+
+// ---- lifetime ---------------------------------------------------------------------------
+
+base::Result<SocketId, OpenError> TcpLayer::new_tcb() {
+  auto t = std::make_unique<Tcb>(this, config_.rcvbuf_max, config_.ooo_max_segments);
+  Tcb* raw = t.get();
+  auto id = sockets_.insert(std::move(t));
+  if (!id) return base::Err{id.error()};
+  raw->id = *id;
+  raw->rtt = tcp::RttEstimator(config_.initial_rto, config_.min_rto, config_.max_rto);
+  raw->keepalive_idle = config_.keepalive_idle;
+  raw->keepalive_interval = config_.keepalive_interval;
+  raw->keepalive_probes = config_.keepalive_probes;
+  raw->cc = tcp::make_congestion_control(config_.congestion_control);
+  if (!raw->cc) raw->cc = tcp::make_congestion_control(tcp::kDefaultCongestionControl);
+  return *id;
+}
+
+void TcpLayer::free_tcb(Tcb& t) {
+  const SocketId id = t.id;
+  t.rtx_timer.cancel();
+  t.delack_timer.cancel();
+  t.keepalive_timer.cancel();
+  t.wait_timer.cancel();
+  if (t.in_table) hash_remove(t);
+  if (t.bound) {
+    auto it = by_port_.find(t.tuple.local_port);
+    if (it != by_port_.end()) {
+      std::erase(it->second, id);
+      if (it->second.empty()) by_port_.erase(it);
+    }
+  }
+  // A listener's children die with it (Linux resets them when the listener closes).
+  if (t.state == TcpState::kListen || !t.accept_queue.empty()) {
+    for (SocketId child : t.accept_queue) {
+      if (Tcb* c = tcb(child)) {
+        c->parent = SocketId{};
+        if (!destroying_) abort(*c, std::nullopt, true, Instant{});
+      }
+    }
+    t.accept_queue.clear();
+  }
+  if (t.parent.valid()) child_gone(t);
+  if (!t.snd.storage().empty()) buffers_.release(t.snd.storage());
+  if (!t.rcv.storage().empty()) buffers_.release(t.rcv.storage());
+  t.ooo.clear();
+  t.rtx.clear();
+  ready_.forget(id);
+  sockets_.erase(id);
+}
+
+void TcpLayer::connection_done(Tcb& t, Instant now) {
+  (void)now;
+  set_state(t, TcpState::kClosed, now);
+  t.rtx_timer.cancel();
+  t.delack_timer.cancel();
+  t.keepalive_timer.cancel();
+  t.wait_timer.cancel();
+  if (t.in_table) hash_remove(t);
+  t.ooo.clear();
+  t.rtx.clear();
+  // The application still holds a visible socket: it reads the error or EOF and
+  // closes it. Orphans and never-accepted children go now.
+  if (t.orphan || !t.user_visible) free_tcb(t);
+  else notify(t);
+}
+
+void TcpLayer::abort(Tcb& t, std::optional<RecvError> error, bool send_rst_now, Instant now) {
+  if (send_rst_now && t.state != TcpState::kClosed && t.state != TcpState::kListen &&
+      t.state != TcpState::kSynSent && t.state != TcpState::kTimeWait) {
+    send_rst(t, now);
+  }
+  if (error) t.pending_error = error;
+  t.reset = true;
+  if (t.state == TcpState::kEstablished || t.state == TcpState::kCloseWait) counters_.inc(TcpCounter::kEstabResets);
+  connection_done(t, now);
+}
+
+void TcpLayer::init_buffers(Tcb& t) {
+  if (t.snd.capacity() == 0) {
+    size_t want = t.sndbuf_limit ? t.sndbuf_limit : config_.sndbuf_default;
+    auto s = buffers_.allocate(want);
+    if (!s.empty()) t.snd = base::ByteRing(s);
+  }
+  if (t.rcv.capacity() == 0) {
+    size_t want = t.rcvbuf_limit ? t.rcvbuf_limit : config_.rcvbuf_default;
+    auto s = buffers_.allocate(want);
+    if (!s.empty()) t.rcv = base::ByteRing(s);
+  }
+}
+
+void TcpLayer::set_state(Tcb& t, TcpState s, Instant now) {
+  (void)now;
+  if (t.state == s) return;
+  const TcpState old = t.state;
+  t.state = s;
+  if (s == TcpState::kEstablished && old == TcpState::kSynSent) counters_.inc(TcpCounter::kActiveOpens);
+  notify(t);
+}
+
+void TcpLayer::notify(Tcb& t) {
+  if (!t.user_visible || t.orphan) {
+    return;
+  }
+  ready_.mark(t.id, readiness(t.id));
+}
+
+// ---- binding and demux -------------------------------------------------------------------
+
+bool TcpLayer::port_in_use(wire::Ipv4Address addr, uint16_t port, const Tcb* except, bool reuse) const {
+  auto it = by_port_.find(port);
+  if (it == by_port_.end()) return false;
+  for (SocketId id : it->second) {
+    auto* p = const_cast<SocketSlab<std::unique_ptr<Tcb>>&>(sockets_).get(id);
+    if (p == nullptr || p->get() == except) continue;
+    const Tcb& o = **p;
+    const bool overlap = addr.is_unspecified() || o.tuple.local.is_unspecified() || o.tuple.local == addr;
+    if (!overlap) continue;
+    // Linux: SO_REUSEADDR on both lets a bind share the port unless the other one is
+    // listening; a connection in TIME_WAIT does not block a reusing bind.
+    if (reuse && o.reuse_addr && o.state != TcpState::kListen) continue;
+    if (reuse && o.state == TcpState::kTimeWait) continue;
+    return true;
+  }
+  return false;
+}
+
+void TcpLayer::hash_insert(Tcb& t) {
+  established_[t.tuple] = t.id;
+  t.in_table = true;
+}
+
+void TcpLayer::hash_remove(Tcb& t) {
+  auto it = established_.find(t.tuple);
+  if (it != established_.end() && it->second == t.id) established_.erase(it);
+  t.in_table = false;
+}
+
+Tcb* TcpLayer::lookup(const tcp::FourTuple& key) {
+  auto it = established_.find(key);
+  return it == established_.end() ? nullptr : tcb(it->second);
+}
+
+Tcb* TcpLayer::lookup_listener(wire::Ipv4Address addr, uint16_t port) {
+  auto it = by_port_.find(port);
+  if (it == by_port_.end()) return nullptr;
+  Tcb* wildcard = nullptr;
+  for (SocketId id : it->second) {
+    Tcb* t = tcb(id);
+    if (t == nullptr || t->state != TcpState::kListen) continue;
+    if (t->tuple.local == addr) return t;
+    if (t->tuple.local.is_unspecified()) wildcard = t;
+  }
+  return wildcard;
+}
+
+// ---- socket calls ------------------------------------------------------------------------
+
+base::Result<SocketId, OpenError> TcpLayer::open() { return new_tcb(); }
+
+base::Status<BindError> TcpLayer::bind(SocketId s, Endpoint local) {
+  Tcb* t = tcb(s);
+  if (t == nullptr || t->orphan) return base::Err{BindError::kBadSocket};
+  if (!local.address.is_v4()) return base::Err{BindError::kUnsupportedFamily};
+  if (t->bound || t->state != TcpState::kClosed) return base::Err{BindError::kAlreadyBound};
+  const wire::Ipv4Address addr = local.address.v4();
+  if (!addr.is_unspecified() && !ip_.is_local_address(addr)) return base::Err{BindError::kAddressNotAvailable};
+  uint16_t port = local.port;
+  if (port == 0) {
+    auto p = ports_.pick(addr, wire::Ipv4Address::any(), 0,
+                         [&](uint16_t c) { return !port_in_use(addr, c, t, t->reuse_addr); });
+    if (!p) return base::Err{BindError::kNoEphemeralPorts};
+    port = *p;
+  } else if (port_in_use(addr, port, t, t->reuse_addr)) {
+    return base::Err{BindError::kAddressInUse};
+  }
+  t->tuple.local = addr;
+  t->tuple.local_port = port;
+  t->bound = true;
+  by_port_[port].push_back(s);
+  return {};
+}
+
+base::Status<ListenError> TcpLayer::listen(SocketId s, int backlog) {
+  Tcb* t = tcb(s);
+  if (t == nullptr || t->orphan) return base::Err{ListenError::kBadSocket};
+  if (t->state != TcpState::kClosed && t->state != TcpState::kListen) return base::Err{ListenError::kInvalid};
+  if (!t->bound) {
+    if (auto r = bind(s, Endpoint{wire::Ipv4Address::any(), 0}); !r) return base::Err{ListenError::kNoEphemeralPorts};
+  } else if (t->state == TcpState::kClosed) {
+    // Another socket may have started listening on the port since our bind (both
+    // with SO_REUSEADDR): only one listener per address and port.
+    if (port_in_use(t->tuple.local, t->tuple.local_port, t, false)) {
+      for (SocketId id : by_port_[t->tuple.local_port]) {
+        Tcb* o = tcb(id);
+        if (o != nullptr && o != t && o->state == TcpState::kListen) return base::Err{ListenError::kAddressInUse};
+      }
+    }
+  }
+  // Linux: backlog <= 0 is one pending connection at least; capped at somaxconn.
+  t->backlog = std::min<uint32_t>(static_cast<uint32_t>(std::max(backlog, 1)), config_.somaxconn);
+  t->state = TcpState::kListen;
+  return {};
+}
+
+base::Result<SocketId, AcceptError> TcpLayer::accept(SocketId listener, Endpoint* peer) {
+  Tcb* l = tcb(listener);
+  if (l == nullptr || l->orphan) return base::Err{AcceptError::kBadSocket};
+  if (l->state != TcpState::kListen) return base::Err{AcceptError::kInvalid};
+  while (!l->accept_queue.empty()) {
+    const SocketId child_id = l->accept_queue.front();
+    l->accept_queue.pop_front();
+    Tcb* c = tcb(child_id);
+    if (c == nullptr) continue;
+    c->parent = SocketId{};
+    c->user_visible = true;
+    if (peer != nullptr) *peer = Endpoint{c->tuple.remote, c->tuple.remote_port};
+    notify(*c);
+    notify(*l);
+    return child_id;
+  }
+  return base::Err{AcceptError::kWouldBlock};
+}
+
+base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instant now) {
+  Tcb* t = tcb(s);
+  if (t == nullptr || t->orphan) return base::Err{ConnectError::kBadSocket};
+  if (!remote.address.is_v4()) return base::Err{ConnectError::kUnsupportedFamily};
+  switch (t->state) {
+    case TcpState::kClosed: break;
+    case TcpState::kSynSent:
+    case TcpState::kSynReceived: return base::Err{ConnectError::kAlreadyInProgress};
+    case TcpState::kListen: return base::Err{ConnectError::kInvalid};
+    default: return base::Err{ConnectError::kAlreadyConnected};
+  }
+  if (t->reset) return base::Err{ConnectError::kInvalid};
+  const wire::Ipv4Address dst = remote.address.v4();
+  if (remote.port == 0 || dst.is_unspecified() || !dst.is_unicast()) return base::Err{ConnectError::kInvalid};
+  auto route = ip_.route(dst, now);
+  if (!route || route->broadcast) return base::Err{ConnectError::kNoRoute};
+  wire::Ipv4Address src = t->bound && !t->tuple.local.is_unspecified() ? t->tuple.local : route->source;
+  tcp::FourTuple tuple{src, dst, t->tuple.local_port, remote.port};
+  if (!t->bound) {
+    // RFC 6056 algorithm 4 (Linux's __inet_hash_connect): a port no other connection
+    // to this destination uses, and not a listener's.
+    auto port = ports_.pick(src, dst, remote.port, [&](uint16_t c) {
+      tcp::FourTuple k{src, dst, c, remote.port};
+      if (Tcb* o = lookup(k); o != nullptr && o->state != TcpState::kTimeWait) return false;
+      return !port_in_use(src, c, t, false) || by_port_.count(c) == 0;
+    });
+    if (!port) return base::Err{ConnectError::kNoEphemeralPorts};
+    tuple.local_port = *port;
+    // A TIME_WAIT connection on the tuple gives way (Linux tcp_twsk_unique with timestamps).
+    if (Tcb* old = lookup(tuple)) {
+      counters_.inc(TcpCounter::kTimeWaitRecycled);
+      free_tcb(*old);
+    }
+    t->tuple = tuple;
+    t->bound = true;
+    by_port_[tuple.local_port].push_back(s);
+  } else {
+    if (Tcb* old = lookup(tuple)) {
+      if (old->state != TcpState::kTimeWait) return base::Err{ConnectError::kAddressInUse};
+      counters_.inc(TcpCounter::kTimeWaitRecycled);
+      free_tcb(*old);
+    }
+    t->tuple = tuple;
+  }
+  hash_insert(*t);
+  init_buffers(*t);
+  set_mss_from_route(*t, now);
+  t->iss = SeqNum(isn_.isn(t->tuple, now));
+  t->ts_offset = isn_.ts_offset(t->tuple.local, t->tuple.remote);
+  t->snd_una = t->snd_nxt = t->snd_max = t->iss;
+  t->snd_buf_seq = t->iss + 1;
+  t->state = TcpState::kSynSent;
+  send_syn(*t, now);
+  arm_timer(*t, tcp::RtxTimerMode::kRetransmit, now + t->rtt.rto());
+  return {};
+}
+
+uint32_t TcpLayer::unsent_bytes(const Tcb& t) const {
+  const int32_t sent = t.snd_nxt - t.snd_buf_seq;
+  const size_t held = t.snd.size();
+  return sent <= 0 ? static_cast<uint32_t>(held) : static_cast<uint32_t>(held - std::min<size_t>(held, sent));
+}
+
+base::Result<size_t, SendError> TcpLayer::send(SocketId s, std::span<const uint8_t> data, Instant now) {
+  Tcb* t = tcb(s);
+  if (t == nullptr || t->orphan) return base::Err{SendError::kBadSocket};
+  if (t->pending_error) {
+    const RecvError e = *t->pending_error;
+    t->pending_error.reset();
+    notify(*t);
+    if (e == RecvError::kTimedOut) return base::Err{SendError::kTimedOut};
+    if (e == RecvError::kConnectionRefused) return base::Err{SendError::kConnectionRefused};
+    return base::Err{SendError::kConnectionReset};
+  }
+  switch (t->state) {
+    case TcpState::kEstablished:
+    case TcpState::kCloseWait: break;
+    case TcpState::kSynSent:
+    case TcpState::kSynReceived: return base::Err{SendError::kWouldBlock};
+    case TcpState::kClosed:
+      if (!t->reset && t->snd_max == t->iss) return base::Err{SendError::kNotConnected};
+      return base::Err{SendError::kBrokenPipe};
+    default: return base::Err{SendError::kBrokenPipe};
+  }
+  if (t->fin_queued) return base::Err{SendError::kBrokenPipe};
+  if (data.empty()) return size_t{0};
+  const size_t n = t->snd.write(data);
+  if (n == 0) return base::Err{SendError::kWouldBlock};
+  output(*t, now);
+  if (t->snd.free() == 0) notify(*t);
+  return n;
+}
+
+base::Result<size_t, RecvError> TcpLayer::recv(SocketId s, std::span<uint8_t> out, Instant now) {
+  Tcb* t = tcb(s);
+  if (t == nullptr || t->orphan) return base::Err{RecvError::kBadSocket};
+  if (t->rcv.empty()) {
+    if (t->pending_error) {
+      const RecvError e = *t->pending_error;
+      t->pending_error.reset();
+      notify(*t);
+      return base::Err{e};
+    }
+    if (t->fin_received || t->rd_shutdown) return size_t{0};
+    if (t->state == TcpState::kListen || (t->state == TcpState::kClosed && !t->reset && !t->fin_received))
+      return base::Err{RecvError::kNotConnected};
+    if (t->state == TcpState::kClosed) return size_t{0};
+    return base::Err{RecvError::kWouldBlock};
+  }
+  const size_t n = t->rcv.read(out);
+  t->rcv_space_copied += n;
+  if (n != 0 && t->state != TcpState::kClosed) {
+    autotune_rcvbuf(*t, now);
+    maybe_window_update(*t, now);
+  }
+  if (t->rcv.empty()) notify(*t);
+  return n;
+}
+
+bool TcpLayer::shutdown(SocketId s, bool read, bool write, Instant now) {
+  Tcb* t = tcb(s);
+  if (t == nullptr || t->orphan) return false;
+  if (t->state == TcpState::kListen || t->state == TcpState::kClosed) {
+    if (t->state == TcpState::kListen && (read || write)) {
+      // Linux: shutdown on a listener stops it (pending children are reset).
+      close(s, now);
+      return true;
+    }
+    return t->state != TcpState::kClosed || t->reset;
+  }
+  if (read) {
+    t->rd_shutdown = true;
+    t->rcv.clear();
+  }
+  if (write && !t->fin_queued) {
+    if (t->state == TcpState::kSynSent) {
+      abort(*t, std::nullopt, false, now);
+      return true;
+    }
+    t->fin_queued = true;
+    output(*t, now);
+  }
+  notify(*t);
+  return true;
+}
+
+void TcpLayer::close(SocketId s, Instant now) {
+  Tcb* t = tcb(s);
+  if (t == nullptr || t->orphan) return;
+  t->orphan = true;
+  ready_.forget(s);
+  switch (t->state) {
+    case TcpState::kClosed:
+    case TcpState::kListen:
+    case TcpState::kSynSent:
+      free_tcb(*t);
+      return;
+    default: break;
+  }
+  // Linux tcp_close: unread data, or SO_LINGER with a zero timeout, resets the
+  // connection instead of closing it gracefully (RFC 2525 §2.17).
+  if (!t->rcv.empty() || (t->linger && t->linger_time == Duration::zero())) {
+    t->rcv.clear();
+    abort(*t, std::nullopt, true, now);
+    return;
+  }
+  if (t->state == TcpState::kTimeWait) return;  // finishes on its timer
+  if (!t->fin_queued) {
+    t->fin_queued = true;
+    output(*t, now);
+  }
+  // An orphan in FIN_WAIT_2 does not wait forever (tcp_fin_timeout).
+  if (t->state == TcpState::kFinWait2) timers_.arm(t->wait_timer, now + config_.fin_timeout);
+}
+
+// ---- options -------------------------------------------------------------------------------
+
+bool TcpLayer::set_nodelay(SocketId s, bool on, Instant now) {
+  Tcb* t = tcb(s);
+  if (t == nullptr) return false;
+  t->nodelay = on;
+  if (on && t->state != TcpState::kClosed) output(*t, now);
+  return true;
+}
+
+bool TcpLayer::set_cork(SocketId s, bool on, Instant now) {
+  Tcb* t = tcb(s);
+  if (t == nullptr) return false;
+  t->cork = on;
+  if (!on && t->state != TcpState::kClosed) output(*t, now);  // uncorking pushes the partial segment
+  return true;
+}
+
+bool TcpLayer::set_reuse_addr(SocketId s, bool on) {
+  Tcb* t = tcb(s);
+  if (t == nullptr) return false;
+  t->reuse_addr = on;
+  return true;
+}
+
+bool TcpLayer::set_congestion_control(SocketId s, std::string_view name) {
+  Tcb* t = tcb(s);
+  if (t == nullptr) return false;
+  auto cc = tcp::make_congestion_control(name);
+  if (!cc) return false;
+  if (t->cc && t->cc->cwnd() != 0) cc->init(t->mss, Instant{});
+  t->cc = std::move(cc);
+  return true;
+}
+
+bool TcpLayer::set_keepalive(SocketId s, bool on, Instant now) {
+  Tcb* t = tcb(s);
+  if (t == nullptr) return false;
+  t->keepalive = on;
+  if (on) arm_keepalive(*t, now);
+  else t->keepalive_timer.cancel();
+  return true;
+}
+
+bool TcpLayer::set_keepalive_params(SocketId s, Duration idle, Duration interval, uint32_t probes) {
+  Tcb* t = tcb(s);
+  if (t == nullptr || idle <= Duration::zero() || interval <= Duration::zero() || probes == 0) return false;
+  t->keepalive_idle = idle;
+  t->keepalive_interval = interval;
+  t->keepalive_probes = probes;
+  return true;
+}
+
+bool TcpLayer::set_user_timeout(SocketId s, Duration timeout) {
+  Tcb* t = tcb(s);
+  if (t == nullptr || timeout < Duration::zero()) return false;
+  t->user_timeout = timeout;
+  return true;
+}
+
+bool TcpLayer::set_linger(SocketId s, bool on, Duration time) {
+  Tcb* t = tcb(s);
+  if (t == nullptr || time < Duration::zero()) return false;
+  t->linger = on;
+  t->linger_time = time;
+  return true;
+}
+
+bool TcpLayer::set_sndbuf(SocketId s, size_t bytes) {
+  Tcb* t = tcb(s);
+  if (t == nullptr) return false;
+  // Linux doubles the value (bookkeeping overhead); we hold payload only, so we don't.
+  t->sndbuf_limit = std::clamp(bytes, config_.sndbuf_min, config_.sndbuf_max);
+  return true;
+}
+
+bool TcpLayer::set_rcvbuf(SocketId s, size_t bytes) {
+  Tcb* t = tcb(s);
+  if (t == nullptr || t->state != TcpState::kClosed) return false;  // before connect/listen, as the window scale depends on it
+  t->rcvbuf_limit = std::clamp(bytes, config_.rcvbuf_min, config_.rcvbuf_max);
+  return true;
+}
+
+// ---- introspection ----------------------------------------------------------------------
+
+uint32_t TcpLayer::readiness(SocketId s) {
+  Tcb* t = tcb(s);
+  if (t == nullptr) return kError | kHangup;
+  uint32_t r = 0;
+  if (t->state == TcpState::kListen) return t->accept_queue.empty() ? 0 : kReadable;
+  if (t->pending_error) r |= kError;
+  if (!t->rcv.empty() || t->fin_received || t->rd_shutdown) r |= kReadable;
+  const bool can_send = t->state == TcpState::kEstablished || t->state == TcpState::kCloseWait;
+  // Linux signals POLLOUT when a third of the send buffer is free (sk_stream_wspace).
+  if (can_send && !t->fin_queued && t->snd.free() >= std::max<size_t>(1, t->snd.capacity() / 3)) r |= kWritable;
+  if (t->state == TcpState::kClosed && (t->reset || t->fin_received || t->pending_error)) r |= kHangup | kReadable;
+  if (t->state == TcpState::kClosed && t->reset) r |= kWritable;
+  if (t->fin_received && t->fin_queued) r |= kHangup;
+  return r;
+}
+
+std::optional<TcpState> TcpLayer::state(SocketId s) {
+  Tcb* t = tcb(s);
+  if (t == nullptr) return std::nullopt;
+  return t->state;
+}
+
+std::optional<Endpoint> TcpLayer::local_endpoint(SocketId s) {
+  Tcb* t = tcb(s);
+  if (t == nullptr) return std::nullopt;
+  return Endpoint{t->tuple.local, t->tuple.local_port};
+}
+
+std::optional<Endpoint> TcpLayer::remote_endpoint(SocketId s) {
+  Tcb* t = tcb(s);
+  if (t == nullptr || t->tuple.remote_port == 0) return std::nullopt;
+  return Endpoint{t->tuple.remote, t->tuple.remote_port};
+}
+
+std::optional<TcpInfo> TcpLayer::info(SocketId s) {
+  Tcb* t = tcb(s);
+  if (t == nullptr) return std::nullopt;
+  TcpInfo i;
+  i.state = t->state;
+  i.rtt = t->rtt.srtt();
+  i.rttvar = t->rtt.rttvar();
+  i.rto = t->rtt.rto();
+  i.min_rtt = t->rtt.has_sample() ? t->rtt.min_rtt() : Duration::zero();
+  i.snd_mss = t->mss;
+  i.rcv_mss = t->rcv_mss;
+  i.cwnd = t->cc->cwnd();
+  i.ssthresh = t->cc->ssthresh();
+  i.snd_wnd = t->snd_wnd;
+  i.rcv_wnd = static_cast<uint32_t>(std::max<int32_t>(0, t->rcv_adv - t->rcv_nxt));
+  i.snd_wscale = t->snd_wscale;
+  i.rcv_wscale = t->rcv_wscale;
+  i.timestamps = t->ts_ok;
+  i.sack = t->sack_ok;
+  i.ecn = t->ecn_ok;
+  i.retransmits = t->rto_count;
+  i.total_retrans = t->total_retrans;
+  i.unacked = static_cast<uint32_t>(std::max<int32_t>(0, t->snd_max - t->snd_una));
+  i.lost = t->rtx.lost_bytes();
+  i.sacked = t->rtx.sacked_bytes();
+  i.delivered = t->delivered;
+  i.bytes_acked = t->bytes_acked;
+  i.bytes_received = t->bytes_received;
+  i.bytes_sent = t->bytes_sent;
+  i.bytes_retrans = t->bytes_retrans;
+  i.segs_out = t->segs_out;
+  i.segs_in = t->segs_in;
+  i.congestion_control = t->cc->name();
+  return i;
+}
+
+// ---- input demux -----------------------------------------------------------------------------
+
+void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now) {
+  counters_.inc(TcpCounter::kRxSegments);
+  // TCP never answers or accepts broadcasts (RFC 1122 §4.2.3.10).
+  if (ctx.broadcast || !ctx.header.src.is_unicast()) {
+    counters_.inc(TcpCounter::kDropMalformed);
+    return;
+  }
+  const size_t len = segment.len();
+  if (len < wire::kTcpHeaderLen || segment.head_len() < wire::kTcpHeaderLen) {
+    counters_.inc(TcpCounter::kDropMalformed);
+    return;
+  }
+  const uint32_t pseudo = wire::pseudo_header_v4(ctx.header.src, ctx.header.dst, wire::IpProtocol::kTcp,
+                                                 static_cast<uint16_t>(len));
+  if (wire::checksum_fold(packet_checksum_accumulate(segment, 0, pseudo)) != 0) {
+    counters_.inc(TcpCounter::kDropBadChecksum);
+    return;
+  }
+  const size_t header_len = size_t{static_cast<uint8_t>(segment.data()[12] >> 4)} * 4;
+  if (header_len < wire::kTcpHeaderLen || header_len > len || header_len > segment.head_len()) {
+    counters_.inc(TcpCounter::kDropMalformed);
+    return;
+  }
+  auto parsed = wire::TcpRepr::parse(std::span<const uint8_t>(segment.data(), header_len), ctx.header.src,
+                                     ctx.header.dst, false);
+  if (!parsed) {
+    counters_.inc(TcpCounter::kDropMalformed);
+    return;
+  }
+  Rx rx;
+  rx.h = *parsed;
+  rx.payload_len = static_cast<uint32_t>(len - header_len);
+  rx.h.payload_len = static_cast<uint16_t>(rx.payload_len);
+  rx.tuple = tcp::FourTuple{ctx.header.dst, ctx.header.src, rx.h.dst_port, rx.h.src_port};
+  rx.ce = (ctx.header.tos & 0x3) == 0x3;
+  if (rx.h.src_port == 0 || rx.h.dst_port == 0) {
+    counters_.inc(TcpCounter::kDropMalformed);
+    return;
+  }
+  segment.trim_front(header_len);
+
+  if (Tcb* t = lookup(rx.tuple)) {
+    ++t->segs_in;
+    if (t->state == TcpState::kTimeWait) {
+      time_wait_input(*t, rx, segment, now);
+    } else if (t->state == TcpState::kSynSent) {
+      syn_sent_input(*t, rx, segment, now);
+    } else {
+      segment_arrives(*t, rx, segment, now);
+    }
+    return;
+  }
+  if (Tcb* l = lookup_listener(rx.tuple.local, rx.tuple.local_port)) {
+    listen_input(*l, rx, segment, now);
+    return;
+  }
+  // RFC 9293 §3.10.7.1: CLOSED. An RST is never answered; otherwise reset the sender.
+  counters_.inc(TcpCounter::kDropNoSocket);
+  if (!rx.has(wire::TcpFlags::kRst)) send_reset_for(rx, rx.payload_len);
+}
+
+void TcpLayer::on_icmp_unreachable(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport,
+                                   uint8_t code, Instant now) {
+  Tcb* t = lookup(tcp::FourTuple{src, dst, sport, dport});
+  if (t == nullptr) return;
+  // Linux: hard errors (protocol/port unreachable, admin prohibited) abort a connection
+  // in SYN-SENT; on an established connection they are soft errors reported only if
+  // it times out (RFC 1122 §4.2.3.9).
+  const bool hard = code == 2 || code == 3 || code == 9 || code == 10 || code == 13;
+  if (t->state == TcpState::kSynSent && hard) {
+    counters_.inc(TcpCounter::kAttemptFails);
+    abort(*t, RecvError::kConnectionRefused, false, now);
+  }
+}
+
+void TcpLayer::set_mss_from_route(Tcb& t, Instant now) {
+  auto route = ip_.route(t.tuple.remote, now);
+  const uint16_t mtu = route ? route->mtu : 576;
+  t.adv_mss = static_cast<uint16_t>(mtu - tcp::kIpTcpHeaders);
+  t.mss = std::min<uint16_t>(t.adv_mss, t.peer_mss);
+  if (t.ts_ok) t.mss = static_cast<uint16_t>(t.mss - tcp::kTimestampOptionLen);
+}
+
+void TcpLayer::on_path_mtu(wire::Ipv4Address dst, uint16_t mtu, std::span<const uint8_t> quoted, Instant now) {
+  // The quoted datagram names the connection: IP header then our TCP ports.
+  if (quoted.size() < 20) return;
+  const size_t ihl = size_t{static_cast<uint8_t>(quoted[0] & 0x0f)} * 4;
+  if (quoted.size() < ihl + 4) return;
+  const wire::Ipv4Address src = wire::Ipv4Address::from_bytes(quoted.subspan(12, 4));
+  const uint16_t sport = base::load_be<uint16_t>(quoted.data(), ihl);
+  const uint16_t dport = base::load_be<uint16_t>(quoted.data(), ihl + 2);
+  Tcb* t = lookup(tcp::FourTuple{src, dst, sport, dport});
+  if (t == nullptr || t->state == TcpState::kListen) return;
+  uint16_t new_mss = static_cast<uint16_t>(std::max<int>(mtu - static_cast<int>(tcp::kIpTcpHeaders), 68));
+  new_mss = std::min<uint16_t>(new_mss, t->peer_mss);
+  if (t->ts_ok) new_mss = static_cast<uint16_t>(new_mss - tcp::kTimestampOptionLen);
+  if (new_mss >= t->mss) return;
+  t->mss = new_mss;
+  if (t->cc) t->cc->set_mss(new_mss);
+  // Everything in flight was too big: resend it at the new size now (Linux
+  // tcp_simple_retransmit), without treating it as congestion.
+  t->rtx.mark_all_lost();
+  retransmit_lost(*t, now);
+  arm_rtx_timer(*t, now);
+}
+
+}  // namespace joyride::core

@@ -1,0 +1,307 @@
+// What to send and how to build it: loss repair first, then new data as the
+// congestion window, the peer's window, Nagle/cork and sender-side silly window
+// avoidance allow (RFC 9293 §3.8.6.2.1, RFC 5681, RFC 6675), then a pure ACK if one
+// is owed. Payload is copied once, from the send ring into the packet.
+#include <algorithm>
+#include <cassert>
+
+#include "joyride/core/frame.h"
+#include "joyride/core/packet_checksum.h"
+#include "joyride/core/tcp_layer.h"
+#include "joyride/wire/checksum.h"
+#include "tcp_internal.h"
+
+namespace joyride::core {
+
+using base::Instant;
+using base::SeqNum;
+using tcp::Tcb;
+using wire::TcpFlags;
+
+uint32_t TcpLayer::tsval(const Tcb& t, Instant now) const {
+  // Linux's TCP timestamp clock ticks in milliseconds (TCP_TS_HZ = 1000).
+  return static_cast<uint32_t>(now.as_nanos() / 1'000'000) + t.ts_offset;
+}
+
+uint32_t TcpLayer::send_window_left(const Tcb& t) const {
+  const int32_t left = (t.snd_una + t.snd_wnd) - t.snd_nxt;
+  return left > 0 ? static_cast<uint32_t>(left) : 0;
+}
+
+void TcpLayer::fill_options(Tcb& t, wire::TcpOptions& o, uint8_t flags, Instant now) {
+  if ((flags & TcpFlags::kSyn) != 0) {
+    // Linux's SYN layout: MSS, SACK-permitted+timestamps, NOP+window scale (the
+    // wire layer lays them out in that order).
+    o.mss = t.adv_mss;
+    const bool syn_ack = (flags & TcpFlags::kAck) != 0;
+    if (syn_ack ? t.sack_ok : config_.sack) o.sack_permitted = true;
+    if (syn_ack ? t.ts_ok : config_.timestamps) o.timestamps = std::pair{tsval(t, now), syn_ack ? t.ts_recent : 0u};
+    if (syn_ack ? t.wscale_ok : config_.window_scaling) o.window_scale = t.rcv_wscale;
+    return;
+  }
+  if (t.ts_ok) o.timestamps = std::pair{tsval(t, now), t.ts_recent};
+  if (t.sack_ok) {
+    if (t.dsack_pending) {
+      o.add_sack(t.dsack_block);
+      counters_.inc(TcpCounter::kDsackSent);
+    }
+    std::array<wire::SackBlock, 4> blocks;
+    const size_t n = t.ooo.sack_blocks(blocks);
+    for (size_t i = 0; i < n; ++i) o.add_sack(blocks[i]);
+  }
+}
+
+bool TcpLayer::send_segment(Tcb& t, SeqNum seq, uint32_t len, uint8_t flags, Instant now, bool retransmit) {
+  buf::Packet p = pool_.alloc(kPacketHeadroom);
+  if (p.empty()) {
+    counters_.inc(TcpCounter::kDropNoBuffers);
+    return false;
+  }
+  uint32_t payload_sum = 0;
+  if (len != 0) {
+    const size_t offset = static_cast<size_t>(seq - t.snd_buf_seq);
+    const auto parts = t.snd.readable(offset, len);
+    size_t position = 0;
+    for (const auto& part : parts) {
+      if (part.empty()) continue;
+      if (!p.append_bytes(part, pool_)) {
+        counters_.inc(TcpCounter::kDropNoBuffers);
+        return false;
+      }
+      payload_sum = wire::checksum_accumulate_at(part, position, payload_sum);
+      position += part.size();
+    }
+    assert(position == len);
+  }
+  const bool syn = (flags & TcpFlags::kSyn) != 0;
+  if (t.ecn_ok && !syn) {
+    // RFC 3168 §6.1: echo congestion with ECE until the peer's CWR; say CWR once on
+    // new data after reducing the window ourselves.
+    if (t.ece_pending) flags |= TcpFlags::kEce;
+    if (t.cwr_pending && len != 0 && !retransmit) {
+      flags |= TcpFlags::kCwr;
+      t.cwr_pending = false;
+    }
+  }
+  wire::TcpRepr h;
+  h.src_port = t.tuple.local_port;
+  h.dst_port = t.tuple.remote_port;
+  h.seq = seq;
+  h.flags = flags;
+  if ((flags & TcpFlags::kAck) != 0) h.ack = t.rcv_nxt;
+  uint32_t window = receive_window(t);
+  // Windows in SYN segments are never scaled (RFC 7323 §2.2).
+  h.window = syn ? static_cast<uint16_t>(std::min<uint32_t>(window, 65535))
+                 : static_cast<uint16_t>(std::min<uint32_t>(window >> t.rcv_wscale, 65535));
+  if ((flags & TcpFlags::kAck) != 0) {
+    t.rcv_adv = base::seq_max(t.rcv_adv, t.rcv_nxt + (syn ? h.window : (uint32_t{h.window} << t.rcv_wscale)));
+    t.last_ack_sent = t.rcv_nxt;
+  }
+  fill_options(t, h.options, flags, now);
+  h.payload_len = static_cast<uint16_t>(len);
+  const size_t hlen = h.header_len_to_emit();
+  uint8_t* hdr = p.prepend(hlen);
+  if (hdr == nullptr) {
+    counters_.inc(TcpCounter::kDropNoBuffers);
+    return false;
+  }
+  h.emit_header(std::span<uint8_t>(hdr, hlen), t.tuple.local, t.tuple.remote, payload_sum);
+  Ipv4SendParams params;
+  params.src = t.tuple.local;
+  params.dst = t.tuple.remote;
+  params.protocol = wire::IpProtocol::kTcp;
+  params.dont_fragment = true;  // path MTU discovery (RFC 1191), as Linux
+  // ECT(0) on new data only: never on retransmissions or pure ACKs (RFC 3168 §6.1.5).
+  if (t.ecn_ok && len != 0 && !retransmit) params.tos = 0x02;
+  if (!ip_.output(params, std::move(p), now)) return false;
+  counters_.inc(TcpCounter::kTxSegments);
+  ++t.segs_out;
+  t.bytes_sent += len;
+  if (retransmit) {
+    counters_.inc(TcpCounter::kRetransSegments);
+    ++t.total_retrans;
+    t.bytes_retrans += len;
+  }
+  if ((flags & TcpFlags::kAck) != 0) {
+    // Every segment carries the ACK: whatever was owed has been said.
+    t.ack_now = false;
+    t.unacked_full_segments = 0;
+    t.dsack_pending = false;
+    t.delack_timer.cancel();
+  }
+  return true;
+}
+
+void TcpLayer::send_ack(Tcb& t, Instant now) { send_segment(t, t.snd_nxt, 0, TcpFlags::kAck, now); }
+
+void TcpLayer::send_syn(Tcb& t, Instant now) {
+  if (t.state == TcpState::kSynSent) {
+    // The scale we offer covers the largest receive buffer we may grow to.
+    const size_t space = t.rcvbuf_limit ? t.rcvbuf_limit : config_.rcvbuf_max;
+    t.rcv_wscale = config_.window_scaling ? tcp::window_scale_for(space) : 0;
+    t.syn_sent_at = now;
+    send_segment(t, t.iss, 0, TcpFlags::kSyn, now);
+  } else {
+    if (!t.wscale_ok) t.rcv_wscale = 0;
+    send_segment(t, t.iss, 0, TcpFlags::kSyn | TcpFlags::kAck | (t.ecn_ok ? TcpFlags::kEce : 0), now);
+  }
+  t.snd_nxt = t.snd_max = t.iss + 1;
+}
+
+void TcpLayer::send_rst(Tcb& t, Instant now) {
+  (void)now;
+  wire::TcpOptions none;
+  counters_.inc(TcpCounter::kOutRsts);
+  send_raw(t.tuple, t.snd_nxt, t.rcv_nxt, TcpFlags::kRst | TcpFlags::kAck, 0, none);
+}
+
+void TcpLayer::send_raw(const tcp::FourTuple& tuple, SeqNum seq, SeqNum ack, uint8_t flags, uint16_t window,
+                        const wire::TcpOptions& options) {
+  buf::Packet p = pool_.alloc(kPacketHeadroom);
+  if (p.empty()) {
+    counters_.inc(TcpCounter::kDropNoBuffers);
+    return;
+  }
+  wire::TcpRepr h;
+  h.src_port = tuple.local_port;
+  h.dst_port = tuple.remote_port;
+  h.seq = seq;
+  h.ack = ack;
+  h.flags = flags;
+  h.window = window;
+  h.options = options;
+  const size_t hlen = h.header_len_to_emit();
+  uint8_t* hdr = p.append(hlen);
+  if (hdr == nullptr) return;
+  h.emit_header(std::span<uint8_t>(hdr, hlen), tuple.local, tuple.remote, 0u);
+  Ipv4SendParams params;
+  params.src = tuple.local;
+  params.dst = tuple.remote;
+  params.protocol = wire::IpProtocol::kTcp;
+  params.dont_fragment = true;
+  if (ip_.output(params, std::move(p), Instant{})) counters_.inc(TcpCounter::kTxSegments);
+}
+
+void TcpLayer::send_reset_for(const Rx& rx, uint32_t payload_len) {
+  // RFC 9293 §3.10.7.1: if the segment has an ACK, <SEQ=SEG.ACK><CTL=RST>; otherwise
+  // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+  (void)payload_len;
+  wire::TcpOptions none;
+  counters_.inc(TcpCounter::kOutRsts);
+  if (rx.has(TcpFlags::kAck)) {
+    send_raw(rx.tuple, rx.ack(), SeqNum(0), TcpFlags::kRst, 0, none);
+  } else {
+    send_raw(rx.tuple, SeqNum(0), rx.seq() + rx.seg_len(), TcpFlags::kRst | TcpFlags::kAck, 0, none);
+  }
+}
+
+bool TcpLayer::retransmit_lost(Tcb& t, Instant now) {
+  bool any = false;
+  while (const tcp::SentSegment* s = t.rtx.next_lost()) {
+    // RFC 6675 §5 (NextSeg rule 1): repair while the pipe leaves room in cwnd; after an
+    // RTO, cwnd is one segment and the first retransmission always goes.
+    if (t.rtx.in_flight() >= t.cc->cwnd() && any) break;
+    if (t.rtx.in_flight() >= t.cc->cwnd() && !t.in_loss) break;
+    const SeqNum begin = s->begin;
+    SeqNum end = s->end;
+    const bool has_fin = t.fin_sent && base::seq_in_window(t.fin_seq, begin, end);
+    uint32_t data = static_cast<uint32_t>(end - begin) - (has_fin ? 1 : 0);
+    bool fin = has_fin;
+    if (data > t.mss) {
+      data = t.mss;
+      fin = false;
+      end = begin + data;
+    }
+    uint8_t flags = TcpFlags::kAck | (fin ? TcpFlags::kFin : 0);
+    if (!send_segment(t, begin, data, flags, now, true)) break;
+    t.rtx.on_retransmit(begin, end, now);
+    if (t.in_recovery) t.prr_out += data;
+    any = true;
+  }
+  return any;
+}
+
+bool TcpLayer::transmit_data(Tcb& t, Instant now) {
+  bool any = false;
+  const bool may_send = t.state == TcpState::kEstablished || t.state == TcpState::kCloseWait;
+  if (!may_send) return false;
+  // Idle restart (RFC 5681 §4.1): after an idle period longer than the RTO the window
+  // the connection had is stale.
+  if (t.rtx.empty() && unsent_bytes(t) != 0 && t.last_tx_data != Instant{} &&
+      now - t.last_tx_data > t.rtt.rto()) {
+    t.cc->on_idle_restart(now);
+  }
+  for (;;) {
+    const uint32_t unsent = unsent_bytes(t);
+    const bool fin_ready = t.fin_queued && !t.fin_sent;
+    if (unsent == 0 && !fin_ready) break;
+    const uint32_t in_flight = t.rtx.in_flight();
+    if (in_flight >= t.cc->cwnd()) break;
+    uint32_t len = std::min<uint32_t>({unsent, t.mss, send_window_left(t)});
+    if (unsent != 0 && len == 0) {
+      // Zero window: the persist timer probes it (RFC 9293 §3.8.6.1) when nothing
+      // else is outstanding to elicit a window update.
+      if (t.rtx.empty() && !t.rtx_timer.armed()) arm_timer(t, tcp::RtxTimerMode::kZeroWindowProbe, now + t.rtt.rto());
+      break;
+    }
+    if (len < t.mss && len < unsent) {
+      // Sender-side SWS avoidance: a window-limited runt only when it is at least
+      // half the largest window the peer has offered (RFC 9293 §3.8.6.2.1).
+      if (len < t.max_snd_wnd / 2) {
+        if (t.rtx.empty() && !t.rtx_timer.armed()) arm_timer(t, tcp::RtxTimerMode::kZeroWindowProbe, now + t.rtt.rto());
+        break;
+      }
+    } else if (len < t.mss && len == unsent && !fin_ready) {
+      // The last, partial segment. Cork holds it until the data fills a segment or the
+      // cork is removed; Nagle (RFC 896) holds it while data is unacknowledged.
+      if (t.cork) break;
+      if (!t.nodelay && t.snd_nxt != t.snd_una) break;
+    }
+    const bool fin = fin_ready && len == unsent;
+    uint8_t flags = TcpFlags::kAck;
+    if (len != 0 && len == unsent) flags |= TcpFlags::kPsh;
+    if (fin) flags |= TcpFlags::kFin;
+    if (!send_segment(t, t.snd_nxt, len, flags, now)) break;
+    const SeqNum begin = t.snd_nxt;
+    t.snd_nxt += len + (fin ? 1u : 0u);
+    t.snd_max = base::seq_max(t.snd_max, t.snd_nxt);
+    t.rtx.on_send(begin, t.snd_nxt, now);
+    t.last_tx_data = now;
+    if (t.in_recovery) t.prr_out += len;
+    any = true;
+    if (fin) {
+      t.fin_sent = true;
+      t.fin_seq = t.snd_nxt - 1;
+      set_state(t, t.state == TcpState::kCloseWait ? TcpState::kLastAck : TcpState::kFinWait1, now);
+      break;
+    }
+  }
+  return any;
+}
+
+void TcpLayer::output(Tcb& t, Instant now) {
+  switch (t.state) {
+    case TcpState::kClosed:
+    case TcpState::kListen:
+    case TcpState::kSynSent:
+    case TcpState::kTimeWait:
+      if (t.ack_now && t.state == TcpState::kTimeWait) send_ack(t, now);
+      return;
+    default: break;
+  }
+  bool sent = false;
+  if (t.rtx.next_lost() != nullptr) sent |= retransmit_lost(t, now);
+  sent |= transmit_data(t, now);
+  if (t.ack_now) send_ack(t, now);
+  if (sent && (!t.rtx_timer.armed() || t.rtx_mode == tcp::RtxTimerMode::kZeroWindowProbe)) arm_rtx_timer(t, now);
+  // The send buffer grows with the congestion window (Linux tcp_sndbuf_expand) so a
+  // long fat path is not limited by a small default.
+  if (t.sndbuf_limit == 0 && t.snd.capacity() < config_.sndbuf_max &&
+      size_t{t.cc->cwnd()} * 2 > t.snd.capacity()) {
+    const size_t want = std::min(config_.sndbuf_max, t.snd.capacity() * 2);
+    auto storage = buffers_.allocate(want);
+    if (!storage.empty()) buffers_.release(t.snd.migrate(storage));
+  }
+}
+
+}  // namespace joyride::core

@@ -1,0 +1,250 @@
+// TCP's timers. One retransmission timer per connection does whichever job is due,
+// as Linux's does: RTO (RFC 6298), tail loss probe (RFC 8985 §7), zero-window probe
+// (RFC 9293 §3.8.6.1) and SYN/SYN-ACK retransmission. Besides it: the delayed ACK,
+// keepalive (RFC 1122 §4.2.3.6), and a wait timer for TIME_WAIT, an orphan's
+// FIN_WAIT_2 and RACK's reordering window.
+#include <algorithm>
+
+#include "joyride/core/tcp_layer.h"
+#include "tcp_internal.h"
+
+namespace joyride::core {
+
+using base::Duration;
+using base::Instant;
+using tcp::RtxTimerMode;
+using tcp::Tcb;
+using wire::TcpFlags;
+
+void TcpLayer::arm_timer(Tcb& t, RtxTimerMode mode, Instant deadline) {
+  t.rtx_mode = mode;
+  timers_.arm(t.rtx_timer, deadline);
+}
+
+void TcpLayer::arm_rtx_timer(Tcb& t, Instant now) {
+  if (t.rtx.empty()) {
+    if (t.rtx_mode != RtxTimerMode::kZeroWindowProbe) {
+      t.rtx_timer.cancel();
+      t.rtx_mode = RtxTimerMode::kNone;
+    }
+    return;
+  }
+  const Duration rto = t.rtt.rto();
+  // TLP (RFC 8985 §7.2): with SACK, outside recovery, after an RTT sample, probe the
+  // tail after 2·SRTT (plus the peer's worst-case delayed ACK when one segment is out).
+  if (t.sack_ok && !t.in_recovery && !t.in_loss && t.rtt.has_sample() && t.rto_count == 0 &&
+      t.tlp_high_seq_valid == 0) {
+    Duration pto = t.rtt.srtt() * 2;
+    if (t.rtx.in_flight() <= t.mss) pto += config_.delayed_ack_max * 5;  // WCDelAckT = 200 ms
+    pto = std::max(pto, Duration::millis(10));
+    if (pto < rto) {
+      arm_timer(t, RtxTimerMode::kTailLossProbe, now + pto);
+      return;
+    }
+  }
+  arm_timer(t, RtxTimerMode::kRetransmit, now + rto);
+}
+
+void TcpLayer::on_rtx_timer(Tcb& t, Instant now) {
+  const RtxTimerMode mode = t.rtx_mode;
+  t.rtx_mode = RtxTimerMode::kNone;
+  switch (mode) {
+    case RtxTimerMode::kNone: return;
+    case RtxTimerMode::kTailLossProbe: on_tail_loss_probe(t, now); return;
+    case RtxTimerMode::kZeroWindowProbe: on_zero_window_probe(t, now); return;
+    case RtxTimerMode::kRetransmit:
+    case RtxTimerMode::kSynAck: on_retransmit_timeout(t, now); return;
+  }
+}
+
+bool TcpLayer::retries_exhausted(Tcb& t, Instant now) const {
+  // TCP_USER_TIMEOUT bounds how long data may stay unacknowledged; otherwise
+  // tcp_retries2 (or tcp_orphan_retries for a closed socket) bounds the RTO count.
+  if (t.user_timeout > Duration::zero() && t.first_rto_at != Instant{} && now - t.first_rto_at >= t.user_timeout) {
+    return true;
+  }
+  const uint32_t limit = t.orphan ? config_.orphan_retries : config_.retries2;
+  return t.rto_count >= limit;
+}
+
+void TcpLayer::on_retransmit_timeout(Tcb& t, Instant now) {
+  if (t.state == TcpState::kSynSent || t.state == TcpState::kSynReceived) {
+    const uint32_t limit = t.state == TcpState::kSynSent ? config_.syn_retries : config_.synack_retries;
+    if (t.rto_count >= limit) {
+      counters_.inc(TcpCounter::kAttemptFails);
+      abort(t, RecvError::kTimedOut, false, now);
+      return;
+    }
+    ++t.rto_count;
+    t.rtt.backoff();
+    counters_.inc(TcpCounter::kTimeouts);
+    counters_.inc(TcpCounter::kRetransSegments);
+    ++t.total_retrans;
+    send_syn(t, now);
+    arm_timer(t, RtxTimerMode::kRetransmit, now + t.rtt.rto());
+    return;
+  }
+  if (t.rtx.empty()) return;
+  if (t.first_rto_at == Instant{}) t.first_rto_at = now;
+  if (retries_exhausted(t, now)) {
+    counters_.inc(t.user_timeout > Duration::zero() ? TcpCounter::kUserTimeouts : TcpCounter::kTimeouts);
+    abort(t, RecvError::kTimedOut, false, now);
+    return;
+  }
+  counters_.inc(TcpCounter::kTimeouts);
+  // RFC 6298 §5.5-5.7 and RFC 5681 §3.1: collapse the window, mark everything
+  // outstanding lost (Linux tcp_enter_loss), back the timer off, resend the first.
+  if (!t.in_loss) t.cc->on_timeout(now, t.rtx.in_flight());
+  t.rtx.mark_all_lost();
+  t.in_loss = true;
+  t.in_recovery = false;
+  t.recovery_point = t.snd_max;
+  t.dupacks = 0;
+  t.tlp_high_seq_valid = 0;
+  ++t.rto_count;
+  t.rtt.backoff();
+  retransmit_lost(t, now);
+  arm_timer(t, RtxTimerMode::kRetransmit, now + t.rtt.rto());
+}
+
+void TcpLayer::on_tail_loss_probe(Tcb& t, Instant now) {
+  if (t.rtx.empty()) return;
+  // RFC 8985 §7.3: send new data if the window allows, else retransmit the last
+  // segment; either way an ACK (or SACK) comes back that lets RACK see a lost tail.
+  const uint32_t unsent = unsent_bytes(t);
+  const uint32_t room = send_window_left(t);
+  bool sent = false;
+  if (unsent != 0 && room != 0) {
+    const uint32_t len = std::min<uint32_t>({unsent, t.mss, room});
+    if (send_segment(t, t.snd_nxt, len, TcpFlags::kAck | TcpFlags::kPsh, now)) {
+      const base::SeqNum begin = t.snd_nxt;
+      t.snd_nxt += len;
+      t.snd_max = base::seq_max(t.snd_max, t.snd_nxt);
+      t.rtx.on_send(begin, t.snd_nxt, now);
+      sent = true;
+    }
+  }
+  if (!sent) {
+    if (const tcp::SentSegment* last = t.rtx.last()) {
+      const base::SeqNum begin = last->begin;
+      const base::SeqNum end = last->end;
+      const bool fin = t.fin_sent && base::seq_in_window(t.fin_seq, begin, end);
+      const uint32_t data = static_cast<uint32_t>(end - begin) - (fin ? 1u : 0u);
+      if (data <= t.mss && send_segment(t, begin, data, TcpFlags::kAck | (fin ? TcpFlags::kFin : 0), now, true)) {
+        t.rtx.on_retransmit(begin, end, now);
+      }
+    }
+  }
+  t.tlp_high_seq_valid = 1;
+  t.tlp_high_seq = t.snd_max;
+  arm_timer(t, RtxTimerMode::kRetransmit, now + t.rtt.rto());
+}
+
+void TcpLayer::on_zero_window_probe(Tcb& t, Instant now) {
+  if (t.state != TcpState::kEstablished && t.state != TcpState::kCloseWait && t.state != TcpState::kFinWait1 &&
+      t.state != TcpState::kClosing && t.state != TcpState::kLastAck) {
+    return;
+  }
+  if (unsent_bytes(t) == 0 && !(t.fin_queued && !t.fin_sent)) return;
+  counters_.inc(TcpCounter::kZeroWindowProbes);
+  ++t.probes;
+  const uint32_t room = send_window_left(t);
+  if (room != 0) {
+    // The window opened but too little for SWS to allow a segment: send what fits
+    // (Linux tcp_write_wakeup).
+    const uint32_t len = std::min<uint32_t>({unsent_bytes(t), t.mss, room});
+    if (send_segment(t, t.snd_nxt, len, TcpFlags::kAck | TcpFlags::kPsh, now)) {
+      const base::SeqNum begin = t.snd_nxt;
+      t.snd_nxt += len;
+      t.snd_max = base::seq_max(t.snd_max, t.snd_nxt);
+      t.rtx.on_send(begin, t.snd_nxt, now);
+      arm_rtx_timer(t, now);
+      return;
+    }
+  } else {
+    // A segment below SND.UNA carries no data yet forces an ACK with the current
+    // window (Linux tcp_xmit_probe_skb).
+    send_segment(t, t.snd_una - 1, 0, TcpFlags::kAck, now);
+  }
+  t.rtt.backoff();
+  arm_timer(t, RtxTimerMode::kZeroWindowProbe, now + t.rtt.rto());
+}
+
+void TcpLayer::on_delack_timer(Tcb& t, Instant now) {
+  if (t.state == TcpState::kClosed || t.state == TcpState::kListen) return;
+  counters_.inc(TcpCounter::kDelayedAcks);
+  send_ack(t, now);
+}
+
+void TcpLayer::arm_keepalive(Tcb& t, Instant now) {
+  if (!t.keepalive) return;
+  if (t.last_rx == Instant{}) t.last_rx = now;
+  timers_.arm(t.keepalive_timer, t.last_rx + t.keepalive_idle);
+}
+
+void TcpLayer::on_keepalive_timer(Tcb& t, Instant now) {
+  if (!t.keepalive) return;
+  if (t.state != TcpState::kEstablished && t.state != TcpState::kCloseWait && t.state != TcpState::kFinWait2) return;
+  // Only an idle connection is probed: one with data outstanding has its RTO.
+  const Duration idle = now - t.last_rx;
+  if (!t.rtx.empty() || unsent_bytes(t) != 0) {
+    timers_.arm(t.keepalive_timer, now + t.keepalive_idle);
+    return;
+  }
+  if (t.probes == 0 && idle < t.keepalive_idle) {
+    timers_.arm(t.keepalive_timer, t.last_rx + t.keepalive_idle);
+    return;
+  }
+  if (t.probes >= t.keepalive_probes) {
+    counters_.inc(TcpCounter::kKeepaliveTimeouts);
+    abort(t, RecvError::kTimedOut, true, now);
+    return;
+  }
+  ++t.probes;
+  // RFC 1122 §4.2.3.6: SEG.SEQ = SND.NXT - 1, no data, so the peer must answer.
+  send_segment(t, t.snd_nxt - 1, 0, TcpFlags::kAck, now);
+  timers_.arm(t.keepalive_timer, now + t.keepalive_interval);
+}
+
+void TcpLayer::enter_time_wait(Tcb& t, Instant now) {
+  set_state(t, TcpState::kTimeWait, now);
+  t.rtx_timer.cancel();
+  t.rtx_mode = RtxTimerMode::kNone;
+  t.delack_timer.cancel();
+  t.keepalive_timer.cancel();
+  t.rtx.clear();
+  t.ooo.clear();
+  if (t.ack_now) send_ack(t, now);
+  // Buffers are of no more use: an application may still read what it has not read,
+  // so only the send ring goes back now.
+  if (!t.snd.storage().empty()) {
+    buffers_.release(t.snd.storage());
+    t.snd = base::ByteRing();
+  }
+  timers_.arm(t.wait_timer, now + config_.time_wait);
+}
+
+void TcpLayer::on_wait_timer(Tcb& t, Instant now) {
+  switch (t.state) {
+    case TcpState::kTimeWait:
+    case TcpState::kFinWait2:
+      if (t.state == TcpState::kFinWait2 && !t.orphan) break;
+      connection_done(t, now);
+      return;
+    default: break;
+  }
+  // RACK's reordering timer (RFC 8985 §6.3).
+  if (t.rtx.empty() || !t.sack_ok) return;
+  const Duration min_rtt = t.rtt.has_sample() ? t.rtt.min_rtt() : Duration::zero();
+  const Duration reo = t.rtx.rack_reo_wnd(min_rtt, t.rtt.srtt(), t.in_recovery, t.snd_una, t.snd_max);
+  Instant timeout = Instant::never();
+  const uint32_t lost = t.rtx.rack_detect_loss(now, reo, &timeout);
+  if (!timeout.is_never()) timers_.arm(t.wait_timer, timeout);
+  if (lost == 0) return;
+  counters_.inc(TcpCounter::kRackLoss);
+  if (!t.in_recovery && !t.in_loss) enter_recovery(t, now);
+  output(t, now);
+  arm_rtx_timer(t, now);
+}
+
+}  // namespace joyride::core
