@@ -13,8 +13,8 @@
 // observers. Checking undoes it: subtract H1 to recover the counter's low 8 bits,
 // reject unless the counter is the current or the previous one (Linux's
 // MAX_SYNCOOKIE_AGE = 2 counter values), then recompute the 22-bit mac for that counter
-// and the carried index. A forged ACK passes with probability about 2 / 2^22 per guess,
-// the same as Linux's 2 * 4 / 2^24.
+// and the carried index. A blind guess passes with probability 2/256 (counter) times
+// 2^-22 (mac) = 2^-29, the same as Linux's 2/256 * 4/2^24.
 //
 // Two departures from Linux, both making the check exact rather than additive:
 //   - Linux adds the peer's ISN to the cookie; here it goes into both hashes.
@@ -52,7 +52,7 @@
 namespace joyride::core::tcp {
 
 struct SynCookieOptions {
-  uint16_t mss = 536;             // after check_isn: the table value <= the peer's MSS
+  uint16_t mss = 536;             // from check_isn: the table value <= the peer's MSS (536 if below)
   std::optional<uint8_t> wscale;  // peer's window scale (only when timestamps)
   bool sack = false;              // only when timestamps
   bool ecn = false;               // only when timestamps
