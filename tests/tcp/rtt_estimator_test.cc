@@ -103,6 +103,15 @@ TEST(RttEstimatorTest, NegativeSampleIgnored) {
   EXPECT_EQ(e.latest_rtt(), ms(40));
 }
 
+TEST(RttEstimatorTest, AbsurdSampleClampedNotOverflowed) {
+  RttEstimator e;
+  e.on_sample(Duration::max(), kT0);
+  EXPECT_EQ(e.srtt(), RttEstimator::kMaxSample);
+  EXPECT_EQ(e.rto(), Duration::seconds(120));
+  e.on_sample(Duration::max(), kT0 + ms(1));
+  EXPECT_EQ(e.rto(), Duration::seconds(120));
+}
+
 TEST(RttEstimatorTest, BackoffDoublesAndCapsAtMax) {
   RttEstimator e;
   e.on_sample(ms(100), kT0);  // base 300 ms

@@ -12,6 +12,7 @@ RttEstimator::RttEstimator(Duration initial_rto, Duration min_rto, Duration max_
 
 void RttEstimator::on_sample(Duration rtt, Instant now) {
   if (rtt < Duration::zero()) return;
+  rtt = std::min(rtt, kMaxSample);
   latest_ = rtt;
   if (!has_sample_) {
     // RFC 6298 §2.2.

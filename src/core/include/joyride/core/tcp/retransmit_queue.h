@@ -53,9 +53,10 @@ namespace joyride::core::tcp {
 struct SentSegment {
   base::SeqNum begin, end;  // sequence range (a SYN or FIN counts as one)
   base::Instant sent_at;    // time of the latest (re)transmission
+  // See "Record flags" above.
   bool sacked = false;
-  bool lost = false;
-  bool retransmitted = false;
+  bool lost = false;           // stays set while a retransmission is in flight
+  bool retransmitted = false;  // a retransmission is in flight
   bool ever_retransmitted = false;
 
   uint32_t len() const { return static_cast<uint32_t>(end - begin); }
@@ -84,8 +85,10 @@ class RetransmitQueue {
   explicit RetransmitQueue(size_t initial_capacity = 64);
 
   // New data [begin, end) sent at `now`, appended at the tail. begin must equal the
-  // previous end (snd_nxt) unless the queue is empty; `now` must not go backwards.
-  // Calls that break this are ignored.
+  // previous end (snd_nxt) unless the queue is empty (a call that does not is ignored,
+  // and asserts in debug builds); an empty range is ignored. A `now` earlier than the
+  // previous send is taken as that send's time: RACK relies on original sends being
+  // in time order.
   void on_send(base::SeqNum begin, base::SeqNum end, base::Instant now);
 
   // A retransmission of [begin, end) (clipped to [snd_una, snd_nxt)). Records that
@@ -94,7 +97,8 @@ class RetransmitQueue {
   // is left as it is (see the header comment). SACKed records are skipped.
   void on_retransmit(base::SeqNum begin, base::SeqNum end, base::Instant now);
 
-  // An ACK with cumulative `ack` and SACK blocks, in the order they came on the wire.
+  // An ACK with cumulative `ack` and SACK blocks, in the order they came on the wire
+  // (at most 4 valid blocks are used: the most a TCP option can carry).
   //  - ack in (snd_una, snd_nxt] removes fully acked records and trims a partially
   //    acked head record; any other ack moves nothing (the caller has already
   //    rejected ACKs of unsent data).

@@ -39,13 +39,15 @@ namespace joyride::core::tcp {
 class RttEstimator {
  public:
   static constexpr base::Duration kMinRttWindow = base::Duration::seconds(300);
+  static constexpr base::Duration kMaxSample = base::Duration::seconds(3600);
 
   RttEstimator(base::Duration initial_rto = base::Duration::seconds(1),
                base::Duration min_rto = base::Duration::millis(200),
                base::Duration max_rto = base::Duration::seconds(120));
 
   // One RTT measurement taken at `now` (the caller applies Karn's rule). Negative
-  // samples (a clock that went backwards, a bad echoed timestamp) are ignored.
+  // samples (a clock that went backwards, a bad echoed timestamp) are ignored; samples
+  // above kMaxSample are taken as kMaxSample so the arithmetic cannot overflow.
   // Does not reset the backoff.
   void on_sample(base::Duration rtt, base::Instant now);
 
