@@ -1,0 +1,82 @@
+#include "joyride/core/tcp/rtt_estimator.h"
+
+#include <algorithm>
+
+namespace joyride::core::tcp {
+
+using base::Duration;
+using base::Instant;
+
+RttEstimator::RttEstimator(Duration initial_rto, Duration min_rto, Duration max_rto)
+    : initial_rto_(initial_rto), min_rto_(min_rto), max_rto_(std::max(max_rto, min_rto)) {}
+
+void RttEstimator::on_sample(Duration rtt, Instant now) {
+  if (rtt < Duration::zero()) return;
+  rtt = std::min(rtt, kMaxSample);
+  latest_ = rtt;
+  if (!has_sample_) {
+    // RFC 6298 §2.2.
+    srtt_ = rtt;
+    rttvar_ = rtt / 2;
+    has_sample_ = true;
+  } else {
+    // RFC 6298 §2.3: rttvar first, from the srtt before this sample.
+    Duration err = srtt_ > rtt ? srtt_ - rtt : rtt - srtt_;
+    rttvar_ = rttvar_ - rttvar_ / 4 + err / 4;
+    srtt_ = srtt_ - srtt_ / 8 + rtt / 8;
+  }
+  update_min_rtt(rtt, now);
+}
+
+Duration RttEstimator::base_rto() const {
+  if (!has_sample_) return initial_rto_;
+  Duration rto = srtt_ + std::max(rttvar_ * 4, min_rto_);
+  return std::clamp(rto, min_rto_, max_rto_);
+}
+
+Duration RttEstimator::rto() const {
+  Duration rto = base_rto();
+  // Double with saturation: no shift can overflow however many backoffs there were.
+  for (uint32_t i = 0; i < backoffs_ && rto < max_rto_; ++i) {
+    rto = rto > max_rto_ / 2 ? max_rto_ : rto * 2;
+  }
+  return std::min(rto, max_rto_);
+}
+
+void RttEstimator::backoff() {
+  if (backoffs_ != UINT32_MAX) ++backoffs_;
+}
+
+void RttEstimator::update_min_rtt(Duration rtt, Instant now) {
+  const MinSample sample{now, rtt};
+  // A new overall minimum, or nothing left from the window: start over from this sample.
+  if (rtt <= min_[0].rtt || now - min_[2].at > kMinRttWindow) {
+    min_[0] = min_[1] = min_[2] = sample;
+    return;
+  }
+  if (rtt <= min_[1].rtt) {
+    min_[1] = min_[2] = sample;
+  } else if (rtt <= min_[2].rtt) {
+    min_[2] = sample;
+  }
+  const Duration age = now - min_[0].at;
+  if (age > kMinRttWindow) {
+    // The best sample left the window: promote the fallbacks. The second one may be
+    // out of the window as well, in which case promote once more.
+    min_[0] = min_[1];
+    min_[1] = min_[2];
+    min_[2] = sample;
+    if (now - min_[0].at > kMinRttWindow) {
+      min_[0] = min_[1];
+      min_[1] = min_[2];
+    }
+  } else if (min_[1].at == min_[0].at && age > kMinRttWindow / 4) {
+    // A quarter of the window without a distinct fallback: take one now, so an expiry
+    // of the best never falls back to a sample older than it.
+    min_[1] = min_[2] = sample;
+  } else if (min_[2].at == min_[1].at && age > kMinRttWindow / 2) {
+    min_[2] = sample;
+  }
+}
+
+}  // namespace joyride::core::tcp
