@@ -1,0 +1,244 @@
+// Opening connections, segment by segment (RFC 9293 §3.5, RFC 7323, RFC 2018):
+// what a SYN, SYN-ACK and the final ACK carry, simultaneous open, and the ways an
+// opening fails.
+#include <gtest/gtest.h>
+
+#include "tcp_harness.h"
+
+namespace joyride::core::testing {
+namespace {
+
+using base::Duration;
+using base::SeqNum;
+
+wire::TcpOptions linux_syn_options(uint32_t tsval = 1000) {
+  wire::TcpOptions o;
+  o.mss = 1460;
+  o.sack_permitted = true;
+  o.timestamps = std::pair{tsval, 0u};
+  o.window_scale = 7;
+  return o;
+}
+
+TEST(TcpOpen, PassiveOpenAnswersWithTheOptionsThePeerOffered) {
+  struct Case {
+    const char* name;
+    bool mss, sack, ts, ws;
+  };
+  const Case cases[] = {
+      {"all", true, true, true, true},   {"none", false, false, false, false},
+      {"mss only", true, false, false, false}, {"ts only", true, false, true, false},
+      {"sack+ws", true, true, false, true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TcpHarness h;
+    h.listen(80);
+    auto syn = h.peer_segment(TcpFlags::kSyn, 1000, 0);
+    if (c.mss) syn.options.mss = 1400;
+    syn.options.sack_permitted = c.sack;
+    if (c.ts) syn.options.timestamps = std::pair{555u, 0u};
+    if (c.ws) syn.options.window_scale = 2;
+    h.inject(syn);
+    Seg sa = h.expect_segment();
+    EXPECT_EQ(sa.h.flags, TcpFlags::kSyn | TcpFlags::kAck);
+    EXPECT_EQ(sa.ack(), SeqNum(1001));
+    ASSERT_TRUE(sa.h.options.mss.has_value());
+    EXPECT_EQ(*sa.h.options.mss, 1460);  // from our MTU, whatever the peer's
+    EXPECT_EQ(sa.h.options.sack_permitted, c.sack);
+    EXPECT_EQ(sa.h.options.timestamps.has_value(), c.ts);
+    if (c.ts) {
+      EXPECT_EQ(sa.h.options.timestamps->second, 555u);
+    }
+    EXPECT_EQ(sa.h.options.window_scale.has_value(), c.ws);
+    if (c.ws) {
+      EXPECT_EQ(*sa.h.options.window_scale, 7);  // covers the 6 MB maximum buffer
+    }
+    EXPECT_GT(sa.h.window, 0);
+    h.expect_no_segment();
+  }
+}
+
+TEST(TcpOpen, HandshakeCompletesIntoTheAcceptQueue) {
+  TcpHarness h;
+  SocketId l = h.listen(80);
+  EXPECT_FALSE(h.tcp().accept(l).ok());
+  auto [s, iss] = h.accept_connection(l, 5000, linux_syn_options());
+  ASSERT_TRUE(s.valid());
+  EXPECT_EQ(h.tcp().state(s), TcpState::kEstablished);
+  auto info = h.tcp().info(s);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_TRUE(info->sack);
+  EXPECT_TRUE(info->timestamps);
+  EXPECT_EQ(info->snd_wscale, 7);
+  EXPECT_EQ(info->snd_mss, 1460u - 12u);  // timestamps take 12 bytes of every segment
+  EXPECT_EQ(info->cwnd, 10u * (1460u - 12u));  // RFC 6928
+  EXPECT_EQ(info->congestion_control, "cubic");
+  EXPECT_EQ(h.tcp().remote_endpoint(s), (Endpoint{kPeerIp, TcpHarness::kPeerPort}));
+  h.expect_no_segment();
+}
+
+TEST(TcpOpen, ActiveOpenSendsLinuxStyleSynAndCompletes) {
+  TcpHarness h;
+  auto s = h.tcp().open();
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(h.tcp().connect(*s, Endpoint{kPeerIp, 80}, h.now).ok());
+  EXPECT_EQ(h.tcp().state(*s), TcpState::kSynSent);
+  Seg syn = h.expect_segment();
+  EXPECT_EQ(syn.h.flags, TcpFlags::kSyn);
+  EXPECT_EQ(syn.h.dst_port, 80);
+  EXPECT_GE(syn.h.src_port, 32768);
+  EXPECT_LE(syn.h.src_port, 60999);
+  EXPECT_EQ(*syn.h.options.mss, 1460);
+  EXPECT_TRUE(syn.h.options.sack_permitted);
+  ASSERT_TRUE(syn.h.options.timestamps.has_value());
+  EXPECT_EQ(*syn.h.options.window_scale, 7);
+  // Linux's layout: MSS, SACK-permitted, timestamps, NOP, window scale = 20 bytes.
+  EXPECT_EQ(syn.h.options_len(), 20u);
+  EXPECT_FALSE(h.tcp().readiness(*s) & kWritable);
+
+  auto sa = h.peer_segment(TcpFlags::kSyn | TcpFlags::kAck, 9000, syn.seq().value() + 1, syn.h.src_port);
+  sa.dst_port = syn.h.src_port;
+  sa.src_port = 80;
+  sa.options = linux_syn_options(77);
+  sa.options.timestamps = std::pair{77u, syn.h.options.timestamps->first};
+  // Inject as from port 80.
+  h.inject(sa);
+  Seg ack = h.expect_segment();
+  EXPECT_EQ(ack.h.flags, TcpFlags::kAck);
+  EXPECT_EQ(ack.seq(), syn.seq() + 1);
+  EXPECT_EQ(ack.ack(), SeqNum(9001));
+  ASSERT_TRUE(ack.h.options.timestamps.has_value());
+  EXPECT_EQ(ack.h.options.timestamps->second, 77u);
+  EXPECT_EQ(h.tcp().state(*s), TcpState::kEstablished);
+  EXPECT_TRUE(h.tcp().readiness(*s) & kWritable);
+}
+
+TEST(TcpOpen, SynRetransmitsWithBackoffThenTimesOut) {
+  TcpHarness h;
+  auto s = h.tcp().open();
+  ASSERT_TRUE(h.tcp().connect(*s, Endpoint{kPeerIp, 80}, h.now).ok());
+  Seg first = h.expect_segment();
+  // Linux: 1 s initial RTO doubling, tcp_syn_retries = 6 retransmissions.
+  Duration rto = Duration::seconds(1);
+  for (int i = 0; i < 6; ++i) {
+    h.advance(rto - Duration::millis(1));
+    h.expect_no_segment();
+    h.advance(Duration::millis(1));
+    Seg again = h.expect_segment();
+    EXPECT_EQ(again.h.flags, TcpFlags::kSyn);
+    EXPECT_EQ(again.seq(), first.seq());
+    rto = rto * 2;
+  }
+  h.advance(rto);
+  EXPECT_EQ(h.tcp().state(*s), TcpState::kClosed);
+  std::array<uint8_t, 4> b{};
+  auto r = h.tcp().recv(*s, b, h.now);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), RecvError::kTimedOut);
+}
+
+TEST(TcpOpen, RstInSynSentRefusesOnlyWithAnAcceptableAck) {
+  TcpHarness h;
+  auto s = h.tcp().open();
+  ASSERT_TRUE(h.tcp().connect(*s, Endpoint{kPeerIp, 80}, h.now).ok());
+  Seg syn = h.expect_segment();
+  auto from_peer = [&](uint8_t flags, uint32_t seq, uint32_t ack) {
+    auto t = h.peer_segment(flags, seq, ack);
+    t.src_port = 80;
+    t.dst_port = syn.h.src_port;
+    return t;
+  };
+  // RST without ACK: ignored. RST with a wrong ACK: ignored (RFC 9293 §3.10.7.3).
+  h.inject(from_peer(TcpFlags::kRst, 0, 0));
+  h.inject(from_peer(TcpFlags::kRst | TcpFlags::kAck, 0, syn.seq().value() + 5));
+  EXPECT_EQ(h.tcp().state(*s), TcpState::kSynSent);
+  h.expect_no_segment();
+  // A bad ACK without RST is answered with a reset <SEQ=SEG.ACK>.
+  h.inject(from_peer(TcpFlags::kAck, 0, syn.seq().value() + 5));
+  Seg rst = h.expect_segment();
+  EXPECT_EQ(rst.h.flags, TcpFlags::kRst);
+  EXPECT_EQ(rst.seq(), syn.seq() + 5);
+  h.inject(from_peer(TcpFlags::kRst | TcpFlags::kAck, 0, syn.seq().value() + 1));
+  EXPECT_EQ(h.tcp().state(*s), TcpState::kClosed);
+  std::array<uint8_t, 4> b{};
+  auto r = h.tcp().recv(*s, b, h.now);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), RecvError::kConnectionRefused);
+}
+
+TEST(TcpOpen, SimultaneousOpenGoesThroughSynReceived) {
+  TcpHarness h;
+  auto s = h.tcp().open();
+  ASSERT_TRUE(h.tcp().bind(*s, Endpoint{kOurIp, 80}).ok());
+  ASSERT_TRUE(h.tcp().connect(*s, Endpoint{kPeerIp, TcpHarness::kPeerPort}, h.now).ok());
+  Seg syn = h.expect_segment();
+  // The peer's SYN crosses ours.
+  h.inject(h.peer_segment(TcpFlags::kSyn, 7000, 0));
+  EXPECT_EQ(h.tcp().state(*s), TcpState::kSynReceived);
+  Seg sa = h.expect_segment();
+  EXPECT_EQ(sa.h.flags, TcpFlags::kSyn | TcpFlags::kAck);
+  EXPECT_EQ(sa.seq(), syn.seq());
+  EXPECT_EQ(sa.ack(), SeqNum(7001));
+  // Its SYN-ACK then acknowledges ours.
+  h.inject(h.peer_segment(TcpFlags::kSyn | TcpFlags::kAck, 7000, syn.seq().value() + 1));
+  h.inject(h.peer_segment(TcpFlags::kAck, 7001, syn.seq().value() + 1));
+  EXPECT_EQ(h.tcp().state(*s), TcpState::kEstablished);
+}
+
+TEST(TcpOpen, SegmentToAClosedPortIsReset) {
+  TcpHarness h;
+  // RFC 9293 §3.10.7.1: no ACK -> <SEQ=0><ACK=SEG.SEQ+SEG.LEN><RST,ACK>.
+  h.inject(h.peer_segment(TcpFlags::kSyn, 100, 0, 81));
+  Seg r1 = h.expect_segment();
+  EXPECT_EQ(r1.h.flags, TcpFlags::kRst | TcpFlags::kAck);
+  EXPECT_EQ(r1.seq(), SeqNum(0));
+  EXPECT_EQ(r1.ack(), SeqNum(101));
+  // With ACK -> <SEQ=SEG.ACK><RST>.
+  h.inject(h.peer_segment(TcpFlags::kAck, 100, 4444, 81));
+  Seg r2 = h.expect_segment();
+  EXPECT_EQ(r2.h.flags, TcpFlags::kRst);
+  EXPECT_EQ(r2.seq(), SeqNum(4444));
+  // An RST is never answered.
+  h.inject(h.peer_segment(TcpFlags::kRst, 100, 0, 81));
+  h.expect_no_segment();
+}
+
+TEST(TcpOpen, FullSynQueueAnswersWithCookiesThatCompleteTheHandshake) {
+  TcpHarness h;
+  SocketId l = h.listen(80, 2);  // the SYN queue holds as many as the backlog
+  for (uint16_t p = 1; p <= 2; ++p) {
+    auto syn = h.peer_segment(TcpFlags::kSyn, 100, 0);
+    syn.src_port = p;
+    h.inject(syn);
+    h.expect_segment();
+  }
+  auto syn = h.peer_segment(TcpFlags::kSyn, 5000, 0);
+  syn.options = linux_syn_options(900);
+  h.inject(syn);
+  Seg sa = h.expect_segment();
+  EXPECT_EQ(h.counter("tcp.syncookies_sent"), 1u);
+  EXPECT_EQ(sa.h.flags, TcpFlags::kSyn | TcpFlags::kAck);
+  ASSERT_TRUE(sa.h.options.timestamps.has_value());
+  EXPECT_EQ(*sa.h.options.mss, 1460);
+  auto ack = h.peer_segment(TcpFlags::kAck, 5001, sa.seq().value() + 1);
+  ack.options.timestamps = std::pair{901u, sa.h.options.timestamps->first};
+  h.inject(ack);
+  EXPECT_EQ(h.counter("tcp.syncookies_recv"), 1u);
+  auto child = h.tcp().accept(l);
+  ASSERT_TRUE(child.ok());
+  auto info = h.tcp().info(*child);
+  EXPECT_TRUE(info->sack);
+  EXPECT_EQ(info->snd_wscale, 7);
+  EXPECT_TRUE(info->timestamps);
+  // A forged ACK (wrong cookie) is reset.
+  auto forged = h.peer_segment(TcpFlags::kAck, 6001, sa.seq().value() + 77);
+  forged.src_port = 999;
+  h.inject(forged);
+  Seg rst = h.expect_segment();
+  EXPECT_EQ(rst.h.flags, TcpFlags::kRst);
+  EXPECT_EQ(h.counter("tcp.syncookies_failed"), 1u);
+}
+
+}  // namespace
+}  // namespace joyride::core::testing
