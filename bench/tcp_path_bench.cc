@@ -104,7 +104,7 @@ struct Bench {
     ip.payload_len = static_cast<uint16_t>(tcp_len);
     ip.emit(std::span(f + 14, 20));
     t.emit_header(std::span(f + 34, t.header_len_to_emit()), kPeer, kLocal, payload);
-    std::memcpy(f + 34 + t.header_len_to_emit(), payload.data(), payload.size());
+    if (!payload.empty()) std::memcpy(f + 34 + t.header_len_to_emit(), payload.data(), payload.size());
     return p;
   }
 
