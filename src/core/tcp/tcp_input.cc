@@ -162,6 +162,8 @@ void TcpLayer::time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
 }
 
 void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now) {
+  // Handling the segment may end the connection and free `t`: check by handle.
+  const SocketId id = t.id;
   t.last_rx = now;
   t.probes = 0;
   // PAWS (RFC 7323 §5.3) comes first: an old duplicate is answered with an ACK.
@@ -239,8 +241,12 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     t.rto_count = 0;
     t.cc->init(t.mss, now);
     t.rcv_space_at = now;
-    if (t.parent.valid()) child_established(t, now);
-    else set_state(t, TcpState::kEstablished, now);
+    if (t.parent.valid()) {
+      child_established(t, now);
+      if (tcb(id) == nullptr) return;  // its listener had gone: reset and freed
+    } else {
+      set_state(t, TcpState::kEstablished, now);
+    }
     arm_keepalive(t, now);
   }
   // RFC 5961 §5.2: an ACK for data never sent is answered and dropped; one older than
@@ -267,7 +273,7 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     if (rx.has(TcpFlags::kCwr)) t.ece_pending = rx.ce;
   }
   process_ack(t, rx, now);
-  if (tcb(t.id) == nullptr || t.state == TcpState::kClosed || t.state == TcpState::kTimeWait) return;
+  if (tcb(id) == nullptr || t.state == TcpState::kClosed || t.state == TcpState::kTimeWait) return;
   // Sixth: URG. Urgent data is accepted in line, as data (the pointer is ignored):
   // RFC 6093 recommends applications not rely on it; nothing is lost.
   // Seventh: the segment text.
@@ -281,7 +287,7 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
       t.ack_now = true;
     }
   }
-  if (tcb(t.id) == nullptr || t.state == TcpState::kClosed) return;
+  if (tcb(id) == nullptr || t.state == TcpState::kClosed) return;
   output(t, now);
 }
 
