@@ -236,7 +236,10 @@ bool TcpLayer::transmit_data(Tcb& t, Instant now) {
     const bool fin_ready = t.fin_queued && !t.fin_sent;
     if (unsent == 0 && !fin_ready) break;
     const uint32_t in_flight = t.rtx.in_flight();
-    if (in_flight >= t.cc->cwnd()) break;
+    // Limited transmit (RFC 3042): each of the first two duplicate ACKs lets one new
+    // segment out beyond cwnd, so a small window still produces the third dupack.
+    const uint32_t extra = (!t.in_recovery && !t.in_loss) ? std::min<uint32_t>(t.dupacks, 2) * t.mss : 0;
+    if (in_flight >= t.cc->cwnd() + extra) break;
     uint32_t len = std::min<uint32_t>({unsent, t.mss, send_window_left(t)});
     if (unsent != 0 && len == 0) {
       // Zero window: the persist timer probes it (RFC 9293 §3.8.6.1) when nothing
