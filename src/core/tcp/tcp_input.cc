@@ -266,8 +266,9 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     if (rx.ce) t.ece_pending = true;
     if (rx.has(TcpFlags::kCwr)) t.ece_pending = rx.ce;
   }
+  const SocketId id = t.id;  // process_ack may free t (LAST_ACK done): test the id, not t
   process_ack(t, rx, now);
-  if (tcb(t.id) == nullptr || t.state == TcpState::kClosed || t.state == TcpState::kTimeWait) return;
+  if (tcb(id) == nullptr || t.state == TcpState::kClosed || t.state == TcpState::kTimeWait) return;
   // Sixth: URG. Urgent data is accepted in line, as data (the pointer is ignored):
   // RFC 6093 recommends applications not rely on it; nothing is lost.
   // Seventh: the segment text.
@@ -281,7 +282,7 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
       t.ack_now = true;
     }
   }
-  if (tcb(t.id) == nullptr || t.state == TcpState::kClosed) return;
+  if (tcb(id) == nullptr || t.state == TcpState::kClosed) return;
   output(t, now);
 }
 
