@@ -272,6 +272,7 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     if (rx.ce) t.ece_pending = true;
     if (rx.has(TcpFlags::kCwr)) t.ece_pending = rx.ce;
   }
+  const SocketId id = t.id;  // process_ack may free t (LAST_ACK done): test the id, not t
   process_ack(t, rx, now);
   if (tcb(id) == nullptr || t.state == TcpState::kClosed || t.state == TcpState::kTimeWait) return;
   // Sixth: URG. Urgent data is accepted in line, as data (the pointer is ignored):
@@ -454,7 +455,9 @@ void TcpLayer::enter_recovery(Tcb& t, Instant now) {
   counters_.inc(TcpCounter::kFastRetrans);
   t.in_recovery = true;
   t.recovery_point = t.snd_max;
-  t.recover_fs = t.rtx.in_flight() + t.rtx.lost_bytes();
+  // RFC 6937 RecoverFS = snd.nxt - snd.una: FlightSize as RFC 5681/6675 count it,
+  // SACKed bytes included (the pipe would halve a window that SACKs already shrank).
+  t.recover_fs = static_cast<uint32_t>(t.snd_max - t.snd_una);
   t.prr_delivered = 0;
   t.prr_out = 0;
   t.cc->on_loss(now, t.recover_fs);

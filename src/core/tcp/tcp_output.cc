@@ -201,7 +201,10 @@ bool TcpLayer::retransmit_lost(Tcb& t, Instant now) {
     // RFC 6675 §5 (NextSeg rule 1): repair while the pipe leaves room in cwnd; after an
     // RTO, cwnd is one segment and the first retransmission always goes.
     if (t.rtx.in_flight() >= t.cc->cwnd() && any) break;
-    if (t.rtx.in_flight() >= t.cc->cwnd() && !t.in_loss) break;
+    // Entering fast recovery, or a NewReno partial ACK, sends its retransmission
+    // whatever the pipe (RFC 5681 §3.2 step 4, RFC 6582 §3.2 step 3; Linux PRR sends
+    // at least one): so one is always in flight while recovering.
+    if (t.rtx.in_flight() >= t.cc->cwnd() && !t.in_loss && !(t.in_recovery && t.rtx.retrans_bytes() == 0)) break;
     const SeqNum begin = s->begin;
     SeqNum end = s->end;
     const bool has_fin = t.fin_sent && base::seq_in_window(t.fin_seq, begin, end);
