@@ -272,7 +272,6 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     if (rx.ce) t.ece_pending = true;
     if (rx.has(TcpFlags::kCwr)) t.ece_pending = rx.ce;
   }
-  const SocketId id = t.id;  // process_ack may free t (LAST_ACK done): test the id, not t
   process_ack(t, rx, now);
   if (tcb(id) == nullptr || t.state == TcpState::kClosed || t.state == TcpState::kTimeWait) return;
   // Sixth: URG. Urgent data is accepted in line, as data (the pointer is ignored):
