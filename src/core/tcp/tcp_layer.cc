@@ -662,7 +662,7 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now)
   rx.payload_len = static_cast<uint32_t>(len - header_len);
   rx.h.payload_len = static_cast<uint16_t>(rx.payload_len);
   rx.tuple = tcp::FourTuple{ctx.header.dst, ctx.header.src, rx.h.dst_port, rx.h.src_port};
-  rx.ce = (ctx.header.tos & 0x3) == 0x3;
+  rx.ce = (ctx.header.dscp_ecn & 0x3) == 0x3;
   if (rx.h.src_port == 0 || rx.h.dst_port == 0) {
     counters_.inc(TcpCounter::kDropMalformed);
     return;
@@ -716,7 +716,7 @@ void TcpLayer::on_path_mtu(wire::Ipv4Address dst, uint16_t mtu, std::span<const 
   if (quoted.size() < 20) return;
   const size_t ihl = size_t{static_cast<uint8_t>(quoted[0] & 0x0f)} * 4;
   if (quoted.size() < ihl + 4) return;
-  const wire::Ipv4Address src = wire::Ipv4Address::from_bytes(quoted.subspan(12, 4));
+  const wire::Ipv4Address src = wire::Ipv4Address::from_bytes(quoted.data() + 12);
   const uint16_t sport = base::load_be<uint16_t>(quoted.data(), ihl);
   const uint16_t dport = base::load_be<uint16_t>(quoted.data(), ihl + 2);
   Tcb* t = lookup(tcp::FourTuple{src, dst, sport, dport});

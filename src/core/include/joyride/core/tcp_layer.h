@@ -163,11 +163,11 @@ class TcpLayer final : public PathMtuListener {
 
   // tcp_output.cc
   bool transmit_data(Tcb& t, base::Instant now);
-  bool send_segment(Tcb& t, SeqNum seq, uint32_t len, uint8_t flags, base::Instant now, bool retransmit = false);
+  bool send_segment(Tcb& t, base::SeqNum seq, uint32_t len, uint8_t flags, base::Instant now, bool retransmit = false);
   void send_ack(Tcb& t, base::Instant now);
   void send_syn(Tcb& t, base::Instant now);
   void send_rst(Tcb& t, base::Instant now);
-  void send_raw(const tcp::FourTuple& tuple, SeqNum seq, SeqNum ack, uint8_t flags, uint16_t window,
+  void send_raw(const tcp::FourTuple& tuple, base::SeqNum seq, base::SeqNum ack, uint8_t flags, uint16_t window,
                 const wire::TcpOptions& options);
   bool retransmit_lost(Tcb& t, base::Instant now);
   void fill_options(Tcb& t, wire::TcpOptions& o, uint8_t flags, base::Instant now);
