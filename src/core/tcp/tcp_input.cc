@@ -268,8 +268,11 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     if (rx.ce) t.ece_pending = true;
     if (rx.has(TcpFlags::kCwr)) t.ece_pending = rx.ce;
   }
+  // process_ack may free an orphan (its FIN acknowledged in LAST_ACK): keep the id,
+  // not a read of the freed Tcb, to ask whether it still exists.
+  const SocketId id = t.id;
   process_ack(t, rx, now);
-  if (tcb(t.id) == nullptr || t.state == TcpState::kClosed || t.state == TcpState::kTimeWait) return;
+  if (tcb(id) == nullptr || t.state == TcpState::kClosed || t.state == TcpState::kTimeWait) return;
   // Sixth: URG. Urgent data is accepted in line, as data (the pointer is ignored):
   // RFC 6093 recommends applications not rely on it; nothing is lost.
   // Seventh: the segment text.
@@ -283,7 +286,7 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
       t.ack_now = true;
     }
   }
-  if (tcb(t.id) == nullptr || t.state == TcpState::kClosed) return;
+  if (tcb(id) == nullptr || t.state == TcpState::kClosed) return;
   output(t, now);
 }
 
