@@ -142,10 +142,11 @@ TEST(StackTest, CountersEnumerateWithNames) {
     modules.insert(std::string(module));
     ++n;
   });
-  EXPECT_EQ(modules, (std::set<std::string>{"link", "arp", "ipv4", "reassembly", "icmp", "udp"}));
+  EXPECT_EQ(modules, (std::set<std::string>{"link", "arp", "ipv4", "reassembly", "icmp", "udp", "tcp"}));
   EXPECT_EQ(n, static_cast<size_t>(LinkCounter::kCount) + static_cast<size_t>(ArpCounter::kCount) +
                    static_cast<size_t>(Ipv4Counter::kCount) + static_cast<size_t>(ReassemblyCounter::kCount) +
-                   static_cast<size_t>(IcmpCounter::kCount) + static_cast<size_t>(UdpCounter::kCount));
+                   static_cast<size_t>(IcmpCounter::kCount) + static_cast<size_t>(UdpCounter::kCount) +
+                   static_cast<size_t>(TcpCounter::kCount));
   // And they count: the setup received two ARP frames and answered one.
   EXPECT_EQ(h.counter("link.rx_frames"), 2u);
   EXPECT_EQ(h.counter("arp.tx_replies"), 1u);

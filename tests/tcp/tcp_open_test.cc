@@ -240,5 +240,17 @@ TEST(TcpOpen, FullSynQueueAnswersWithCookiesThatCompleteTheHandshake) {
   EXPECT_EQ(h.counter("tcp.syncookies_failed"), 1u);
 }
 
+TEST(TcpOpen, HandshakeCompletingAfterTheListenerClosedIsReset) {
+  TcpHarness h;
+  SocketId l = h.listen(80);
+  h.inject(h.peer_segment(TcpFlags::kSyn, 100, 0));
+  Seg sa = h.expect_segment();
+  h.tcp().close(l, h.now);
+  h.inject(h.peer_segment(TcpFlags::kAck, 101, sa.seq().value() + 1));
+  Seg rst = h.expect_segment();
+  EXPECT_TRUE(rst.has(TcpFlags::kRst));
+  EXPECT_EQ(h.tcp().connections(), 0u);
+}
+
 }  // namespace
 }  // namespace joyride::core::testing

@@ -68,11 +68,11 @@ uint32_t SynCookies::encode_ts(uint32_t tsval, const SynCookieOptions& o) {
   if (o.wscale) options = *o.wscale < kMaxWscale ? *o.wscale : kMaxWscale;
   if (o.sack) options |= kTsSack;
   if (o.ecn) options |= kTsEcn;
-  constexpr uint32_t kLowMask = (1u << kTsBits) - 1;
-  uint32_t ts = (tsval & ~kLowMask) | options;
+  constexpr uint32_t kTsLowMask = (1u << kTsBits) - 1;
+  uint32_t ts = (tsval & ~kTsLowMask) | options;
   // Same high bits, so ts > tsval exactly when the options exceed tsval's low bits: step
   // back one 64-tick block (wrapping below zero, which is still "before" mod 2^32).
-  if (ts > tsval) ts -= kLowMask + 1;
+  if (ts > tsval) ts -= kTsLowMask + 1;
   return ts;
 }
 

@@ -162,6 +162,8 @@ void TcpLayer::time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
 }
 
 void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now) {
+  // Handling the segment may end the connection and free `t`: check by handle.
+  const SocketId id = t.id;
   t.last_rx = now;
   t.probes = 0;
   // PAWS (RFC 7323 §5.3) comes first: an old duplicate is answered with an ACK.
@@ -241,8 +243,12 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     t.rto_count = 0;
     t.cc->init(t.mss, now);
     t.rcv_space_at = now;
-    if (t.parent.valid()) child_established(t, now);
-    else set_state(t, TcpState::kEstablished, now);
+    if (t.parent.valid()) {
+      child_established(t, now);
+      if (tcb(id) == nullptr) return;  // its listener had gone: reset and freed
+    } else {
+      set_state(t, TcpState::kEstablished, now);
+    }
     arm_keepalive(t, now);
   }
   // RFC 5961 §5.2: an ACK for data never sent is answered and dropped; one older than
@@ -268,9 +274,6 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     if (rx.ce) t.ece_pending = true;
     if (rx.has(TcpFlags::kCwr)) t.ece_pending = rx.ce;
   }
-  // process_ack may free an orphan (its FIN acknowledged in LAST_ACK): keep the id,
-  // not a read of the freed Tcb, to ask whether it still exists.
-  const SocketId id = t.id;
   process_ack(t, rx, now);
   if (tcb(id) == nullptr || t.state == TcpState::kClosed || t.state == TcpState::kTimeWait) return;
   // Sixth: URG. Urgent data is accepted in line, as data (the pointer is ignored):
@@ -453,7 +456,9 @@ void TcpLayer::enter_recovery(Tcb& t, Instant now) {
   counters_.inc(TcpCounter::kFastRetrans);
   t.in_recovery = true;
   t.recovery_point = t.snd_max;
-  t.recover_fs = t.rtx.in_flight() + t.rtx.lost_bytes();
+  // RFC 6937 RecoverFS = snd.nxt - snd.una: FlightSize as RFC 5681/6675 count it,
+  // SACKed bytes included (the pipe would halve a window that SACKs already shrank).
+  t.recover_fs = static_cast<uint32_t>(t.snd_max - t.snd_una);
   t.prr_delivered = 0;
   t.prr_out = 0;
   t.cc->on_loss(now, t.recover_fs);

@@ -560,7 +560,7 @@ uint32_t TcpLayer::readiness(SocketId s) {
   Tcb* t = tcb(s);
   if (t == nullptr) return kError | kHangup;
   uint32_t r = 0;
-  if (t->state == TcpState::kListen) return t->accept_queue.empty() ? 0 : kReadable;
+  if (t->state == TcpState::kListen) return t->accept_queue.empty() ? 0u : uint32_t{kReadable};
   if (t->pending_error) r |= kError;
   if (!t->rcv.empty() || t->fin_received || t->rd_shutdown) r |= kReadable;
   const bool can_send = t->state == TcpState::kEstablished || t->state == TcpState::kCloseWait;

@@ -201,7 +201,10 @@ bool TcpLayer::retransmit_lost(Tcb& t, Instant now) {
     // RFC 6675 §5 (NextSeg rule 1): repair while the pipe leaves room in cwnd; after an
     // RTO, cwnd is one segment and the first retransmission always goes.
     if (t.rtx.in_flight() >= t.cc->cwnd() && any) break;
-    if (t.rtx.in_flight() >= t.cc->cwnd() && !t.in_loss) break;
+    // Entering fast recovery, or a NewReno partial ACK, sends its retransmission
+    // whatever the pipe (RFC 5681 §3.2 step 4, RFC 6582 §3.2 step 3; Linux PRR sends
+    // at least one): so one is always in flight while recovering.
+    if (t.rtx.in_flight() >= t.cc->cwnd() && !t.in_loss && !(t.in_recovery && t.rtx.retrans_bytes() == 0)) break;
     const SeqNum begin = s->begin;
     SeqNum end = s->end;
     const bool has_fin = t.fin_sent && base::seq_in_window(t.fin_seq, begin, end);
@@ -236,7 +239,10 @@ bool TcpLayer::transmit_data(Tcb& t, Instant now) {
     const bool fin_ready = t.fin_queued && !t.fin_sent;
     if (unsent == 0 && !fin_ready) break;
     const uint32_t in_flight = t.rtx.in_flight();
-    if (in_flight >= t.cc->cwnd()) break;
+    // Limited transmit (RFC 3042): each of the first two duplicate ACKs lets one new
+    // segment out beyond cwnd, so a small window still produces the third dupack.
+    const uint32_t extra = (!t.in_recovery && !t.in_loss) ? std::min<uint32_t>(t.dupacks, 2) * t.mss : 0;
+    if (in_flight >= t.cc->cwnd() + extra) break;
     uint32_t len = std::min<uint32_t>({unsent, t.mss, send_window_left(t)});
     if (unsent != 0 && len == 0) {
       // Zero window: the persist timer probes it (RFC 9293 §3.8.6.1) when nothing

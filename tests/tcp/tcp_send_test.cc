@@ -1,0 +1,313 @@
+// The sending half of data transfer, segment by segment: Nagle (RFC 896, RFC 1122
+// §4.2.3.4) and TCP_NODELAY, TCP_CORK, sender-side silly window avoidance (RFC 9293
+// §3.8.6.2.1), the peer's zero window and the persist timer (§3.8.6.1), the initial
+// window of 10 segments (RFC 6928) and slow-start growth with appropriate byte
+// counting (RFC 3465), and limited transmit (RFC 3042).
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <vector>
+
+#include "tcp_harness.h"
+
+namespace joyride::core::testing {
+namespace {
+
+using base::Duration;
+using base::SeqNum;
+
+constexpr uint32_t kPeerIss = 1000;
+constexpr uint32_t kMss = 1460;
+
+struct ConnOptions {
+  bool sack = true;
+  bool ts = false;
+  std::optional<uint8_t> ws;
+  uint16_t peer_mss = 1460;
+  size_t rcvbuf = 0;
+  size_t sndbuf = 0;
+  const char* cc = nullptr;
+  bool ecn = false;  // the peer's SYN asks for ECN (ECE+CWR)
+  Duration handshake_rtt = Duration::zero();
+  HarnessOptions harness;
+};
+
+// An established passive connection on port 80, the peer's ISS kPeerIss. Sequence
+// numbers are written as offsets into each side's byte stream: us(0) is our first
+// data byte, them(0) the peer's.
+struct Conn {
+  TcpHarness h;
+  SocketId s;
+  uint32_t iss = 0;        // ours
+  uint32_t peer_ack = 0;   // offset the peer acknowledges in data() segments
+  uint16_t peer_wnd = 65535;
+  uint32_t peer_tsval = 5000;
+  uint32_t echo = 0;       // the last TSval we sent (the peer echoes it)
+  Seg synack;
+
+  explicit Conn(ConnOptions o = {}) : h(o.harness) {
+    auto l = h.tcp().open();
+    EXPECT_TRUE(h.tcp().bind(*l, Endpoint{kOurIp, 80}).ok());
+    if (o.rcvbuf) EXPECT_TRUE(h.tcp().set_rcvbuf(*l, o.rcvbuf));
+    if (o.sndbuf) EXPECT_TRUE(h.tcp().set_sndbuf(*l, o.sndbuf));
+    if (o.cc) EXPECT_TRUE(h.tcp().set_congestion_control(*l, o.cc));
+    EXPECT_TRUE(h.tcp().listen(*l, 16).ok());
+    auto syn = h.peer_segment(TcpFlags::kSyn | (o.ecn ? TcpFlags::kEce | TcpFlags::kCwr : 0), kPeerIss, 0);
+    syn.options.mss = o.peer_mss;
+    syn.options.sack_permitted = o.sack;
+    if (o.ts) syn.options.timestamps = std::pair{peer_tsval, 0u};
+    syn.options.window_scale = o.ws;
+    h.inject(syn);
+    synack = expect();
+    iss = synack.seq().value();
+    h.advance(o.handshake_rtt);
+    h.inject(seg(TcpFlags::kAck, kPeerIss + 1, iss + 1));
+    auto c = h.tcp().accept(*l);
+    EXPECT_TRUE(c.ok());
+    if (c.ok()) s = *c;
+  }
+
+  SeqNum us(uint32_t off) const { return SeqNum(iss + 1 + off); }
+  SeqNum them(uint32_t off) const { return SeqNum(kPeerIss + 1 + off); }
+
+  wire::TcpRepr seg(uint8_t flags, uint32_t seq, uint32_t ack) const {
+    auto t = h.peer_segment(flags, seq, ack, 80, peer_wnd);
+    if (synack.h.options.timestamps) t.options.timestamps = std::pair{peer_tsval, echo};
+    return t;
+  }
+  // `n` bytes of the peer's stream at offset `off`.
+  void data(uint32_t off, size_t n, uint8_t flags = TcpFlags::kAck | TcpFlags::kPsh, uint8_t tos = 0) {
+    Bytes b = pattern(n, static_cast<uint8_t>(off));
+    h.inject(seg(flags, them(off).value(), us(peer_ack).value()), b, tos);
+  }
+  // A pure ACK from the peer of our stream up to `off`, with SACK blocks as offsets.
+  void ack(uint32_t off, std::vector<std::pair<uint32_t, uint32_t>> sacks = {}, uint8_t flags = TcpFlags::kAck) {
+    peer_ack = off;
+    auto t = seg(flags, them(rcv).value(), us(off).value());
+    for (auto [l, r] : sacks) t.options.add_sack(wire::SackBlock{us(l), us(r)});
+    h.inject(t);
+  }
+  uint32_t rcv = 0;  // the peer's next sequence offset in pure ACKs
+
+  Seg expect() {
+    Seg g = h.expect_segment();
+    if (g.h.options.timestamps) echo = g.h.options.timestamps->first;
+    return g;
+  }
+  // Our next segment must be a data segment [us(off), us(off + len)).
+  Seg expect_data(uint32_t off, uint32_t len) {
+    Seg g = expect();
+    EXPECT_EQ(g.seq(), us(off)) << "offset " << (g.seq() - us(0));
+    EXPECT_EQ(g.payload.size(), len);
+    EXPECT_TRUE(g.has(TcpFlags::kAck));
+    return g;
+  }
+  // Our next segment must be a pure ACK of the peer's stream up to `off`.
+  Seg expect_ack(uint32_t off) {
+    Seg g = expect();
+    EXPECT_EQ(g.h.flags & ~TcpFlags::kEce, TcpFlags::kAck);
+    EXPECT_EQ(g.ack(), them(off)) << "acks offset " << (g.ack() - them(0));
+    EXPECT_TRUE(g.payload.empty());
+    return g;
+  }
+  size_t send(size_t n) {
+    Bytes b = pattern(n);
+    auto r = h.tcp().send(s, b, h.now);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : 0;
+  }
+  size_t read(size_t n) {
+    Bytes b(n);
+    auto r = h.tcp().recv(s, b, h.now);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : 0;
+  }
+  TcpInfo info() { return *h.tcp().info(s); }
+  std::vector<std::pair<uint32_t, uint32_t>> sacks(const Seg& g) const {
+    std::vector<std::pair<uint32_t, uint32_t>> v;
+    for (const auto& b : g.h.options.sacks()) {
+      v.emplace_back(static_cast<uint32_t>(b.left - them(0)), static_cast<uint32_t>(b.right - them(0)));
+    }
+    return v;
+  }
+};
+using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
+
+TEST(TcpSend, NagleHoldsASmallSegmentWhileDataIsUnacknowledged) {
+  Conn c;
+  c.send(100);
+  Seg first = c.expect_data(0, 100);
+  EXPECT_TRUE(first.has(TcpFlags::kPsh));
+  c.send(100);
+  c.send(100);
+  c.h.expect_no_segment();  // 100 bytes outstanding: the runts wait
+  c.h.advance(Duration::millis(10));
+  c.h.expect_no_segment();
+  c.ack(100);
+  c.expect_data(100, 200);  // both coalesced in one segment
+  c.h.expect_no_segment();
+}
+
+TEST(TcpSend, NagleNeverHoldsAFullSegment) {
+  Conn c;
+  c.send(100);
+  c.expect_data(0, 100);
+  c.send(kMss + 50);
+  c.expect_data(100, kMss);  // a full segment goes despite the outstanding runt
+  c.h.expect_no_segment();   // the 50-byte tail waits
+  c.ack(100 + kMss);
+  c.expect_data(100 + kMss, 50);
+}
+
+TEST(TcpSend, NodelaySendsSmallSegmentsAtOnce) {
+  Conn c;
+  ASSERT_TRUE(c.h.tcp().set_nodelay(c.s, true, c.h.now));
+  for (uint32_t i = 0; i < 3; ++i) {
+    c.send(100);
+    c.expect_data(i * 100, 100);
+  }
+  // Turning NODELAY on pushes what Nagle held.
+  Conn d;
+  d.send(100);
+  d.expect_data(0, 100);
+  d.send(100);
+  d.h.expect_no_segment();
+  ASSERT_TRUE(d.h.tcp().set_nodelay(d.s, true, d.h.now));
+  d.expect_data(100, 100);
+}
+
+TEST(TcpSend, CorkHoldsPartialSegmentsUntilFullOrUncorked) {
+  Conn c;
+  ASSERT_TRUE(c.h.tcp().set_cork(c.s, true, c.h.now));
+  c.send(100);
+  c.h.expect_no_segment();  // corked, even with nothing in flight
+  c.h.advance(Duration::millis(100));
+  c.h.expect_no_segment();
+  c.send(kMss);  // 1560 queued: one full segment goes, 100 stay
+  c.expect_data(0, kMss);
+  c.h.expect_no_segment();
+  c.ack(kMss);
+  c.h.expect_no_segment();  // still corked
+  ASSERT_TRUE(c.h.tcp().set_cork(c.s, false, c.h.now));
+  Seg tail = c.expect_data(kMss, 100);
+  EXPECT_TRUE(tail.has(TcpFlags::kPsh));
+}
+
+TEST(TcpSend, SenderAvoidsSillyWindowsUntilThePersistTimer) {
+  // RFC 9293 §3.8.6.2.1: with data waiting, send only when a full segment fits or at
+  // least half the largest window the peer offered; the persist timer then sends what
+  // fits (Linux tcp_write_wakeup).
+  Conn c;
+  c.send(20000);
+  for (uint32_t i = 0; i < 10; ++i) c.expect_data(i * kMss, kMss);
+  c.peer_wnd = 1000;  // the peer's buffer is nearly full: 1000 bytes beyond the ACK
+  c.ack(10 * kMss);
+  c.h.expect_no_segment();  // 1000 < min(MSS, 65535/2)
+  const Duration rto = c.info().rto;
+  EXPECT_EQ(rto, Duration::millis(200));
+  c.h.advance(rto - Duration::millis(1));
+  c.h.expect_no_segment();
+  c.h.advance(Duration::millis(1));
+  c.expect_data(10 * kMss, 1000);
+  EXPECT_EQ(c.h.counter("tcp.zero_window_probes"), 1u);
+  // A window of half the maximum offered is worth sending into at once.
+  c.peer_wnd = 32768;
+  c.ack(10 * kMss + 1000);
+  c.expect_data(10 * kMss + 1000, kMss);
+}
+
+TEST(TcpSend, ZeroWindowIsProbedWithBackoffAndSendingResumesWhenItOpens) {
+  Conn c;
+  c.send(3 * kMss);
+  for (uint32_t i = 0; i < 3; ++i) c.expect_data(i * kMss, kMss);
+  c.peer_wnd = 0;
+  c.ack(3 * kMss);
+  c.send(5000);
+  c.h.expect_no_segment();
+  // Probes: a segment below SND.UNA without data, which the peer must answer, at the
+  // RTO then doubling (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17; Linux tcp_probe_timer).
+  Duration gap = Duration::millis(200);
+  for (uint32_t i = 1; i <= 4; ++i) {
+    c.h.advance(gap - Duration::millis(1));
+    c.h.expect_no_segment();
+    c.h.advance(Duration::millis(1));
+    Seg p = c.expect();
+    EXPECT_EQ(p.seq(), c.us(3 * kMss - 1)) << "probe " << i;
+    EXPECT_TRUE(p.payload.empty());
+    EXPECT_EQ(c.h.counter("tcp.zero_window_probes"), i);
+    c.ack(3 * kMss);  // the peer answers, window still zero
+    c.h.expect_no_segment();
+    gap = gap * 2;
+  }
+  EXPECT_EQ(c.h.tcp().state(c.s), TcpState::kEstablished);
+  // The window opens: the queued data goes at once and the probing stops.
+  c.peer_wnd = 65535;
+  c.ack(3 * kMss);
+  for (uint32_t i = 3; i < 6; ++i) c.expect_data(i * kMss, kMss);
+  c.h.expect_no_segment();  // the 620-byte tail waits for the ACK (Nagle)
+  c.ack(6 * kMss);
+  c.expect_data(6 * kMss, 5000 - 3 * kMss);
+  c.ack(3 * kMss + 5000);
+  c.h.advance(Duration::seconds(10));
+  c.h.expect_no_segment();
+  EXPECT_EQ(c.h.counter("tcp.zero_window_probes"), 4u);
+}
+
+TEST(TcpSend, InitialWindowIsTenSegmentsThenSlowStartGrowsPerAck) {
+  // RFC 6928 / Linux: 10 segments. RFC 3465: slow start grows by the bytes each ACK
+  // delivers, at most 2 segments per ACK (L = 2).
+  for (const char* cc : {"newreno", "cubic"}) {
+    SCOPED_TRACE(cc);
+    Conn c(ConnOptions{.cc = cc});
+    EXPECT_EQ(c.info().cwnd, 10 * kMss);
+    EXPECT_EQ(c.info().ssthresh, UINT32_MAX);
+    c.send(60000);
+    for (uint32_t i = 0; i < 10; ++i) c.expect_data(i * kMss, kMss);
+    c.h.expect_no_segment();  // cwnd full
+    EXPECT_EQ(c.info().unacked, 10 * kMss);
+    // One segment acknowledged: cwnd 11, 9 in flight -> 2 new segments.
+    c.ack(kMss);
+    EXPECT_EQ(c.info().cwnd, 11 * kMss);
+    c.expect_data(10 * kMss, kMss);
+    c.expect_data(11 * kMss, kMss);
+    c.h.expect_no_segment();
+    // Two acknowledged by one ACK: cwnd 13, 9 in flight -> 4 new segments.
+    c.ack(3 * kMss);
+    EXPECT_EQ(c.info().cwnd, 13 * kMss);
+    for (uint32_t i = 12; i < 16; ++i) c.expect_data(i * kMss, kMss);
+    c.h.expect_no_segment();
+    // A stretch ACK of 4 segments grows by 2 only (ABC limit): cwnd 15, 9 in flight.
+    c.ack(7 * kMss);
+    EXPECT_EQ(c.info().cwnd, 15 * kMss);
+    for (uint32_t i = 16; i < 22; ++i) c.expect_data(i * kMss, kMss);
+    c.h.expect_no_segment();
+  }
+}
+
+TEST(TcpSend, ApplicationLimitedAcksDoNotGrowTheWindow) {
+  // RFC 7661 / Linux tcp_is_cwnd_limited: a window the sender did not use is not grown.
+  Conn c(ConnOptions{.cc = "newreno"});
+  c.send(kMss);
+  c.expect_data(0, kMss);
+  c.ack(kMss);
+  EXPECT_EQ(c.info().cwnd, 10 * kMss);
+}
+
+// RFC 3042: each of the first two duplicate ACKs lets one new segment out beyond cwnd.
+TEST(TcpSend, LimitedTransmitSendsOneNewSegmentPerEarlyDupack) {
+  Conn c(ConnOptions{.sack = false, .cc = "newreno"});
+  c.send(20 * kMss);
+  for (uint32_t i = 0; i < 10; ++i) c.expect_data(i * kMss, kMss);
+  c.h.expect_no_segment();
+  c.ack(0);  // first dupack (segment 0 lost)
+  c.expect_data(10 * kMss, kMss);
+  c.h.expect_no_segment();
+  c.ack(0);  // second
+  c.expect_data(11 * kMss, kMss);
+  c.h.expect_no_segment();
+  c.ack(0);  // third: fast retransmit, not new data
+  c.expect_data(0, kMss);
+}
+
+}  // namespace
+}  // namespace joyride::core::testing
