@@ -172,6 +172,13 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     send_ack(t, now);
     return;
   }
+  // The peer retransmitted its SYN: our SYN-ACK was lost; send it again (Linux
+  // tcp_check_req). It sits below RCV.NXT, so the window check would only ACK it.
+  if (t.state == TcpState::kSynReceived && t.parent.valid() && rx.has(TcpFlags::kSyn) && !rx.has(TcpFlags::kAck) && !rx.has(TcpFlags::kRst) &&
+      rx.seq() + 1 == t.rcv_nxt) {
+    send_syn(t, now);
+    return;
+  }
   // First check: sequence acceptability.
   if (!acceptable(t, rx)) {
     counters_.inc(TcpCounter::kDropNotAcceptable);
@@ -205,11 +212,6 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
   }
   // Fourth: a SYN in a synchronized state (RFC 5961 §4.2): challenge ACK.
   if (rx.has(TcpFlags::kSyn)) {
-    if (t.state == TcpState::kSynReceived && t.parent.valid() && rx.seq() + 1 == t.rcv_nxt) {
-      // The peer retransmitted its SYN: our SYN-ACK was lost; send it again.
-      send_syn(t, now);
-      return;
-    }
     challenge_ack(t, now);
     return;
   }
