@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job, until joyrided exists: two Joyride stacks on a simulated link with
-# delay and loss exchange ICMP echo and UDP traffic, including 64 KB datagrams that
+# delay and loss exchange ICMP echo, UDP and TCP traffic, including 64 KB datagrams that
 # travel as 45 fragments each, and report what was verified. Writes a capture of
 # the UDP run to build/demo.pcap (open it with tshark or Wireshark).
 set -euo pipefail
@@ -20,3 +20,6 @@ echo "== udp: 100 request/response exchanges through 5% loss, 5% reordering, 1% 
 echo
 echo "== udp: 10 datagrams of 65507 bytes (45 IP fragments each), 0.5% loss"
 "$sim" udp --count 10 --size 65507 --loss 0.005 --rate 1G --queue 4000000 --delay 2ms --seed 3
+echo
+echo "== tcp: 4 connections each moving 5 MB from A to B through 1% loss and 1% reordering, 20 ms delay"
+"$sim" tcp --bytes 5000000 --connections 4 --loss 0.01 --reorder 0.01 --delay 20ms --rate 100M --seed 4

@@ -61,25 +61,31 @@ std::optional<uint64_t> parse_rate(std::string_view s) {
 }
 
 std::string usage() {
-  return "usage: joyride-sim ping|udp [--count N] [--size BYTES] [--loss P] [--reorder P] [--dup P]\n"
-         "                           [--corrupt P] [--delay D] [--rate R] [--queue BYTES] [--mtu M]\n"
-         "                           [--seed S] [--timeout D] [--attempts N] [--pcap FILE] [--verbose]\n"
+  return "usage: joyride-sim ping|udp [--count N] [--size BYTES] [--attempts N] [LINK]\n"
+         "       joyride-sim tcp [--bytes N] [--connections K] [--direction a2b|b2a|both|echo]\n"
+         "                       [--cc cubic|newreno] [LINK]\n"
+         "  LINK: [--loss P] [--reorder P] [--dup P] [--corrupt P] [--delay D] [--rate R]\n"
+         "        [--queue BYTES] [--mtu M] [--seed S] [--timeout D] [--pcap FILE] [--verbose]\n"
          "  P: a probability, 0.05 or 5%; D: a duration, 10ms, 1.5s, 250us; R: bits/s, 100M, 1G\n"
-         "Two hosts (198.18.0.1, 198.18.0.2) on one simulated link; host A sends N requests of\n"
-         "BYTES each to B (ICMP echo or UDP echo on port 7) and verifies every reply.\n";
+         "Two hosts (198.18.0.1, 198.18.0.2) on one simulated link. ping/udp: host A sends N\n"
+         "requests of BYTES each to B (ICMP echo or UDP echo on port 7) and verifies every reply;\n"
+         "--timeout is per attempt. tcp: B listens on port 5001, A opens K connections and each\n"
+         "sends N bytes in the given direction (echo: B returns them), verified byte by byte, then\n"
+         "both close; --timeout bounds the whole run (default: scaled to the bytes and the link).\n";
 }
 
 std::optional<SimOptions> parse_options(int argc, char** argv, std::string& error) {
   SimOptions o;
   if (argc < 2) {
-    error = "missing workload (ping or udp)";
+    error = "missing workload (ping, udp or tcp)";
     return std::nullopt;
   }
   o.workload = argv[1];
-  if (o.workload != "ping" && o.workload != "udp") {
-    error = "unknown workload '" + o.workload + "': expected ping or udp";
+  if (o.workload != "ping" && o.workload != "udp" && o.workload != "tcp") {
+    error = "unknown workload '" + o.workload + "': expected ping, udp or tcp";
     return std::nullopt;
   }
+  const bool tcp = o.workload == "tcp";
   auto& link = o.hosts.link;
   for (int i = 2; i < argc; ++i) {
     const std::string_view flag = argv[i];
@@ -96,7 +102,33 @@ std::optional<SimOptions> parse_options(int argc, char** argv, std::string& erro
       error = std::string(flag) + " " + std::string(value) + ": expected " + std::string(expected);
       return std::nullopt;
     };
-    if (flag == "--count") {
+    // Flags of one kind of workload only.
+    const bool tcp_flag = flag == "--bytes" || flag == "--connections" || flag == "--direction" || flag == "--cc";
+    const bool exchange_flag = flag == "--count" || flag == "--size" || flag == "--attempts";
+    if (tcp_flag && !tcp) {
+      error = std::string(flag) + " applies to the tcp workload only";
+      return std::nullopt;
+    }
+    if (exchange_flag && tcp) {
+      error = std::string(flag) + " applies to ping and udp only (tcp: --bytes, --connections)";
+      return std::nullopt;
+    }
+    if (flag == "--bytes") {
+      auto v = parse_u64(value);
+      if (!v) return bad("a whole number of bytes per connection");
+      o.tcp.bytes = *v;
+    } else if (flag == "--connections") {
+      auto v = parse_u64(value);
+      if (!v || *v == 0 || *v > 100000) return bad("a number of connections from 1 to 100000");
+      o.tcp.connections = static_cast<uint32_t>(*v);
+    } else if (flag == "--direction") {
+      auto v = parse_tcp_direction(value);
+      if (!v) return bad("a2b, b2a, both or echo");
+      o.tcp.direction = *v;
+    } else if (flag == "--cc") {
+      if (value != "cubic" && value != "newreno") return bad("cubic or newreno");
+      o.tcp.congestion_control = std::string(value);
+    } else if (flag == "--count") {
       auto v = parse_u64(value);
       if (!v) return bad("a whole number");
       o.exchange.count = *v;
@@ -118,6 +150,7 @@ std::optional<SimOptions> parse_options(int argc, char** argv, std::string& erro
       auto v = parse_duration(value);
       if (!v || *v <= base::Duration::zero()) return bad("a positive duration such as 500ms");
       o.exchange.timeout = *v;
+      o.tcp.timeout = *v;
     } else if (flag == "--rate") {
       auto v = parse_rate(value);
       if (!v) return bad("a rate in bits/s such as 100M or 1G (0: unlimited)");

@@ -5,15 +5,17 @@
 #include <string>
 #include <string_view>
 
+#include "tcp_workload.h"
 #include "two_hosts.h"
 #include "workloads.h"
 
 namespace joyride::sim {
 
 struct SimOptions {
-  std::string workload;  // "ping" or "udp"
+  std::string workload;  // "ping", "udp" or "tcp"
   TwoHostsOptions hosts;
-  ExchangeOptions exchange;
+  ExchangeOptions exchange;  // ping and udp
+  TcpWorkloadOptions tcp;    // tcp (--timeout bounds the whole run here)
   bool verbose = false;
 };
 

@@ -1,0 +1,135 @@
+// A netsim-style table for TCP (after smoltcp's netsim): one connection moves 1 MB
+// from A to B over a 100 Mbit/s link, for loss ∈ {0, 1, 5, 10, 20}% × one-way delay
+// ∈ {1, 10, 100} ms, seed 1. Each cell's goodput (verified bytes per simulated
+// second), retransmitted segments and simulated seconds are printed and compared
+// with tests/sim/netsim_tcp_snapshot.txt: the runs are deterministic, so a changed
+// retransmit count or duration means TCP's behaviour changed (loss recovery,
+// congestion control, timers) and the diff shows where.
+//
+// Regenerating the snapshot after an intended change (then review the diff):
+//   JOYRIDE_UPDATE_SNAPSHOT=1 ./build/debug/tests/joyride_sim_tests --gtest_filter='TcpNetsim*'
+// When the file does not exist, the first run writes it.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include "sim/sim_harness.h"
+#include "tcp_workload.h"
+
+namespace joyride::sim {
+namespace {
+
+using testing::describe;
+using testing::hosts_options;
+
+constexpr int kLossPercent[] = {0, 1, 5, 10, 20};
+constexpr int kDelayMs[] = {1, 10, 100};
+constexpr uint64_t kSeed = 1;
+constexpr uint64_t kBytes = 1'000'000;
+constexpr uint64_t kRateBps = 100'000'000;
+
+struct Cell {
+  uint64_t goodput = 0;  // bytes per simulated second
+  uint64_t retransmits = 0;
+  double seconds = 0;
+};
+using Key = std::pair<int, int>;  // (loss %, delay ms)
+
+std::filesystem::path snapshot_path() {
+  return std::filesystem::path(__FILE__).parent_path() / "netsim_tcp_snapshot.txt";
+}
+
+std::string format_row(Key k, const Cell& c) {
+  char line[128];
+  std::snprintf(line, sizeof line, "%4d%% %5dms %12llu %11llu %12.6f", k.first, k.second,
+                static_cast<unsigned long long>(c.goodput), static_cast<unsigned long long>(c.retransmits), c.seconds);
+  return line;
+}
+
+std::string format_table(const std::map<Key, Cell>& table) {
+  std::string out =
+      "# TCP a2b, 1 MB, 100M link, seed 1: see tests/sim/tcp_netsim_test.cc to regenerate.\n"
+      "# loss  delay  goodput_B/s retransmits      seconds\n";
+  for (const auto& [k, c] : table) out += format_row(k, c) + "\n";
+  return out;
+}
+
+std::map<Key, Cell> parse_table(std::istream& in) {
+  std::map<Key, Cell> table;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream row(line);
+    int loss = 0, delay = 0;
+    char pct = 0;
+    std::string ms;
+    Cell c;
+    if (row >> loss >> pct >> delay >> ms >> c.goodput >> c.retransmits >> c.seconds) table[{loss, delay}] = c;
+  }
+  return table;
+}
+
+TEST(TcpNetsimTest, GoodputTableMatchesSnapshot) {
+  std::map<Key, Cell> table;
+  for (int loss : kLossPercent) {
+    for (int delay : kDelayMs) {
+      TwoHostsOptions ho = hosts_options(loss / 100.0, base::Duration::millis(delay), kSeed);
+      ho.link.rate_bps = kRateBps;
+      TwoHosts hosts(ho);
+      TcpWorkloadOptions o;
+      o.bytes = kBytes;
+      o.timeout = default_tcp_timeout(ho, o);
+      const WorkloadResult r = run_tcp(hosts, o);
+      EXPECT_TRUE(r.ok) << loss << "% " << delay << "ms: " << describe(r) << "\n" << describe(hosts);
+      if (r.ok) {
+        EXPECT_EQ(r.bytes_verified, kBytes);
+        EXPECT_LT(8.0 * static_cast<double>(kBytes) / r.elapsed.as_seconds(), static_cast<double>(kRateBps));
+      }
+      if (loss == 0) {
+        EXPECT_EQ(r.retransmits, 0u) << delay << "ms";
+      }
+      const double seconds = r.elapsed.as_seconds();
+      table[{loss, delay}] = Cell{seconds > 0 ? static_cast<uint64_t>(static_cast<double>(r.bytes_verified) / seconds) : 0,
+                                  r.retransmits, seconds};
+    }
+  }
+  const std::string text = format_table(table);
+  std::printf("%s", text.c_str());
+  for (const auto& [k, c] : table) {
+    RecordProperty("loss" + std::to_string(k.first) + "pct_delay" + std::to_string(k.second) + "ms",
+                   std::to_string(c.goodput) + " B/s, " + std::to_string(c.retransmits) + " retransmits, " +
+                       std::to_string(c.seconds) + " s");
+  }
+
+  const auto path = snapshot_path();
+  const char* update = std::getenv("JOYRIDE_UPDATE_SNAPSHOT");
+  if ((update != nullptr && std::string(update) == "1") || !std::filesystem::exists(path)) {
+    std::ofstream out(path);
+    ASSERT_TRUE(out) << "cannot write " << path;
+    out << text;
+    std::printf("wrote %s\n", path.c_str());
+    return;
+  }
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << "cannot read " << path;
+  const std::map<Key, Cell> expected = parse_table(in);
+  ASSERT_EQ(expected.size(), table.size()) << path << " has " << expected.size() << " rows; regenerate it";
+  for (const auto& [k, c] : table) {
+    auto it = expected.find(k);
+    ASSERT_NE(it, expected.end()) << "no row for " << k.first << "% " << k.second << "ms in " << path;
+    EXPECT_EQ(c.retransmits, it->second.retransmits)
+        << k.first << "% " << k.second << "ms: retransmits changed (snapshot " << path << ")";
+    // Printed with microsecond precision: the same run gives the same text.
+    EXPECT_EQ(format_row(k, c), format_row(k, it->second))
+        << k.first << "% " << k.second << "ms: duration or goodput changed (snapshot " << path << ")";
+  }
+}
+
+}  // namespace
+}  // namespace joyride::sim
