@@ -176,12 +176,7 @@ void TcpLayer::notify(Tcb& t) {
   if (!t.user_visible || t.orphan) {
     return;
   }
-  // The queue carries changes: most segments leave readiness as it was (more data
-  // on a socket already readable), and cost no queue operation then.
-  const uint32_t r = readiness(t.id);
-  if (r == t.reported_readiness) return;
-  t.reported_readiness = r;
-  ready_.mark(t.id, r);
+  ready_.mark(t.id, readiness(t.id));
 }
 
 // ---- binding and demux -------------------------------------------------------------------

@@ -47,7 +47,6 @@ struct Tcb {
   bool reuse_addr = false;
   bool orphan = false;       // the application closed it; it lives on to finish closing
   bool user_visible = true;  // false for a child not yet accepted
-  uint32_t reported_readiness = 0;  // what the readiness queue was last told
 
   // ---- listener --------------------------------------------------------------------
   uint32_t backlog = 0;
