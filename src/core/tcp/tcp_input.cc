@@ -321,6 +321,7 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
                       t.snd_wnd == old_wnd && !t.rtx.empty();
 
   tcp::AckResult r;
+  const uint32_t sacked_before = t.rtx.sacked_bytes();
   if (!t.rtx.empty()) {
     const auto sacks = t.sack_ok ? rx.h.options.sacks() : std::span<const wire::SackBlock>{};
     r = t.rtx.on_ack(ack, sacks, now, t.rtt.has_sample() ? t.rtt.min_rtt() : Duration::max());
@@ -355,7 +356,10 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
   } else if (dupack) {
     ++t.dupacks;
   }
-  const uint32_t delivered = (advanced ? r.acked_bytes : 0) + r.newly_sacked_bytes;
+  // Each byte is delivered once: when SACKed, or when cumulatively acked if it was
+  // not SACKed before (Linux tp->delivered; the window grows by the same count).
+  const int64_t newly = int64_t{advanced ? r.acked_bytes : 0} + t.rtx.sacked_bytes() - sacked_before;
+  const uint32_t delivered = static_cast<uint32_t>(std::max<int64_t>(newly, 0));
   if (delivered != 0) t.delivered += (delivered + t.mss - 1) / t.mss;
 
   // ECN: ECE from the peer is a congestion signal once per window (RFC 3168 §6.1.2).

@@ -347,6 +347,7 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
   t->ts_offset = isn_.ts_offset(t->tuple.local, t->tuple.remote);
   t->snd_una = t->snd_nxt = t->snd_max = t->iss;
   t->snd_buf_seq = t->iss + 1;
+  t->ecn_recover = t->iss;
   t->state = TcpState::kSynSent;
   send_syn(*t, now);
   arm_timer(*t, tcp::RtxTimerMode::kRetransmit, now + t->rtt.rto());

@@ -101,6 +101,7 @@ void TcpLayer::syn_to_listener(Tcb& l, const Rx& rx, Instant now) {
   c.ts_offset = isn_.ts_offset(c.tuple.local, c.tuple.remote);
   c.snd_una = c.snd_nxt = c.snd_max = c.iss;
   c.snd_buf_seq = c.iss + 1;
+  c.ecn_recover = c.iss;  // no ECE has been answered yet: any ACK of data is beyond it
   c.snd_wnd = rx.h.window;
   init_buffers(c);
   set_mss_from_route(c, now);

@@ -1,0 +1,386 @@
+// The rest of TCP, segment by segment: ECN (RFC 3168 §6.1: negotiation, ECT(0) on new
+// data only, CE echoed with ECE until CWR, one window reduction per window of data),
+// ICMP errors (RFC 1191 fragmentation needed lowers the MSS and resends; RFC 1122
+// §4.2.3.9 hard errors abort only an opening connection), what TcpInfo reports after
+// a transfer, and urgent data taken in line (RFC 6093).
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "tcp_conn.h"
+
+namespace joyride::core::testing {
+namespace {
+
+using base::Duration;
+using base::SeqNum;
+
+constexpr uint8_t kEct0 = 0x02;
+constexpr uint8_t kCe = 0x03;
+
+// The IPv4 datagram of a frame we sent (IP header onwards), as an ICMP error quotes it.
+Bytes quote_of(const TxFrame& f) {
+  const size_t eth = 14;
+  return Bytes(f.bytes.begin() + static_cast<std::ptrdiff_t>(eth),
+               f.bytes.begin() + static_cast<std::ptrdiff_t>(std::min(f.bytes.size(), eth + 20 + 40)));
+}
+
+void inject_unreachable(TcpHarness& h, uint8_t code, const Bytes& quoted, uint16_t next_hop_mtu = 0) {
+  wire::Icmpv4Repr m;
+  m.type = wire::Icmpv4Type::kDestUnreachable;
+  m.code = code;
+  m.next_hop_mtu = next_hop_mtu;
+  m.data = quoted;
+  h.inject_icmp(m);
+}
+
+// ---- ECN -------------------------------------------------------------------------------------
+
+TEST(TcpEcn, AcceptedOnlyWhenTheSynCarriesEceAndCwr) {
+  // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR; the ECN-setup SYN-ACK has ECE
+  // and not CWR. Anything else is not ECN-capable.
+  struct Case {
+    const char* name;
+    uint8_t syn_flags;
+    bool accepted;
+  };
+  const Case cases[] = {
+      {"ECE+CWR", TcpFlags::kEce | TcpFlags::kCwr, true},
+      {"ECE only", TcpFlags::kEce, false},
+      {"CWR only", TcpFlags::kCwr, false},
+      {"none", 0, false},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.name);
+    TcpHarness h;
+    SocketId l = h.listen(80);
+    auto syn = h.peer_segment(TcpFlags::kSyn | k.syn_flags, 1000, 0);
+    syn.options.mss = 1460;
+    h.inject(syn);
+    Seg sa = h.expect_segment();
+    EXPECT_EQ(sa.h.flags, TcpFlags::kSyn | TcpFlags::kAck | (k.accepted ? TcpFlags::kEce : 0));
+    EXPECT_EQ(sa.tos, 0);  // RFC 3168 §6.1.1: SYN-ACKs are not ECT
+    h.inject(h.peer_segment(TcpFlags::kAck, 1001, sa.seq().value() + 1));
+    auto s = h.tcp().accept(l);
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(h.tcp().info(*s)->ecn, k.accepted);
+    Bytes b = pattern(100);
+    ASSERT_TRUE(h.tcp().send(*s, b, h.now).ok());
+    Seg d = h.expect_segment();
+    EXPECT_EQ(d.payload.size(), 100u);
+    EXPECT_EQ(d.tos, k.accepted ? kEct0 : 0);
+    EXPECT_EQ(d.h.flags & (TcpFlags::kEce | TcpFlags::kCwr), 0);
+  }
+}
+
+TEST(TcpEcn, NewDataIsEct0RetransmissionsAndPureAcksAreNot) {
+  // RFC 3168 §6.1.4-6.1.5: pure ACKs and retransmissions are sent not-ECT.
+  Conn c(ConnOptions{.ecn = true});
+  EXPECT_TRUE(c.info().ecn);
+  c.send(2 * kMss);
+  EXPECT_EQ(c.expect_data(0, kMss).tos, kEct0);
+  EXPECT_EQ(c.expect_data(kMss, kMss).tos, kEct0);
+  c.data(0, kMss);
+  c.data(kMss, kMss);
+  Seg a = c.expect_ack(2 * kMss);
+  EXPECT_EQ(a.tos, 0);
+  // The peer acknowledges nothing: the tail loss probe (2 srtt, at least 10 ms;
+  // RFC 8985 §7.2) resends the last segment, then the RTO (200 ms) the head. Both are
+  // retransmissions: not ECT, and no CWR.
+  c.h.advance(Duration::millis(200));
+  Seg probe = c.expect_data(kMss, kMss);
+  EXPECT_EQ(probe.tos, 0);
+  EXPECT_FALSE(probe.has(TcpFlags::kCwr));
+  c.h.expect_no_segment();
+  c.h.advance(Duration::millis(1000));
+  Seg r = c.expect_data(0, kMss);
+  EXPECT_EQ(r.tos, 0);
+  EXPECT_FALSE(r.has(TcpFlags::kCwr));
+  c.h.expect_no_segment();
+}
+
+TEST(TcpEcn, CeMarkIsEchoedWithEceUntilThePeerSendsCwr) {
+  // RFC 3168 §6.1.3: after a CE-marked packet every ACK carries ECE until a segment
+  // with CWR arrives (and that segment is not itself CE).
+  Conn c(ConnOptions{.ecn = true});
+  c.data(0, 100, TcpFlags::kAck | TcpFlags::kPsh, kCe);
+  c.h.advance(Duration::millis(40));
+  Seg a1 = c.expect_ack(100);
+  EXPECT_TRUE(a1.has(TcpFlags::kEce));
+  c.data(100, 100);  // not marked: ECE goes on
+  c.h.advance(Duration::millis(40));
+  Seg a2 = c.expect_ack(200);
+  EXPECT_TRUE(a2.has(TcpFlags::kEce));
+  // Our own data carries ECE too while it is owed.
+  c.send(10);
+  Seg d = c.expect_data(0, 10);
+  EXPECT_TRUE(d.has(TcpFlags::kEce));
+  c.peer_ack = 10;
+  // CWR and a new CE in the same segment: keep echoing.
+  c.data(200, 100, TcpFlags::kAck | TcpFlags::kPsh | TcpFlags::kCwr, kCe);
+  c.h.advance(Duration::millis(40));
+  Seg a3 = c.expect_ack(300);
+  EXPECT_TRUE(a3.has(TcpFlags::kEce));
+  // CWR alone ends it.
+  c.data(300, 100, TcpFlags::kAck | TcpFlags::kPsh | TcpFlags::kCwr);
+  c.h.advance(Duration::millis(40));
+  Seg a4 = c.expect_ack(400);
+  EXPECT_FALSE(a4.has(TcpFlags::kEce));
+  c.data(400, 100);
+  c.h.advance(Duration::millis(40));
+  EXPECT_FALSE(c.expect_ack(500).has(TcpFlags::kEce));
+  c.h.expect_no_segment();
+}
+
+TEST(TcpEcn, CeWithoutEcnNegotiatedIsIgnored) {
+  Conn c;
+  c.data(0, 100, TcpFlags::kAck | TcpFlags::kPsh, kCe);
+  c.h.advance(Duration::millis(40));
+  Seg a = c.expect_ack(100);
+  EXPECT_FALSE(a.has(TcpFlags::kEce));
+}
+
+TEST(TcpEcn, EceReducesTheWindowOncePerWindowAndTheNextDataSaysCwr) {
+  // RFC 3168 §6.1.2: the sender halves (NewReno) its window at most once per window
+  // of data, and sets CWR on the first new data packet after the reduction.
+  // Several seeds, so several initial sequence numbers: the once-per-window mark
+  // must not depend on where the sequence space starts.
+  for (uint64_t seed : {1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u}) {
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
+    Conn c(ConnOptions{.cc = "newreno", .ecn = true, .harness = HarnessOptions{.seed = seed}});
+    c.send(4 * kMss);
+    for (uint32_t i = 0; i < 4; ++i) c.expect_data(i * kMss, kMss);
+    c.ack(kMss, {}, TcpFlags::kAck | TcpFlags::kEce);
+    // FlightSize 3 MSS: ssthresh = max(1.5 MSS, 2 MSS).
+    EXPECT_EQ(c.info().ssthresh, 2 * kMss);
+    EXPECT_EQ(c.info().cwnd, 2 * kMss);
+    c.h.expect_no_segment();  // 3 MSS in flight, cwnd 2
+    // More ECE within the same window: no second reduction (ssthresh stays; the
+    // window only grows by congestion avoidance, which counts these ACKs).
+    c.ack(2 * kMss, {}, TcpFlags::kAck | TcpFlags::kEce);
+    EXPECT_EQ(c.info().ssthresh, 2 * kMss);
+    EXPECT_EQ(c.info().cwnd, 3 * kMss);
+    // The first new data after the reduction says CWR, and is ECT(0).
+    c.send(kMss);
+    Seg d = c.expect_data(4 * kMss, kMss);
+    EXPECT_TRUE(d.has(TcpFlags::kCwr));
+    EXPECT_EQ(d.tos, kEct0);
+    c.h.expect_no_segment();
+    // An ECE that acknowledges up to the end of the window that was in flight at the
+    // reduction is still the same episode.
+    c.ack(4 * kMss, {}, TcpFlags::kAck | TcpFlags::kEce);
+    EXPECT_EQ(c.info().cwnd, 3 * kMss);
+    c.send(kMss);
+    Seg e = c.expect_data(5 * kMss, kMss);
+    EXPECT_FALSE(e.has(TcpFlags::kCwr));  // CWR is said once per reduction
+    // One beyond it is a new congestion signal: a second reduction, a second CWR.
+    c.ack(6 * kMss, {}, TcpFlags::kAck | TcpFlags::kEce);
+    EXPECT_EQ(c.info().cwnd, 2 * kMss);
+    c.send(kMss);
+    Seg f = c.expect_data(6 * kMss, kMss);
+    EXPECT_TRUE(f.has(TcpFlags::kCwr));
+    c.h.expect_no_segment();
+  }
+}
+
+// ---- ICMP ------------------------------------------------------------------------------------
+
+TEST(TcpIcmp, FragmentationNeededLowersTheMssAndResendsAtTheNewSize) {
+  // RFC 1191 §6.4: the MSS follows the reported next-hop MTU (less 40, less 12 with
+  // timestamps); what was sent too big is sent again now at the new size (Linux
+  // tcp_simple_retransmit), and it is not a congestion signal.
+  struct Case {
+    bool ts;
+    uint32_t new_mss;
+  };
+  for (const Case& k : {Case{false, 1160}, Case{true, 1148}}) {
+    SCOPED_TRACE(k.ts ? "timestamps" : "no timestamps");
+    Conn c(ConnOptions{.ts = k.ts});
+    const uint32_t mss = c.info().snd_mss;
+    c.send(2 * mss);
+    auto first = c.h.pop_tx();
+    ASSERT_TRUE(first.has_value());
+    c.expect_data(mss, mss);
+    const uint32_t cwnd = c.info().cwnd;
+    inject_unreachable(c.h, wire::Icmpv4Unreachable::kFragmentationNeeded, quote_of(*first), 1200);
+    EXPECT_EQ(c.info().snd_mss, k.new_mss);
+    // Each old segment goes again as a new-MSS piece and the rest.
+    c.expect_data(0, k.new_mss);
+    c.expect_data(k.new_mss, mss - k.new_mss);
+    c.expect_data(mss, k.new_mss);
+    c.expect_data(mss + k.new_mss, mss - k.new_mss);
+    c.h.expect_no_segment();
+    EXPECT_EQ(c.info().ssthresh, UINT32_MAX);  // no congestion response
+    EXPECT_GE(c.info().cwnd, cwnd * k.new_mss / mss);
+    // New data is cut at the new size.
+    c.ack(2 * mss);
+    c.send(2 * k.new_mss);
+    c.expect_data(2 * mss, k.new_mss);
+    c.expect_data(2 * mss + k.new_mss, k.new_mss);
+    c.h.expect_no_segment();
+  }
+}
+
+TEST(TcpIcmp, FragmentationNeededThatWouldNotLowerTheMssIsIgnored) {
+  struct Case {
+    const char* name;
+    uint16_t mtu;
+    bool other_port;
+  };
+  const Case cases[] = {{"mtu 1500", 1500, false}, {"mtu 9000", 9000, false}, {"other connection", 1200, true}};
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.name);
+    Conn c;
+    c.send(kMss);
+    auto f = c.h.pop_tx();
+    ASSERT_TRUE(f.has_value());
+    Bytes q = quote_of(*f);
+    if (k.other_port) q[20 + 2] ^= 0x01;  // destination port of the quoted TCP header
+    inject_unreachable(c.h, wire::Icmpv4Unreachable::kFragmentationNeeded, q, k.mtu);
+    EXPECT_EQ(c.info().snd_mss, kMss);
+    c.h.expect_no_segment();
+  }
+}
+
+TEST(TcpIcmp, HardErrorAbortsOnlyAnOpeningConnection) {
+  // RFC 1122 §4.2.3.9: port and protocol unreachable are hard errors, acted on in
+  // SYN-SENT (Linux: the connect fails with ECONNREFUSED); net/host unreachable are
+  // soft errors and do not abort.
+  struct Case {
+    uint8_t code;
+    bool aborts;
+  };
+  for (const Case& k : {Case{3, true}, Case{2, true}, Case{1, false}, Case{0, false}}) {
+    SCOPED_TRACE(::testing::Message() << "code " << int{k.code});
+    TcpHarness h;
+    auto s = h.tcp().open();
+    ASSERT_TRUE(h.tcp().connect(*s, Endpoint{kPeerIp, 80}, h.now).ok());
+    auto syn = h.pop_tx();
+    ASSERT_TRUE(syn.has_value());
+    inject_unreachable(h, k.code, quote_of(*syn));
+    h.expect_no_segment();
+    if (k.aborts) {
+      EXPECT_EQ(h.tcp().state(*s), TcpState::kClosed);
+      std::array<uint8_t, 4> b{};
+      auto r = h.tcp().recv(*s, b, h.now);
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.error(), RecvError::kConnectionRefused);
+      EXPECT_EQ(h.counter("tcp.attempt_fails"), 1u);
+    } else {
+      EXPECT_EQ(h.tcp().state(*s), TcpState::kSynSent);
+      // The SYN is still retransmitted on time.
+      h.advance(Duration::seconds(1));
+      EXPECT_EQ(h.expect_segment().h.flags, TcpFlags::kSyn);
+    }
+  }
+}
+
+TEST(TcpIcmp, PortUnreachableOnAnEstablishedConnectionIsSoft) {
+  Conn c;
+  c.send(100);
+  auto f = c.h.pop_tx();
+  ASSERT_TRUE(f.has_value());
+  inject_unreachable(c.h, wire::Icmpv4Unreachable::kPortUnreachable, quote_of(*f));
+  EXPECT_EQ(c.h.tcp().state(c.s), TcpState::kEstablished);
+  c.h.expect_no_segment();
+  c.ack(100);
+  EXPECT_EQ(c.info().unacked, 0u);
+}
+
+// ---- TcpInfo ---------------------------------------------------------------------------------
+
+TEST(TcpInfoReport, FieldsAfterATransferWithOneLoss) {
+  // tcp_info after: 4 segments sent, the first lost and repaired by SACK recovery,
+  // 500 bytes received. Checked mid-recovery and after.
+  Conn c(ConnOptions{.cc = "newreno", .handshake_rtt = Duration::millis(100)});
+  const TcpInfo i0 = c.info();
+  EXPECT_EQ(i0.state, TcpState::kEstablished);
+  EXPECT_EQ(i0.rtt, Duration::millis(100));
+  EXPECT_EQ(i0.rttvar, Duration::millis(50));
+  EXPECT_EQ(i0.rto, Duration::millis(300));
+  EXPECT_EQ(i0.cwnd, 10 * kMss);
+  EXPECT_EQ(i0.ssthresh, UINT32_MAX);
+  EXPECT_EQ(i0.bytes_acked, 0u);
+  EXPECT_EQ(i0.bytes_received, 0u);
+  EXPECT_EQ(i0.total_retrans, 0u);
+  EXPECT_EQ(i0.congestion_control, "newreno");
+
+  c.send(4 * kMss);
+  for (uint32_t i = 0; i < 4; ++i) c.expect_data(i * kMss, kMss);
+  EXPECT_EQ(c.info().unacked, 4 * kMss);
+  c.h.advance(Duration::millis(100));
+  c.ack(0, {{kMss, 2 * kMss}});
+  c.ack(0, {{kMss, 3 * kMss}});
+  c.ack(0, {{kMss, 4 * kMss}});
+  c.expect_data(0, kMss);  // the hole, repaired
+  c.h.expect_no_segment();
+  const TcpInfo mid = c.info();
+  EXPECT_EQ(mid.sacked, 3 * kMss);
+  EXPECT_EQ(mid.lost, kMss);
+  EXPECT_EQ(mid.total_retrans, 1u);
+  EXPECT_EQ(mid.bytes_retrans, kMss);
+  EXPECT_EQ(mid.unacked, 4 * kMss);
+  EXPECT_EQ(mid.delivered, 3u);
+  EXPECT_EQ(mid.ssthresh, 2 * kMss);  // RFC 5681 eq. 4: FlightSize 4 MSS / 2
+  EXPECT_EQ(mid.rtt, Duration::millis(100));  // the SACKed segments' samples were 100 ms
+
+  c.data(0, 500);
+  c.h.advance(Duration::millis(40));
+  c.expect_ack(500);
+  c.rcv = 500;
+  c.h.advance(Duration::millis(60));
+  c.ack(4 * kMss);
+  c.h.expect_no_segment();
+  const TcpInfo end = c.info();
+  EXPECT_EQ(end.state, TcpState::kEstablished);
+  EXPECT_EQ(end.unacked, 0u);
+  EXPECT_EQ(end.sacked, 0u);
+  EXPECT_EQ(end.lost, 0u);
+  EXPECT_EQ(end.delivered, 4u);
+  EXPECT_EQ(end.bytes_acked, 4u * kMss);
+  EXPECT_EQ(end.bytes_received, 500u);
+  EXPECT_EQ(end.bytes_sent, 5u * kMss);
+  EXPECT_EQ(end.total_retrans, 1u);
+  EXPECT_EQ(end.retransmits, 0u);
+  EXPECT_EQ(end.ssthresh, 2 * kMss);
+  EXPECT_EQ(end.cwnd, 2 * kMss);  // RFC 6582: cwnd = ssthresh when recovery ends
+  EXPECT_EQ(end.rtt, Duration::millis(100));
+  EXPECT_EQ(end.rto, Duration::millis(300));  // srtt + max(4 rttvar, 200 ms)
+  // 4 data + 1 retransmission + 1 ACK out; 3 SACKs + 1 data + 1 ACK in.
+  EXPECT_EQ(end.segs_out - i0.segs_out, 6u);
+  EXPECT_EQ(end.segs_in - i0.segs_in, 5u);
+}
+
+// ---- Urgent data -----------------------------------------------------------------------------
+
+TEST(TcpUrgent, UrgentDataIsTakenInLine) {
+  // RFC 9293 §3.8.5 / RFC 6093: the urgent pointer marks data that is still part of
+  // the stream; we take it in line (as Linux with SO_OOBINLINE): every byte delivered
+  // in order, nothing dropped.
+  Conn c;
+  const Bytes first = pattern(100, 0);
+  auto t = c.seg(TcpFlags::kAck | TcpFlags::kPsh | TcpFlags::kUrg, c.them(0).value(), c.us(0).value());
+  t.urgent_ptr = 50;
+  c.h.inject(t, first);
+  // An urgent pointer reaching past the segment (the urgent byte comes later).
+  const Bytes second = pattern(100, 100);
+  auto u = c.seg(TcpFlags::kAck | TcpFlags::kUrg, c.them(100).value(), c.us(0).value());
+  u.urgent_ptr = 1000;
+  c.h.inject(u, second);
+  c.data(200, 100);
+  c.h.advance(Duration::millis(40));
+  c.expect_ack(300);
+  c.h.expect_no_segment();
+  EXPECT_EQ(c.info().bytes_received, 300u);
+  Bytes got(400);
+  auto r = c.h.tcp().recv(c.s, got, c.h.now);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(*r, 300u);
+  got.resize(300);
+  EXPECT_EQ(got, pattern(300));
+  EXPECT_EQ(c.h.counter("tcp.drop_malformed"), 0u);
+  EXPECT_EQ(c.h.counter("tcp.drop_not_acceptable"), 0u);
+}
+
+}  // namespace
+}  // namespace joyride::core::testing
