@@ -32,7 +32,7 @@ sim=build/debug/tools/sim/joyride-sim
 "$sim" udp --count 200 --size 512 --loss 0.1 --reorder 0.05 --dup 0.02 --corrupt 0.02 --delay 10ms --seed 3 | tail -n 1
 "$sim" udp --count 20 --size 65507 --loss 0.005 --reorder 0.05 --rate 1G --queue 4000000 --delay 2ms --seed 4 | tail -n 1
 "$sim" tcp --bytes 2000000 --delay 5ms --rate 100M --seed 5 | tail -n 1
-"$sim" tcp --bytes 300000 --direction b2a --loss 0.05 --reorder 0.05 --dup 0.02 --corrupt 0.01 --delay 10ms --cc newreno --seed 6 | tail -n 1
+"$sim" tcp --bytes 300000 --direction both --loss 0.05 --reorder 0.05 --dup 0.02 --corrupt 0.01 --delay 10ms --cc newreno --seed 6 | tail -n 1
 "$sim" tcp --bytes 20000 --connections 200 --direction echo --loss 0.01 --delay 1ms --seed 7 | tail -n 1
 "$sim" tcp --bytes 500000 --direction b2a --mtu 9000 --rate 1G --queue 200000 --delay 2ms --seed 8 | tail -n 1
 

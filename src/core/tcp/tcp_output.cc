@@ -23,6 +23,22 @@ uint32_t TcpLayer::tsval(const Tcb& t, Instant now) const {
   return static_cast<uint32_t>(now.as_nanos() / 1'000'000) + t.ts_offset;
 }
 
+uint32_t TcpLayer::current_mss(const Tcb& t) const {
+  // Payload that fits a segment now: SACK blocks (and a D-SACK) carried on data
+  // segments take option space too, so a full segment shrinks while they are sent
+  // (Linux tcp_current_mss); otherwise it would exceed the path MTU.
+  if (!t.sack_ok || (t.ooo.empty() && !t.dsack_pending)) return t.mss;
+  wire::TcpOptions o;
+  if (t.ts_ok) o.timestamps = std::pair{0u, 0u};
+  if (t.dsack_pending) o.add_sack(t.dsack_block);
+  std::array<wire::SackBlock, 4> blocks;
+  const size_t n = t.ooo.sack_blocks(blocks);
+  for (size_t i = 0; i < n; ++i) o.add_sack(blocks[i]);
+  const uint32_t base = t.ts_ok ? tcp::kTimestampOptionLen : 0;
+  const uint32_t extra = static_cast<uint32_t>(o.emitted_len()) - base;
+  return t.mss > extra + 64 ? t.mss - extra : 64;
+}
+
 uint32_t TcpLayer::send_window_left(const Tcb& t) const {
   const int32_t left = (t.snd_una + t.snd_wnd) - t.snd_nxt;
   return left > 0 ? static_cast<uint32_t>(left) : 0;
@@ -197,6 +213,7 @@ void TcpLayer::send_reset_for(const Rx& rx, uint32_t payload_len) {
 
 bool TcpLayer::retransmit_lost(Tcb& t, Instant now) {
   bool any = false;
+  const uint32_t mss = current_mss(t);
   while (const tcp::SentSegment* s = t.rtx.next_lost()) {
     // RFC 6675 §5 (NextSeg rule 1): repair while the pipe leaves room in cwnd; after an
     // RTO, cwnd is one segment and the first retransmission always goes.
@@ -210,8 +227,8 @@ bool TcpLayer::retransmit_lost(Tcb& t, Instant now) {
     const bool has_fin = t.fin_sent && base::seq_in_window(t.fin_seq, begin, end);
     uint32_t data = static_cast<uint32_t>(end - begin) - (has_fin ? 1 : 0);
     bool fin = has_fin;
-    if (data > t.mss) {
-      data = t.mss;
+    if (data > mss) {
+      data = mss;
       fin = false;
       end = begin + data;
     }
@@ -234,6 +251,7 @@ bool TcpLayer::transmit_data(Tcb& t, Instant now) {
       now - t.last_tx_data > t.rtt.rto()) {
     t.cc->on_idle_restart(now);
   }
+  const uint32_t mss = current_mss(t);
   for (;;) {
     const uint32_t unsent = unsent_bytes(t);
     const bool fin_ready = t.fin_queued && !t.fin_sent;
@@ -241,23 +259,23 @@ bool TcpLayer::transmit_data(Tcb& t, Instant now) {
     const uint32_t in_flight = t.rtx.in_flight();
     // Limited transmit (RFC 3042): each of the first two duplicate ACKs lets one new
     // segment out beyond cwnd, so a small window still produces the third dupack.
-    const uint32_t extra = (!t.in_recovery && !t.in_loss) ? std::min<uint32_t>(t.dupacks, 2) * t.mss : 0;
+    const uint32_t extra = (!t.in_recovery && !t.in_loss) ? std::min<uint32_t>(t.dupacks, 2) * mss : 0;
     if (in_flight >= t.cc->cwnd() + extra) break;
-    uint32_t len = std::min<uint32_t>({unsent, t.mss, send_window_left(t)});
+    uint32_t len = std::min<uint32_t>({unsent, mss, send_window_left(t)});
     if (unsent != 0 && len == 0) {
       // Zero window: the persist timer probes it (RFC 9293 §3.8.6.1) when nothing
       // else is outstanding to elicit a window update.
       if (t.rtx.empty() && !t.rtx_timer.armed()) arm_timer(t, tcp::RtxTimerMode::kZeroWindowProbe, now + t.rtt.rto());
       break;
     }
-    if (len < t.mss && len < unsent) {
+    if (len < mss && len < unsent) {
       // Sender-side SWS avoidance: a window-limited runt only when it is at least
       // half the largest window the peer has offered (RFC 9293 §3.8.6.2.1).
       if (len < t.max_snd_wnd / 2) {
         if (t.rtx.empty() && !t.rtx_timer.armed()) arm_timer(t, tcp::RtxTimerMode::kZeroWindowProbe, now + t.rtt.rto());
         break;
       }
-    } else if (len < t.mss && len == unsent && !fin_ready) {
+    } else if (len < mss && len == unsent && !fin_ready) {
       // The last, partial segment. Cork holds it until the data fills a segment or the
       // cork is removed; Nagle (RFC 896) holds it while data is unacknowledged.
       if (t.cork) break;

@@ -115,7 +115,7 @@ void TcpLayer::on_tail_loss_probe(Tcb& t, Instant now) {
   const uint32_t room = send_window_left(t);
   bool sent = false;
   if (unsent != 0 && room != 0) {
-    const uint32_t len = std::min<uint32_t>({unsent, t.mss, room});
+    const uint32_t len = std::min<uint32_t>({unsent, current_mss(t), room});
     if (send_segment(t, t.snd_nxt, len, TcpFlags::kAck | TcpFlags::kPsh, now)) {
       const base::SeqNum begin = t.snd_nxt;
       t.snd_nxt += len;
@@ -126,11 +126,19 @@ void TcpLayer::on_tail_loss_probe(Tcb& t, Instant now) {
   }
   if (!sent) {
     if (const tcp::SentSegment* last = t.rtx.last()) {
+      // The last segment may have been full-sized before SACK blocks took option
+      // space: probe with as much of its head as fits.
       const base::SeqNum begin = last->begin;
-      const base::SeqNum end = last->end;
-      const bool fin = t.fin_sent && base::seq_in_window(t.fin_seq, begin, end);
-      const uint32_t data = static_cast<uint32_t>(end - begin) - (fin ? 1u : 0u);
-      if (data <= t.mss && send_segment(t, begin, data, TcpFlags::kAck | (fin ? TcpFlags::kFin : 0), now, true)) {
+      base::SeqNum end = last->end;
+      bool fin = t.fin_sent && base::seq_in_window(t.fin_seq, begin, end);
+      uint32_t data = static_cast<uint32_t>(end - begin) - (fin ? 1u : 0u);
+      const uint32_t mss = current_mss(t);
+      if (data > mss) {
+        data = mss;
+        fin = false;
+        end = begin + data;
+      }
+      if (send_segment(t, begin, data, TcpFlags::kAck | (fin ? TcpFlags::kFin : 0), now, true)) {
         t.rtx.on_retransmit(begin, end, now);
       }
     }
@@ -152,7 +160,7 @@ void TcpLayer::on_zero_window_probe(Tcb& t, Instant now) {
   if (room != 0) {
     // The window opened but too little for SWS to allow a segment: send what fits
     // (Linux tcp_write_wakeup).
-    const uint32_t len = std::min<uint32_t>({unsent_bytes(t), t.mss, room});
+    const uint32_t len = std::min<uint32_t>({unsent_bytes(t), current_mss(t), room});
     if (send_segment(t, t.snd_nxt, len, TcpFlags::kAck | TcpFlags::kPsh, now)) {
       const base::SeqNum begin = t.snd_nxt;
       t.snd_nxt += len;

@@ -173,6 +173,7 @@ class TcpLayer final : public PathMtuListener {
   void fill_options(Tcb& t, wire::TcpOptions& o, uint8_t flags, base::Instant now);
   uint32_t tsval(const Tcb& t, base::Instant now) const;
   uint32_t send_window_left(const Tcb& t) const;
+  uint32_t current_mss(const Tcb& t) const;
   uint32_t unsent_bytes(const Tcb& t) const;
 
   // tcp_timers.cc
