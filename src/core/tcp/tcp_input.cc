@@ -75,7 +75,7 @@ void TcpLayer::syn_sent_input(Tcb& t, const Rx& rx, buf::Packet& payload, Instan
   // RFC 9293 §3.10.7.3.
   const bool has_ack = rx.has(TcpFlags::kAck);
   if (has_ack && (rx.ack() <= t.iss || rx.ack() > t.snd_max)) {
-    if (!rx.has(TcpFlags::kRst)) send_reset_for(rx, rx.payload_len);
+    if (!rx.has(TcpFlags::kRst)) send_reset_for(rx);
     return;
   }
   if (rx.has(TcpFlags::kRst)) {
@@ -219,7 +219,7 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
   if (!rx.has(TcpFlags::kAck)) return;
   if (t.state == TcpState::kSynReceived) {
     if (!(t.snd_una < rx.ack() && rx.ack() <= t.snd_max)) {
-      send_reset_for(rx, rx.payload_len);
+      send_reset_for(rx);
       return;
     }
     if (t.parent.valid()) {
@@ -341,7 +341,7 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
     if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
     t.dupacks = 0;
     t.rto_count = 0;
-    if (t.tlp_high_seq_valid != 0 && ack >= t.tlp_high_seq) t.tlp_high_seq_valid = 0;
+    if (t.tlp_in_flight && ack >= t.tlp_high_seq) t.tlp_in_flight = false;
     t.rtt.reset_backoff();
     t.first_rto_at = Instant{};
     // RTT: the scoreboard's Karn-safe sample, else the echoed timestamp (RFC 7323 §4).
@@ -410,7 +410,7 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
     }
   }
 
-  detect_loss(t, rx, advanced ? r.acked_bytes : 0, r.newly_sacked_bytes, now);
+  detect_loss(t, now);
 
   // RFC 6298 §5.2/5.3: all acknowledged stops the timer; new data acknowledged restarts it.
   if (t.rtx.empty()) {
@@ -424,26 +424,29 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
   if (advanced && t.snd.free() >= t.snd.capacity() / 3) notify(t);
 }
 
-void TcpLayer::detect_loss(Tcb& t, const Rx& rx, uint32_t newly_acked, uint32_t newly_sacked, Instant now) {
-  (void)rx;
-  (void)newly_acked;
+uint32_t TcpLayer::rack_detect(Tcb& t, Instant now) {
+  // RACK (RFC 8985 §6.2): time-based detection from what the SACKs say was delivered;
+  // the reordering timer (§6.3) covers segments not yet old enough to call lost.
+  const Duration min_rtt = t.rtt.has_sample() ? t.rtt.min_rtt() : Duration::zero();
+  const Duration reo = t.rtx.rack_reo_wnd(min_rtt, t.rtt.srtt(), t.in_recovery, t.snd_una, t.snd_max);
+  Instant timeout = Instant::never();
+  const uint32_t lost = t.rtx.rack_detect_loss(now, reo, &timeout);
+  if (lost != 0) counters_.inc(TcpCounter::kRackLoss);
+  if (!timeout.is_never()) timers_.arm(t.wait_timer, timeout);
+  return lost;
+}
+
+void TcpLayer::detect_loss(Tcb& t, Instant now) {
   if (t.rtx.empty()) return;
   uint32_t lost = 0;
   if (t.sack_ok) {
-    // RACK (RFC 8985 §6.2): time-based detection from what the SACKs say was delivered.
-    const Duration min_rtt = t.rtt.has_sample() ? t.rtt.min_rtt() : Duration::zero();
-    const Duration reo = t.rtx.rack_reo_wnd(min_rtt, t.rtt.srtt(), t.in_recovery, t.snd_una, t.snd_max);
-    Instant timeout = Instant::never();
-    lost = t.rtx.rack_detect_loss(now, reo, &timeout);
-    if (lost != 0) counters_.inc(TcpCounter::kRackLoss);
+    lost = rack_detect(t, now);
     // RFC 6675's DupThresh as a backstop when RACK has no usable time yet: three
     // segments' worth SACKed above an unacknowledged head.
     if (lost == 0 && !t.in_recovery && t.dupacks >= 3 && t.rtx.sacked_bytes() >= 3u * t.mss) {
       t.rtx.mark_head_lost();
       lost = 1;
     }
-    t.rack_timeout = timeout;
-    if (!timeout.is_never()) timers_.arm(t.wait_timer, timeout);
   } else if (!t.in_recovery && !t.in_loss && t.dupacks == 3) {
     // Fast retransmit (RFC 5681 §3.2) with NewReno's guard (RFC 6582 §3.2 step 1):
     // only when the ACK covers more than the last recovery point.
@@ -452,7 +455,6 @@ void TcpLayer::detect_loss(Tcb& t, const Rx& rx, uint32_t newly_acked, uint32_t 
       lost = 1;
     }
   }
-  (void)newly_sacked;
   if (lost != 0 && !t.in_recovery && !t.in_loss) enter_recovery(t, now);
 }
 
@@ -460,12 +462,9 @@ void TcpLayer::enter_recovery(Tcb& t, Instant now) {
   counters_.inc(TcpCounter::kFastRetrans);
   t.in_recovery = true;
   t.recovery_point = t.snd_max;
-  // RFC 6937 RecoverFS = snd.nxt - snd.una: FlightSize as RFC 5681/6675 count it,
+  // FlightSize = snd.nxt - snd.una (RFC 6937's RecoverFS): FlightSize as RFC 5681/6675 count it,
   // SACKed bytes included (the pipe would halve a window that SACKs already shrank).
-  t.recover_fs = static_cast<uint32_t>(t.snd_max - t.snd_una);
-  t.prr_delivered = 0;
-  t.prr_out = 0;
-  t.cc->on_loss(now, t.recover_fs);
+  t.cc->on_loss(now, static_cast<uint32_t>(t.snd_max - t.snd_una));
   if (t.ecn_ok) t.cwr_pending = true;
 }
 

@@ -185,7 +185,7 @@ bool TcpLayer::port_in_use(wire::Ipv4Address addr, uint16_t port, const Tcb* exc
   auto it = by_port_.find(port);
   if (it == by_port_.end()) return false;
   for (SocketId id : it->second) {
-    auto* p = const_cast<SocketSlab<std::unique_ptr<Tcb>>&>(sockets_).get(id);
+    const auto* p = sockets_.get(id);
     if (p == nullptr || p->get() == except) continue;
     const Tcb& o = **p;
     const bool overlap = addr.is_unspecified() || o.tuple.local.is_unspecified() || o.tuple.local == addr;
@@ -320,7 +320,7 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
     auto port = ports_.pick(src, dst, remote.port, [&](uint16_t c) {
       tcp::FourTuple k{src, dst, c, remote.port};
       if (Tcb* o = lookup(k); o != nullptr && o->state != TcpState::kTimeWait) return false;
-      return !port_in_use(src, c, t, false) || by_port_.count(c) == 0;
+      return !port_in_use(src, c, t, false);
     });
     if (!port) return base::Err{ConnectError::kNoEphemeralPorts};
     tuple.local_port = *port;
@@ -687,7 +687,7 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now)
   }
   // RFC 9293 §3.10.7.1: CLOSED. An RST is never answered; otherwise reset the sender.
   counters_.inc(TcpCounter::kDropNoSocket);
-  if (!rx.has(wire::TcpFlags::kRst)) send_reset_for(rx, rx.payload_len);
+  if (!rx.has(wire::TcpFlags::kRst)) send_reset_for(rx);
 }
 
 void TcpLayer::on_icmp_unreachable(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport,

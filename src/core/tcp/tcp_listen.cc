@@ -14,6 +14,24 @@ using base::SeqNum;
 using tcp::Tcb;
 using wire::TcpFlags;
 
+// A child takes its listener's socket options, as an accepted socket does in Linux.
+void TcpLayer::inherit_from_listener(Tcb& c, const Tcb& l, const tcp::FourTuple& tuple) {
+  c.parent = l.id;
+  c.user_visible = false;
+  c.tuple = tuple;
+  c.nodelay = l.nodelay;
+  c.keepalive = l.keepalive;
+  c.keepalive_idle = l.keepalive_idle;
+  c.keepalive_interval = l.keepalive_interval;
+  c.keepalive_probes = l.keepalive_probes;
+  c.user_timeout = l.user_timeout;
+  c.rcvbuf_limit = l.rcvbuf_limit;
+  c.sndbuf_limit = l.sndbuf_limit;
+  c.linger = l.linger;
+  c.linger_time = l.linger_time;
+  if (l.cc) c.cc = tcp::make_congestion_control(l.cc->name());
+}
+
 void TcpLayer::listen_input(Tcb& l, const Rx& rx, buf::Packet& payload, Instant now) {
   // RFC 9293 §3.10.7.2.
   if (rx.has(TcpFlags::kRst)) return;
@@ -22,7 +40,7 @@ void TcpLayer::listen_input(Tcb& l, const Rx& rx, buf::Packet& payload, Instant 
       cookie_ack(l, rx, payload, now);
       return;
     }
-    send_reset_for(rx, rx.payload_len);
+    send_reset_for(rx);
     return;
   }
   if (rx.has(TcpFlags::kSyn)) syn_to_listener(l, rx, now);
@@ -73,20 +91,7 @@ void TcpLayer::syn_to_listener(Tcb& l, const Rx& rx, Instant now) {
     return;
   }
   Tcb& c = *tcb(*id);
-  c.parent = l.id;
-  c.user_visible = false;
-  c.tuple = rx.tuple;
-  c.nodelay = l.nodelay;
-  c.keepalive = l.keepalive;
-  c.keepalive_idle = l.keepalive_idle;
-  c.keepalive_interval = l.keepalive_interval;
-  c.keepalive_probes = l.keepalive_probes;
-  c.user_timeout = l.user_timeout;
-  c.rcvbuf_limit = l.rcvbuf_limit;
-  c.sndbuf_limit = l.sndbuf_limit;
-  c.linger = l.linger;
-  c.linger_time = l.linger_time;
-  if (l.cc) c.cc = tcp::make_congestion_control(l.cc->name());
+  inherit_from_listener(c, l, rx.tuple);
   ++l.syn_queue;
   c.state = TcpState::kSynReceived;
   c.irs = rx.seq();
@@ -120,13 +125,13 @@ void TcpLayer::cookie_ack(Tcb& l, const Rx& rx, buf::Packet& payload, Instant no
     opts = tcp::SynCookies::decode_ts(rx.h.options.timestamps->second);
     if (!opts) {
       counters_.inc(TcpCounter::kSynCookiesFailed);
-      send_reset_for(rx, rx.payload_len);
+      send_reset_for(rx);
       return;
     }
   }
   if (!mss) {
     counters_.inc(TcpCounter::kSynCookiesFailed);
-    send_reset_for(rx, rx.payload_len);
+    send_reset_for(rx);
     return;
   }
   if (l.accept_queue.size() >= l.backlog) {
@@ -137,13 +142,7 @@ void TcpLayer::cookie_ack(Tcb& l, const Rx& rx, buf::Packet& payload, Instant no
   if (!id) return;
   counters_.inc(TcpCounter::kSynCookiesRecv);
   Tcb& c = *tcb(*id);
-  c.parent = l.id;
-  c.user_visible = false;
-  c.tuple = rx.tuple;
-  c.nodelay = l.nodelay;
-  c.rcvbuf_limit = l.rcvbuf_limit;
-  c.sndbuf_limit = l.sndbuf_limit;
-  if (l.cc) c.cc = tcp::make_congestion_control(l.cc->name());
+  inherit_from_listener(c, l, rx.tuple);
   ++l.syn_queue;  // child_established moves it to the accept queue
   c.state = TcpState::kSynReceived;
   c.iss = SeqNum(our_isn);

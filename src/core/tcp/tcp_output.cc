@@ -198,10 +198,9 @@ void TcpLayer::send_raw(const tcp::FourTuple& tuple, SeqNum seq, SeqNum ack, uin
   if (ip_.output(params, std::move(p), Instant{})) counters_.inc(TcpCounter::kTxSegments);
 }
 
-void TcpLayer::send_reset_for(const Rx& rx, uint32_t payload_len) {
+void TcpLayer::send_reset_for(const Rx& rx) {
   // RFC 9293 §3.10.7.1: if the segment has an ACK, <SEQ=SEG.ACK><CTL=RST>; otherwise
   // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
-  (void)payload_len;
   wire::TcpOptions none;
   counters_.inc(TcpCounter::kOutRsts);
   if (rx.has(TcpFlags::kAck)) {
@@ -235,7 +234,6 @@ bool TcpLayer::retransmit_lost(Tcb& t, Instant now) {
     uint8_t flags = TcpFlags::kAck | (fin ? TcpFlags::kFin : 0);
     if (!send_segment(t, begin, data, flags, now, true)) break;
     t.rtx.on_retransmit(begin, end, now);
-    if (t.in_recovery) t.prr_out += data;
     any = true;
   }
   return any;
@@ -291,7 +289,6 @@ bool TcpLayer::transmit_data(Tcb& t, Instant now) {
     t.snd_max = base::seq_max(t.snd_max, t.snd_nxt);
     t.rtx.on_send(begin, t.snd_nxt, now);
     t.last_tx_data = now;
-    if (t.in_recovery) t.prr_out += len;
     any = true;
     if (fin) {
       t.fin_sent = true;

@@ -33,7 +33,7 @@ void TcpLayer::arm_rtx_timer(Tcb& t, Instant now) {
   // TLP (RFC 8985 §7.2): with SACK, outside recovery, after an RTT sample, probe the
   // tail after 2·SRTT (plus the peer's worst-case delayed ACK when one segment is out).
   if (t.sack_ok && !t.in_recovery && !t.in_loss && t.rtt.has_sample() && t.rto_count == 0 &&
-      t.tlp_high_seq_valid == 0) {
+      !t.tlp_in_flight) {
     Duration pto = t.rtt.srtt() * 2;
     if (t.rtx.in_flight() <= t.mss) pto += config_.delayed_ack_max * 5;  // WCDelAckT = 200 ms
     pto = std::max(pto, Duration::millis(10));
@@ -100,7 +100,7 @@ void TcpLayer::on_retransmit_timeout(Tcb& t, Instant now) {
   t.in_recovery = false;
   t.recovery_point = t.snd_max;
   t.dupacks = 0;
-  t.tlp_high_seq_valid = 0;
+  t.tlp_in_flight = false;
   ++t.rto_count;
   t.rtt.backoff();
   retransmit_lost(t, now);
@@ -143,7 +143,7 @@ void TcpLayer::on_tail_loss_probe(Tcb& t, Instant now) {
       }
     }
   }
-  t.tlp_high_seq_valid = 1;
+  t.tlp_in_flight = true;
   t.tlp_high_seq = t.snd_max;
   arm_timer(t, RtxTimerMode::kRetransmit, now + t.rtt.rto());
 }
@@ -243,13 +243,7 @@ void TcpLayer::on_wait_timer(Tcb& t, Instant now) {
   }
   // RACK's reordering timer (RFC 8985 §6.3).
   if (t.rtx.empty() || !t.sack_ok) return;
-  const Duration min_rtt = t.rtt.has_sample() ? t.rtt.min_rtt() : Duration::zero();
-  const Duration reo = t.rtx.rack_reo_wnd(min_rtt, t.rtt.srtt(), t.in_recovery, t.snd_una, t.snd_max);
-  Instant timeout = Instant::never();
-  const uint32_t lost = t.rtx.rack_detect_loss(now, reo, &timeout);
-  if (!timeout.is_never()) timers_.arm(t.wait_timer, timeout);
-  if (lost == 0) return;
-  counters_.inc(TcpCounter::kRackLoss);
+  if (rack_detect(t, now) == 0) return;
   if (!t.in_recovery && !t.in_loss) enter_recovery(t, now);
   output(t, now);
   arm_rtx_timer(t, now);

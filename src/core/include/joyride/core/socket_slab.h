@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "joyride/base/result.h"
@@ -34,9 +35,10 @@ class SocketSlab {
     return SocketId{index, slot.generation, kind_};
   }
 
-  T* get(SocketId id) {
+  T* get(SocketId id) { return const_cast<T*>(std::as_const(*this).get(id)); }
+  const T* get(SocketId id) const {
     if (id.kind != kind_ || id.index >= slots_.size()) return nullptr;
-    Slot& slot = slots_[id.index];
+    const Slot& slot = slots_[id.index];
     if (slot.generation != id.generation || !slot.value) return nullptr;
     return &*slot.value;
   }

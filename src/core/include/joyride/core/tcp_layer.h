@@ -136,6 +136,7 @@ class TcpLayer final : public PathMtuListener {
   void listen_input(Tcb& listener, const Rx& rx, buf::Packet& payload, base::Instant now);
   void syn_to_listener(Tcb& listener, const Rx& rx, base::Instant now);
   void cookie_ack(Tcb& listener, const Rx& rx, buf::Packet& payload, base::Instant now);
+  void inherit_from_listener(Tcb& child, const Tcb& listener, const tcp::FourTuple& tuple);
   void child_established(Tcb& child, base::Instant now);
   void child_gone(Tcb& child);
 
@@ -147,11 +148,12 @@ class TcpLayer final : public PathMtuListener {
   bool paws_reject(Tcb& t, const Rx& rx, base::Instant now) const;
   void process_ack(Tcb& t, const Rx& rx, base::Instant now);
   void update_window(Tcb& t, const Rx& rx);
-  void detect_loss(Tcb& t, const Rx& rx, uint32_t newly_acked, uint32_t newly_sacked, base::Instant now);
+  void detect_loss(Tcb& t, base::Instant now);
+  uint32_t rack_detect(Tcb& t, base::Instant now);
   void enter_recovery(Tcb& t, base::Instant now);
   void challenge_ack(Tcb& t, base::Instant now);
   void apply_syn_options(Tcb& t, const Rx& rx);
-  void send_reset_for(const Rx& rx, uint32_t payload_len);
+  void send_reset_for(const Rx& rx);
 
   // tcp_receive.cc
   void receive_data(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);

@@ -97,12 +97,10 @@ struct Tcb {
   bool in_loss = false;       // after an RTO, until snd_una passes recovery_point
   SeqNum recovery_point;
   uint32_t dupacks = 0;
-  uint32_t prr_delivered = 0, prr_out = 0, recover_fs = 0;  // RFC 6937
   uint32_t rto_count = 0;     // consecutive timeouts (tcpi_retransmits)
   base::Instant first_rto_at; // start of the current timeout episode (retries2, user timeout)
-  uint32_t tlp_high_seq_valid = 0;
+  bool tlp_in_flight = false;  // a tail loss probe is out, until snd_una passes tlp_high_seq
   SeqNum tlp_high_seq;
-  base::Instant rack_timeout = base::Instant::never();
 
   // ---- acknowledgement ----------------------------------------------------------------
   uint32_t unacked_full_segments = 0;  // received since our last ACK
