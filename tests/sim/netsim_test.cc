@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/netsim_snapshot.h"
 #include "sim/sim_harness.h"
 
 namespace joyride::sim {
@@ -31,12 +32,8 @@ constexpr int kLossPercent[] = {0, 1, 5, 10, 20};
 constexpr int kDelayMs[] = {0, 10, 100};
 constexpr uint64_t kSeed = 1;
 
-struct Cell {
-  uint64_t exchanges = 0;
-  uint64_t retransmits = 0;
-  double seconds = 0;
-};
-using Key = std::pair<int, int>;  // (loss %, delay ms)
+using Cell = testing::NetsimCell;
+using Key = testing::NetsimKey;
 
 // Beside this source file (__FILE__ is absolute in the CMake build).
 std::filesystem::path snapshot_path() {
@@ -46,7 +43,7 @@ std::filesystem::path snapshot_path() {
 std::string format_row(Key k, const Cell& c) {
   char line[128];
   std::snprintf(line, sizeof line, "%4d%% %5dms %9llu %11llu %10.3f", k.first, k.second,
-                static_cast<unsigned long long>(c.exchanges), static_cast<unsigned long long>(c.retransmits),
+                static_cast<unsigned long long>(c.value), static_cast<unsigned long long>(c.retransmits),
                 c.seconds);
   return line;
 }
@@ -57,20 +54,6 @@ std::string format_table(const std::map<Key, Cell>& table) {
       "# loss  delay exchanges retransmits  seconds\n";
   for (const auto& [k, c] : table) out += format_row(k, c) + "\n";
   return out;
-}
-
-std::map<Key, Cell> parse_table(std::istream& in) {
-  std::map<Key, Cell> table;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream row(line);
-    int loss = 0, delay = 0;
-    char pct = 0;
-    std::string ms;
-    Cell c;
-    if (row >> loss >> pct >> delay >> ms >> c.exchanges >> c.retransmits >> c.seconds) table[{loss, delay}] = c;
-  }
-  return table;
 }
 
 TEST(SimNetsimTest, UdpEchoTableMatchesSnapshot) {
@@ -93,27 +76,19 @@ TEST(SimNetsimTest, UdpEchoTableMatchesSnapshot) {
   std::printf("%s", text.c_str());
   for (const auto& [k, c] : table) {
     RecordProperty("loss" + std::to_string(k.first) + "pct_delay" + std::to_string(k.second) + "ms",
-                   std::to_string(c.exchanges) + " exchanges, " + std::to_string(c.retransmits) + " retransmits, " +
+                   std::to_string(c.value) + " exchanges, " + std::to_string(c.retransmits) + " retransmits, " +
                        std::to_string(c.seconds) + " s");
   }
 
   const auto path = snapshot_path();
-  const char* update = std::getenv("JOYRIDE_UPDATE_SNAPSHOT");
-  if ((update != nullptr && std::string(update) == "1") || !std::filesystem::exists(path)) {
-    std::ofstream out(path);
-    ASSERT_TRUE(out) << "cannot write " << path;
-    out << text;
-    std::printf("wrote %s\n", path.c_str());
-    return;
-  }
-  std::ifstream in(path);
-  ASSERT_TRUE(in) << "cannot read " << path;
-  const std::map<Key, Cell> expected = parse_table(in);
+  const auto stored = testing::stored_netsim_table(path, text);
+  if (!stored) return;
+  const std::map<Key, Cell>& expected = *stored;
   ASSERT_EQ(expected.size(), table.size()) << path << " has " << expected.size() << " rows; regenerate it";
   for (const auto& [k, c] : table) {
     auto it = expected.find(k);
     ASSERT_NE(it, expected.end()) << "no row for " << k.first << "% " << k.second << "ms in " << path;
-    EXPECT_EQ(c.exchanges, it->second.exchanges) << k.first << "% " << k.second << "ms";
+    EXPECT_EQ(c.value, it->second.value) << k.first << "% " << k.second << "ms";
     EXPECT_EQ(c.retransmits, it->second.retransmits)
         << k.first << "% " << k.second << "ms: retransmits changed (snapshot " << path << ")";
   }

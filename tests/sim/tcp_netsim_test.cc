@@ -20,6 +20,7 @@
 #include <string>
 #include <utility>
 
+#include "sim/netsim_snapshot.h"
 #include "sim/sim_harness.h"
 #include "tcp_workload.h"
 
@@ -35,12 +36,8 @@ constexpr uint64_t kSeed = 1;
 constexpr uint64_t kBytes = 1'000'000;
 constexpr uint64_t kRateBps = 100'000'000;
 
-struct Cell {
-  uint64_t goodput = 0;  // bytes per simulated second
-  uint64_t retransmits = 0;
-  double seconds = 0;
-};
-using Key = std::pair<int, int>;  // (loss %, delay ms)
+using Cell = testing::NetsimCell;
+using Key = testing::NetsimKey;
 
 std::filesystem::path snapshot_path() {
   return std::filesystem::path(__FILE__).parent_path() / "netsim_tcp_snapshot.txt";
@@ -49,7 +46,7 @@ std::filesystem::path snapshot_path() {
 std::string format_row(Key k, const Cell& c) {
   char line[128];
   std::snprintf(line, sizeof line, "%4d%% %5dms %12llu %11llu %12.6f", k.first, k.second,
-                static_cast<unsigned long long>(c.goodput), static_cast<unsigned long long>(c.retransmits), c.seconds);
+                static_cast<unsigned long long>(c.value), static_cast<unsigned long long>(c.retransmits), c.seconds);
   return line;
 }
 
@@ -59,20 +56,6 @@ std::string format_table(const std::map<Key, Cell>& table) {
       "# loss  delay  goodput_B/s retransmits      seconds\n";
   for (const auto& [k, c] : table) out += format_row(k, c) + "\n";
   return out;
-}
-
-std::map<Key, Cell> parse_table(std::istream& in) {
-  std::map<Key, Cell> table;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream row(line);
-    int loss = 0, delay = 0;
-    char pct = 0;
-    std::string ms;
-    Cell c;
-    if (row >> loss >> pct >> delay >> ms >> c.goodput >> c.retransmits >> c.seconds) table[{loss, delay}] = c;
-  }
-  return table;
 }
 
 TEST(TcpNetsimTest, GoodputTableMatchesSnapshot) {
@@ -103,22 +86,14 @@ TEST(TcpNetsimTest, GoodputTableMatchesSnapshot) {
   std::printf("%s", text.c_str());
   for (const auto& [k, c] : table) {
     RecordProperty("loss" + std::to_string(k.first) + "pct_delay" + std::to_string(k.second) + "ms",
-                   std::to_string(c.goodput) + " B/s, " + std::to_string(c.retransmits) + " retransmits, " +
+                   std::to_string(c.value) + " B/s, " + std::to_string(c.retransmits) + " retransmits, " +
                        std::to_string(c.seconds) + " s");
   }
 
   const auto path = snapshot_path();
-  const char* update = std::getenv("JOYRIDE_UPDATE_SNAPSHOT");
-  if ((update != nullptr && std::string(update) == "1") || !std::filesystem::exists(path)) {
-    std::ofstream out(path);
-    ASSERT_TRUE(out) << "cannot write " << path;
-    out << text;
-    std::printf("wrote %s\n", path.c_str());
-    return;
-  }
-  std::ifstream in(path);
-  ASSERT_TRUE(in) << "cannot read " << path;
-  const std::map<Key, Cell> expected = parse_table(in);
+  const auto stored = testing::stored_netsim_table(path, text);
+  if (!stored) return;
+  const std::map<Key, Cell>& expected = *stored;
   ASSERT_EQ(expected.size(), table.size()) << path << " has " << expected.size() << " rows; regenerate it";
   for (const auto& [k, c] : table) {
     auto it = expected.find(k);
