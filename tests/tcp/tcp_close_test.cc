@@ -6,45 +6,25 @@
 // tcp_fin_timeout (60 s).
 #include <gtest/gtest.h>
 
-#include "tcp_harness.h"
+#include "tcp_bare_conn.h"
 
 namespace joyride::core::testing {
 namespace {
 
 using base::Duration;
 
-constexpr uint32_t kPeerIss = 1000;
+constexpr uint32_t kPeerIss = kBarePeerIss;
 constexpr uint32_t kPeer = kPeerIss + 1;  // the peer's first data byte
 
 // An accepted connection without options: windows are unscaled, every segment is a
 // bare 20-byte header.
-class TcpClose : public ::testing::Test {
+class TcpClose : public BareConnTest {
  protected:
   void SetUp() override {
-    listener = h.listen(80);
-    auto [c, i] = h.accept_connection(listener, kPeerIss, wire::TcpOptions{});
-    s = c;
-    iss = i;
+    BareConnTest::SetUp();
     ASSERT_EQ(h.tcp().state(s), TcpState::kEstablished);
     h.expect_no_segment();
   }
-  uint32_t us(uint32_t off = 1) const { return iss + off; }  // our sequence numbers
-  void peer(uint8_t flags, uint32_t seq, uint32_t ack, std::span<const uint8_t> data = {}) {
-    h.inject(h.peer_segment(flags, seq, ack), data);
-  }
-  // The next segment must be exactly flags/seq/ack with `len` payload bytes.
-  void expect(uint8_t flags, uint32_t seq, uint32_t ack, size_t len = 0) {
-    Seg x = h.expect_segment();
-    EXPECT_EQ(TcpFlags::to_string(x.h.flags), TcpFlags::to_string(flags));
-    EXPECT_EQ(x.seq().value(), seq);
-    EXPECT_EQ(x.ack().value(), ack);
-    EXPECT_EQ(x.payload.size(), len);
-  }
-  std::optional<TcpState> state() { return h.tcp().state(s); }
-
-  TcpHarness h;
-  SocketId listener, s;
-  uint32_t iss = 0;
 };
 
 constexpr uint8_t kAck = TcpFlags::kAck;

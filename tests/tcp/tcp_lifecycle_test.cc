@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "tcp_harness.h"
+#include "tcp_bare_conn.h"
 
 namespace joyride::core::testing {
 namespace {
@@ -15,34 +15,17 @@ namespace {
 using base::Duration;
 using base::Instant;
 
-constexpr uint32_t kPeerIss = 1000;
+constexpr uint32_t kPeerIss = kBarePeerIss;
 constexpr uint32_t kPeer = kPeerIss + 1;
 constexpr uint8_t kAck = TcpFlags::kAck;
 
-class TcpLifecycle : public ::testing::Test {
+class TcpLifecycle : public BareConnTest {
  protected:
-  void SetUp() override {
-    listener = h.listen(80);
-    auto [c, i] = h.accept_connection(listener, kPeerIss, wire::TcpOptions{});
-    s = c;
-    iss = i;
-  }
-  void expect(uint8_t flags, uint32_t seq, uint32_t ack, size_t len = 0) {
-    Seg x = h.expect_segment();
-    EXPECT_EQ(TcpFlags::to_string(x.h.flags), TcpFlags::to_string(flags));
-    EXPECT_EQ(x.seq().value(), seq);
-    EXPECT_EQ(x.ack().value(), ack);
-    EXPECT_EQ(x.payload.size(), len);
-  }
   RecvError error() {
     std::array<uint8_t, 4> b{};
     auto r = h.tcp().recv(s, b, h.now);
     return r.ok() ? RecvError::kWouldBlock : r.error();
   }
-
-  TcpHarness h;
-  SocketId listener, s;
-  uint32_t iss = 0;
 };
 
 TEST_F(TcpLifecycle, UnansweredKeepaliveProbesAbortWithEtimedout) {

@@ -5,43 +5,25 @@
 // dropped (§5.2), and segment acceptability in all four cases, zero window included.
 #include <gtest/gtest.h>
 
-#include "tcp_harness.h"
+#include "tcp_bare_conn.h"
 
 namespace joyride::core::testing {
 namespace {
 
 using base::Duration;
 
-constexpr uint32_t kPeerIss = 1000;
+constexpr uint32_t kPeerIss = kBarePeerIss;
 constexpr uint32_t kPeer = kPeerIss + 1;
 constexpr uint32_t kWnd = 65535;  // our advertised window (no window scaling)
 constexpr uint8_t kAck = TcpFlags::kAck;
 constexpr uint8_t kRst = TcpFlags::kRst;
 
-class TcpRst : public ::testing::Test {
+class TcpRst : public BareConnTest {
  protected:
   void SetUp() override {
-    listener = h.listen(80);
-    auto [c, i] = h.accept_connection(listener, kPeerIss, wire::TcpOptions{});
-    s = c;
-    iss = i;
+    BareConnTest::SetUp();
     ASSERT_EQ(h.tcp().state(s), TcpState::kEstablished);
   }
-  uint32_t us(uint32_t off = 1) const { return iss + off; }
-  void peer(uint8_t flags, uint32_t seq, uint32_t ack, std::span<const uint8_t> data = {}) {
-    h.inject(h.peer_segment(flags, seq, ack), data);
-  }
-  void expect(uint8_t flags, uint32_t seq, uint32_t ack) {
-    Seg x = h.expect_segment();
-    EXPECT_EQ(TcpFlags::to_string(x.h.flags), TcpFlags::to_string(flags));
-    EXPECT_EQ(x.seq().value(), seq);
-    EXPECT_EQ(x.ack().value(), ack);
-  }
-  std::optional<TcpState> state() { return h.tcp().state(s); }
-
-  TcpHarness h;
-  SocketId listener, s;
-  uint32_t iss = 0;
 };
 
 // RFC 5961 §3.2: exact match resets; in the window but not exact: challenge ACK
