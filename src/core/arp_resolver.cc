@@ -49,6 +49,14 @@ std::optional<ArpEntryView> ArpResolver::find(Ipv4Address ip) const {
 
 size_t ArpResolver::size() const { return entries_.size(); }
 
+std::optional<MacAddress> ArpResolver::reachable_mac(uint32_t ifindex, Ipv4Address ip) const {
+  auto it = entries_.find(ip);
+  if (it == entries_.end() || it->second.ifindex != ifindex || it->second.state != ArpState::kReachable) {
+    return std::nullopt;
+  }
+  return it->second.mac;
+}
+
 // ---------------------------------------------------------------------------------
 // Receive
 
@@ -124,6 +132,7 @@ void ArpResolver::answer_request(const Interface& itf, uint32_t ifindex, const A
 }
 
 void ArpResolver::update(Entry& e, MacAddress mac, bool confirmed, Instant now) {
+  ++version_;  // see reachable_mac
   if (confirmed) {
     become_reachable(e, mac, now);
     return;
@@ -181,6 +190,7 @@ void ArpResolver::send_ipv4(uint32_t ifindex, Ipv4Address next_hop, buf::Packet 
     if (e == nullptr) return;  // counted; the packet is dropped with it
   } else {
     e->ifindex = ifindex;  // known on another interface: the route moved, resolve here
+    ++version_;
   }
   start_probing(*e, now);
   enqueue(*e, std::move(packet));
@@ -277,6 +287,7 @@ void ArpResolver::on_timer(void* context, Instant now) {
 }
 
 void ArpResolver::expire(Entry& e, Instant now) {
+  ++version_;  // see reachable_mac
   switch (e.state) {
     case ArpState::kIncomplete:
       if (e.requests >= std::max<uint32_t>(config_.max_retries, 1)) {
@@ -317,6 +328,7 @@ ArpResolver::Entry* ArpResolver::create(Ipv4Address ip, uint32_t ifindex) {
 }
 
 void ArpResolver::remove(Entry& e) {
+  ++version_;  // see reachable_mac
   idle_unlink(e);
   const Ipv4Address ip = e.ip;  // e is destroyed by the erase (its timer cancelled)
   entries_.erase(ip);

@@ -17,13 +17,14 @@ using wire::Ipv4Repr;
 
 Ipv4Layer::Ipv4Layer(const Ipv4Config& config, const InterfaceTable& interfaces,
                      const RoutingTable& routes, buf::PacketPool& pool, ArpResolver& arp,
-                     Ipv4Reassembler& reassembler)
+                     Ipv4Reassembler& reassembler, EthernetLink& link)
     : config_(config),
       interfaces_(interfaces),
       routes_(routes),
       pool_(pool),
       arp_(arp),
-      reassembler_(reassembler) {}
+      reassembler_(reassembler),
+      link_(link) {}
 
 bool Ipv4Layer::is_for_us(uint32_t ifindex, Ipv4Address dst, bool* broadcast) const {
   *broadcast = false;
@@ -146,6 +147,7 @@ void Ipv4Layer::update_path_mtu(Ipv4Address dst, uint16_t mtu, base::Instant now
     if (path_mtu_.size() >= config_.pmtu_cache_entries) path_mtu_.erase(path_mtu_.begin());
   }
   path_mtu_[dst.value()] = PathMtu{mtu, now + config_.pmtu_expiry};
+  ++pmtu_version_;
 }
 
 bool Ipv4Layer::emit_header(buf::Packet& packet, const Ipv4Repr& header) {

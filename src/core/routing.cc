@@ -8,12 +8,14 @@ void RoutingTable::add(const Route& r) {
   (void)it;
   if (inserted) ++count_;
   lengths_in_use_ |= uint64_t{1} << len;
+  ++version_;
 }
 
 bool RoutingTable::remove(wire::Ipv4Cidr destination) {
   const uint8_t len = destination.prefix_len();
   if (by_length_[len].erase(destination.network().value()) == 0) return false;
   --count_;
+  ++version_;
   if (by_length_[len].empty()) lengths_in_use_ &= ~(uint64_t{1} << len);
   return true;
 }

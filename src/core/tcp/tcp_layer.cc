@@ -330,6 +330,7 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
       free_tcb(*old);
     }
     t->tuple = tuple;
+    t->path.invalidate();
     t->bound = true;
     by_port_[tuple.local_port].push_back(s);
   } else {
@@ -339,6 +340,7 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
       free_tcb(*old);
     }
     t->tuple = tuple;
+    t->path.invalidate();
   }
   hash_insert(*t);
   init_buffers(*t);

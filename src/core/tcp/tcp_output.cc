@@ -129,7 +129,7 @@ bool TcpLayer::send_segment(Tcb& t, SeqNum seq, uint32_t len, uint8_t flags, Ins
   params.dont_fragment = true;  // path MTU discovery (RFC 1191), as Linux
   // ECT(0) on new data only: never on retransmissions or pure ACKs (RFC 3168 §6.1.5).
   if (t.ecn_ok && len != 0 && !retransmit) params.tos = 0x02;
-  if (!ip_.output(params, std::move(p), now)) return false;
+  if (!ip_.output_cached(t.path, params, std::move(p), now)) return false;
   counters_.inc(TcpCounter::kTxSegments);
   ++t.segs_out;
   t.bytes_sent += len;

@@ -125,6 +125,12 @@ class ArpResolver {
     for (const auto& [ip, e] : entries_) f(view(e));
   }
   std::optional<ArpEntryView> find(wire::Ipv4Address ip) const;
+
+  // For per-connection path caches (Ipv4PathCache): the MAC of a neighbour in
+  // kReachable on ifindex, and a version that changes whenever any entry may stop
+  // being what a cache copied (leaves kReachable, changes MAC or interface, goes away).
+  std::optional<wire::MacAddress> reachable_mac(uint32_t ifindex, wire::Ipv4Address ip) const;
+  uint64_t version() const { return version_; }
   size_t size() const;
   const base::CounterSet<ArpCounter>& counters() const { return counters_; }
 
@@ -186,6 +192,7 @@ class ArpResolver {
   EthernetLink& link_;
   base::CounterSet<ArpCounter> counters_;
   std::unordered_map<wire::Ipv4Address, Entry> entries_;
+  uint64_t version_ = 0;
   Entry* idle_head_ = nullptr;  // oldest idle kStale entry
   Entry* idle_tail_ = nullptr;
 };

@@ -38,6 +38,15 @@ class EthernetLink {
   // Prepends an Ethernet header (src = the interface's MAC) and queues the frame.
   // Returns false when the packet was dropped (counted).
   bool send(uint32_t ifindex, wire::MacAddress dst, uint16_t ethertype, buf::Packet packet);
+  // Queues a frame whose Ethernet header is already in place (a path cache built it).
+  bool send_framed(uint32_t ifindex, buf::Packet frame) {
+    if (!tx_.push(ifindex, std::move(frame))) {
+      counters_.inc(LinkCounter::kDropTxQueueFull);
+      return false;
+    }
+    counters_.inc(LinkCounter::kTxFrames);
+    return true;
+  }
 
   // Validates the Ethernet header of a received frame and strips it. Returns the
   // ethertype, or 0 when the frame was dropped (counted); `frame` then is empty.

@@ -15,6 +15,7 @@
 #include "joyride/core/arp_resolver.h"
 #include "joyride/core/errors.h"
 #include "joyride/core/interface.h"
+#include "joyride/core/ipv4_path_cache.h"
 #include "joyride/core/ipv4_reassembler.h"
 #include "joyride/core/routing.h"
 #include "joyride/wire/ipv4.h"
@@ -86,7 +87,7 @@ struct Ipv4Route {
 class Ipv4Layer {
  public:
   Ipv4Layer(const Ipv4Config& config, const InterfaceTable& interfaces, const RoutingTable& routes,
-            buf::PacketPool& pool, ArpResolver& arp, Ipv4Reassembler& reassembler);
+            buf::PacketPool& pool, ArpResolver& arp, Ipv4Reassembler& reassembler, EthernetLink& link);
   void attach(Icmpv4Layer* icmp, UdpLayer* udp, TcpLayer* tcp = nullptr) {
     icmp_ = icmp;
     udp_ = udp;
@@ -99,6 +100,15 @@ class Ipv4Layer {
   // Sends `payload` (a transport header and data, with kPacketHeadroom in front when
   // possible) as one datagram, fragmenting when it exceeds the path MTU and DF is clear.
   base::Status<SendError> output(const Ipv4SendParams& params, buf::Packet payload, base::Instant now);
+
+  // output() for a flow that keeps an Ipv4PathCache (a TCP connection): the same
+  // datagram on the wire, built from the cached headers when the cache is valid, and
+  // refilling the cache (or falling back to output()) when it is not. One cache
+  // belongs to one flow: params must not change between calls, except `tos`.
+  base::Status<SendError> output_cached(Ipv4PathCache& cache, const Ipv4SendParams& params, buf::Packet payload,
+                                        base::Instant now);
+  // Moves whenever a route, an ARP entry or a path MTU changes.
+  uint64_t path_version() const { return routes_.version() + arp_.version() + pmtu_version_ + 1; }
 
   std::optional<Ipv4Route> route(wire::Ipv4Address dst, base::Instant now) const;
   bool is_local_address(wire::Ipv4Address a) const { return interfaces_.is_local(a); }
@@ -131,6 +141,7 @@ class Ipv4Layer {
                                             const buf::Packet& payload, base::Instant now);
   void transmit(const Ipv4Route& route, buf::Packet datagram, base::Instant now);
   void loop_back(const wire::Ipv4Repr& header, buf::Packet payload);
+  bool fill_path_cache(Ipv4PathCache& cache, const Ipv4SendParams& params, base::Instant now);
 
   const Ipv4Config config_;
   const InterfaceTable& interfaces_;
@@ -138,10 +149,12 @@ class Ipv4Layer {
   buf::PacketPool& pool_;
   ArpResolver& arp_;
   Ipv4Reassembler& reassembler_;
+  EthernetLink& link_;
   Icmpv4Layer* icmp_ = nullptr;
   UdpLayer* udp_ = nullptr;
   TcpLayer* tcp_ = nullptr;
   uint16_t next_ident_ = 0;
+  uint64_t pmtu_version_ = 0;
   std::unordered_map<uint32_t, PathMtu> path_mtu_;
   std::deque<LoopbackDatagram> loopback_;
   base::CounterSet<Ipv4Counter> counters_;

@@ -36,11 +36,14 @@ class RoutingTable {
   std::optional<NextHop> next_hop(wire::Ipv4Address dst) const;
   size_t size() const { return count_; }
   std::vector<Route> routes() const;
+  // Changes on every add and remove (path caches compare it).
+  uint64_t version() const { return version_; }
 
  private:
   std::array<std::unordered_map<uint32_t, Route>, 33> by_length_;
   uint64_t lengths_in_use_ = 0;  // bit L set when by_length_[L] is non-empty
   size_t count_ = 0;
+  uint64_t version_ = 0;
 };
 
 }  // namespace joyride::core

@@ -14,6 +14,7 @@
 #include "joyride/base/time.h"
 #include "joyride/base/timer_wheel.h"
 #include "joyride/core/errors.h"
+#include "joyride/core/ipv4_path_cache.h"
 #include "joyride/core/socket.h"
 #include "joyride/core/tcp/congestion_control.h"
 #include "joyride/core/tcp/isn.h"
@@ -42,6 +43,7 @@ struct Tcb {
   SocketId id;
   TcpState state = TcpState::kClosed;
   FourTuple tuple{};
+  Ipv4PathCache path;        // the resolved route and headers for this tuple
   bool bound = false;        // local address/port chosen (bind() or connect())
   bool in_table = false;     // in the 4-tuple demux table
   bool reuse_addr = false;
