@@ -3,9 +3,9 @@
 namespace joyride::core {
 
 void ReadinessQueue::mark(SocketId s, uint32_t readiness) {
-  auto [it, inserted] = position_.try_emplace(key(s), pending_.size());
-  if (!inserted) {
-    SocketEvent& e = pending_[it->second];
+  uint32_t& at = position(s);
+  if (at != kNone) {
+    SocketEvent& e = pending_[at];
     if (e.socket == s) {
       e.readiness = readiness;
       return;
@@ -14,8 +14,8 @@ void ReadinessQueue::mark(SocketId s, uint32_t readiness) {
     // (close without forget): the old event is dropped, the new one queued.
     e.socket = SocketId{};
     --live_;
-    it->second = pending_.size();
   }
+  at = static_cast<uint32_t>(pending_.size());
   pending_.push_back(SocketEvent{s, readiness});
   ++live_;
 }
@@ -25,7 +25,7 @@ size_t ReadinessQueue::take(std::span<SocketEvent> out) {
   while (n < out.size() && taken_ < pending_.size()) {
     const SocketEvent& e = pending_[taken_++];
     if (!e.socket.valid()) continue;  // forgotten
-    position_.erase(key(e.socket));
+    position(e.socket) = kNone;
     out[n++] = e;
     --live_;
   }
@@ -37,10 +37,11 @@ size_t ReadinessQueue::take(std::span<SocketEvent> out) {
 }
 
 void ReadinessQueue::forget(SocketId s) {
-  auto it = position_.find(key(s));
-  if (it == position_.end() || !(pending_[it->second].socket == s)) return;
-  pending_[it->second].socket = SocketId{};
-  position_.erase(it);
+  if (!s.valid()) return;
+  uint32_t& at = position(s);
+  if (at == kNone || !(pending_[at].socket == s)) return;
+  pending_[at].socket = SocketId{};
+  at = kNone;
   --live_;
 }
 

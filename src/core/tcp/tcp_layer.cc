@@ -176,7 +176,7 @@ void TcpLayer::notify(Tcb& t) {
   if (!t.user_visible || t.orphan) {
     return;
   }
-  ready_.mark(t.id, readiness(t.id));
+  ready_.mark(t.id, readiness_of(t));
 }
 
 // ---- binding and demux -------------------------------------------------------------------
@@ -561,7 +561,11 @@ bool TcpLayer::set_rcvbuf(SocketId s, size_t bytes) {
 
 uint32_t TcpLayer::readiness(SocketId s) {
   Tcb* t = tcb(s);
-  if (t == nullptr) return kError | kHangup;
+  return t == nullptr ? uint32_t{kError | kHangup} : readiness_of(*t);
+}
+
+uint32_t TcpLayer::readiness_of(const Tcb& tcb) const {
+  const Tcb* t = &tcb;
   uint32_t r = 0;
   if (t->state == TcpState::kListen) return t->accept_queue.empty() ? 0u : uint32_t{kReadable};
   if (t->pending_error) r |= kError;

@@ -5,10 +5,10 @@
 // reaching whatever socket reused the slot.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
 #include "joyride/wire/address.h"
@@ -47,8 +47,8 @@ struct SocketEvent {
 // Sockets whose readiness changed since the host last looked. Each socket appears
 // at most once however often it changes (the host reads its current readiness), so
 // the queue is bounded by the number of sockets. mark() and forget() are O(1): a
-// pending socket's position is kept in a map (a queue of thousands of connections
-// must not be scanned per packet).
+// pending socket's position is kept in a table indexed by slot (a queue of thousands
+// of connections must not be scanned, nor a hash map probed, per packet).
 class ReadinessQueue {
  public:
   void mark(SocketId s, uint32_t readiness);
@@ -59,12 +59,18 @@ class ReadinessQueue {
   void forget(SocketId s);
 
  private:
-  static uint64_t key(SocketId s) { return (uint64_t{static_cast<uint8_t>(s.kind)} << 32) | s.index; }
+  static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+  // The position of s's pending event in pending_, or kNone; grows with the slab.
+  uint32_t& position(SocketId s) {
+    auto& v = position_[static_cast<uint8_t>(s.kind)];
+    if (s.index >= v.size()) v.resize(size_t{s.index} + 1 + v.size() / 2, kNone);
+    return v[s.index];
+  }
 
   std::vector<SocketEvent> pending_;  // forgotten entries stay as invalid SocketIds until taken
   size_t taken_ = 0;
   size_t live_ = 0;
-  std::unordered_map<uint64_t, size_t> position_;  // key(socket) -> index in pending_
+  std::array<std::vector<uint32_t>, 3> position_;  // per SocketKind, by slot index
 };
 
 }  // namespace joyride::core

@@ -1,9 +1,13 @@
 // Storage for one kind of socket: a slab of slots reused through a free list, each
 // with a generation that changes on every close so stale SocketIds miss.
+//
+// Slots live in fixed chunks of kChunk that never move (sockets hold move-only queues
+// and are referred to by address), so get() is two indexings: it runs several times
+// per TCP segment.
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -25,11 +29,11 @@ class SocketSlab {
       index = free_.back();
       free_.pop_back();
     } else {
-      if (slots_.size() >= limit_) return base::Err{OpenError::kTooManySockets};
-      index = static_cast<uint32_t>(slots_.size());
-      slots_.emplace_back();
+      if (used_ >= limit_) return base::Err{OpenError::kTooManySockets};
+      index = used_++;
+      if ((index >> kChunkBits) == chunks_.size()) chunks_.push_back(std::make_unique<Slot[]>(kChunk));
     }
-    Slot& slot = slots_[index];
+    Slot& slot = at(index);
     slot.value.emplace(std::move(value));
     ++live_;
     return SocketId{index, slot.generation, kind_};
@@ -37,15 +41,15 @@ class SocketSlab {
 
   T* get(SocketId id) { return const_cast<T*>(std::as_const(*this).get(id)); }
   const T* get(SocketId id) const {
-    if (id.kind != kind_ || id.index >= slots_.size()) return nullptr;
-    const Slot& slot = slots_[id.index];
+    if (id.kind != kind_ || id.index >= used_) return nullptr;
+    const Slot& slot = at(id.index);
     if (slot.generation != id.generation || !slot.value) return nullptr;
     return &*slot.value;
   }
 
   bool erase(SocketId id) {
     if (get(id) == nullptr) return false;
-    Slot& slot = slots_[id.index];
+    Slot& slot = at(id.index);
     slot.value.reset();
     ++slot.generation;
     free_.push_back(id.index);
@@ -56,8 +60,9 @@ class SocketSlab {
   // f(SocketId, T&) for every live socket.
   template <typename F>
   void for_each(F&& f) {
-    for (uint32_t i = 0; i < slots_.size(); ++i) {
-      if (slots_[i].value) f(SocketId{i, slots_[i].generation, kind_}, *slots_[i].value);
+    for (uint32_t i = 0; i < used_; ++i) {
+      Slot& slot = at(i);
+      if (slot.value) f(SocketId{i, slot.generation, kind_}, *slot.value);
     }
   }
 
@@ -68,9 +73,14 @@ class SocketSlab {
     uint32_t generation = 0;
     std::optional<T> value;
   };
+  static constexpr uint32_t kChunkBits = 6;
+  static constexpr uint32_t kChunk = 1u << kChunkBits;
+  Slot& at(uint32_t index) const { return chunks_[index >> kChunkBits][index & (kChunk - 1)]; }
+
   SocketKind kind_;
   size_t limit_;
-  std::deque<Slot> slots_;  // a deque: slots never move (sockets hold move-only queues)
+  std::vector<std::unique_ptr<Slot[]>> chunks_;
+  uint32_t used_ = 0;  // slots ever handed out: [0, used_) exist
   std::vector<uint32_t> free_;
   size_t live_ = 0;
 };

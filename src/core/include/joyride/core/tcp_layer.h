@@ -127,6 +127,7 @@ class TcpLayer final : public PathMtuListener {
   Tcb* lookup_listener(wire::Ipv4Address addr, uint16_t port);
   void set_state(Tcb& t, TcpState s, base::Instant now);
   void notify(Tcb& t);
+  uint32_t readiness_of(const Tcb& t) const;
   void init_buffers(Tcb& t);
   void set_mss_from_route(Tcb& t, base::Instant now);
   void connection_done(Tcb& t, base::Instant now);  // CLOSED: free it if nobody holds it
