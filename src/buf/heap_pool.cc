@@ -56,6 +56,7 @@ Packet HeapPacketPool::alloc(uint32_t headroom) {
   s->next = nullptr;
   s->storage = s;
   s->refcnt = 1;
+  s->offload = 0;
   return Packet(s);
 }
 
@@ -68,6 +69,7 @@ Segment* HeapPacketPool::alloc_descriptor() {
   free_indirect_.pop_back();
   s->next = nullptr;
   s->pkt_len = 0;
+  s->offload = 0;
   return s;
 }
 

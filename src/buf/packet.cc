@@ -78,6 +78,7 @@ bool Packet::trim_front(size_t n) {
   while (head_->next != nullptr && n >= head_->data_len) {
     n -= head_->data_len;
     Segment* next = head_->next;
+    next->offload = head_->offload;
     free_segment(head_);
     head_ = next;
   }
@@ -202,7 +203,10 @@ Packet Packet::clone(PacketPool& pool) const {
     }
     prev = d;
   }
-  if (!out.empty()) out.head_->pkt_len = head_->pkt_len;
+  if (!out.empty()) {
+    out.head_->pkt_len = head_->pkt_len;
+    out.head_->offload = head_->offload;
+  }
   return out;
 }
 

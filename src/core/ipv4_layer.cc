@@ -52,7 +52,9 @@ bool Ipv4Layer::is_martian_source(uint32_t ifindex, Ipv4Address src, Ipv4Address
 
 void Ipv4Layer::input(uint32_t ifindex, buf::Packet packet, base::Instant now) {
   counters_.inc(Ipv4Counter::kRxPackets);
-  auto parsed = Ipv4Repr::parse_header(packet.head_bytes(), packet.len());
+  // A device that verified the header checksum says so (buf::Offload).
+  const bool verified = (packet.offload() & buf::kRxIpv4ChecksumGood) != 0;
+  auto parsed = Ipv4Repr::parse_header(packet.head_bytes(), packet.len(), !verified);
   if (!parsed) {
     counters_.inc(parsed.error() == wire::WireError::kBadChecksum ? Ipv4Counter::kDropBadChecksum
                                                                   : Ipv4Counter::kDropMalformed);
@@ -77,6 +79,8 @@ void Ipv4Layer::input(uint32_t ifindex, buf::Packet packet, base::Instant now) {
   if (h.is_fragment()) {
     auto whole = reassembler_.input(h, std::move(packet), now);
     if (!whole) return;
+    // A device checks no transport checksum across fragments: the stack must.
+    whole->payload.set_offload(0);
     ctx.header = whole->header;
     deliver(ctx, std::move(whole->payload), now);
     return;

@@ -45,6 +45,14 @@ namespace joyride::buf {
 class Packet;
 class PacketPool;
 
+// Checksum work a device has done on a received frame, or is asked to do on a sent
+// one (head segment only; DPDK's RTE_MBUF_F_RX_*_CKSUM_GOOD and RTE_MBUF_F_TX_*_CKSUM).
+// Pools clear it on alloc.
+enum Offload : uint8_t {
+  kRxIpv4ChecksumGood = 1u << 0,  // the IPv4 header checksum was verified
+  kRxL4ChecksumGood = 1u << 1,    // the TCP/UDP checksum was verified
+};
+
 struct Segment {
   uint8_t* base = nullptr;     // start of the storage block
   uint32_t capacity = 0;       // bytes of storage
@@ -55,6 +63,7 @@ struct Segment {
   Segment* storage = this;     // the direct segment owning the bytes (this, unless indirect)
   uint32_t refcnt = 1;         // direct segments: users of the storage, this one included
   PacketPool* pool = nullptr;  // where this descriptor (and direct storage) returns
+  uint8_t offload = 0;         // head only: Offload bits
 
   uint8_t* data() { return base + data_off; }
   const uint8_t* data() const { return base + data_off; }
@@ -92,6 +101,9 @@ class Packet {
   size_t head_len() const { return head_->data_len; }
   std::span<uint8_t> head_bytes() { return {head_->data(), head_->data_len}; }
   std::span<const uint8_t> head_bytes() const { return {head_->data(), head_->data_len}; }
+  // Offload bits (see Offload); not on an empty handle.
+  uint8_t offload() const { return head_->offload; }
+  void set_offload(uint8_t bits) { head_->offload = bits; }
   bool is_contiguous() const { return head_ == nullptr || head_->next == nullptr; }
   size_t segment_count() const;
   Segment* head() { return head_; }
