@@ -284,6 +284,16 @@ const ErrorCase kErrorCases[] = {
     {"RmemElementTooSmall", IFACE_A "[limits]\ntcp_rmem = [4096, 100, 131072]\n",
      {e("6:19: limits.tcp_rmem[1]: 100 is out of range", "expected an integer from 1024 to 1073741824")}},
 
+    // The packet pool must fill every ring.
+    {"MbufsCannotFillRings", IFACE_A "rx_queues = 4\nrx_ring = 4096\n[limits]\nmbufs = 16384\n",
+     {e("8:9: limits.mbufs: 16384 mbufs cannot fill the 17408 ring descriptors of the interfaces",
+        "expected limits.mbufs of at least 17408 (twice that leaves room for packets in flight), or smaller rings")}},
+    {"DefaultMbufsCannotFillRings",
+     IFACE_A "\n[[interface]]\nname = \"vB\"\ndevice = \"d\"\naddresses = [\"10.0.0.1/8\"]\n"
+             "rx_queues = 8\nrx_ring = 2048\n",
+     {e("6:1: interface[1]: 16384 mbufs cannot fill the 19456 ring descriptors of the interfaces",
+        "expected limits.mbufs of at least 19456 (twice that leaves room for packets in flight), or smaller rings")}},
+
     // Builtin services.
     {"ServicePortsClash", IFACE_A "[services]\necho_port = 9\n",
      {e("6:13: services.echo_port: port 9 is also the discard port",
