@@ -89,7 +89,7 @@ base::Result<ServiceConfig, ConfigError> parse_config(std::string_view text, std
 base::Result<ServiceConfig, ConfigError> load_config(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    const int err = errno;
+    const int err = errno;  // libstdc++'s filebuf::open leaves open(2)'s errno
     ConfigIssue issue;
     issue.file = path;
     issue.message = "cannot open: " + std::system_category().message(err);

@@ -165,9 +165,9 @@ std::optional<size_t> route_interface(const ServiceConfig& config, const RouteOp
 // The core configuration of one stack instance: interfaces in file order (ifindex =
 // position), their IPv4 addresses and MTUs, the static routes, and the TCP buffer
 // bounds and socket limits. device_macs[i] is the MAC of interface i's device, used
-// when the interface sets no `mac`; it must have an entry per interface (a missing
-// one leaves the MAC zero). IPv6 addresses are not mapped. Everything else keeps the
-// core's defaults.
+// when the interface sets no `mac`; it must have an entry per interface (asserted;
+// in a release build a missing one leaves the MAC zero). IPv6 addresses are not
+// mapped. Everything else keeps the core's defaults.
 core::StackConfig to_stack_config(const ServiceConfig& config, std::span<const wire::MacAddress> device_macs);
 
 }  // namespace joyride::service
