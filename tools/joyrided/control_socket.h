@@ -1,0 +1,46 @@
+// joyrided's control socket: a unix stream socket where `joyride stat` (and tests)
+// ask for the service's state. One request line per connection, one text answer,
+// then the service closes the connection.
+//
+// Permission-checked twice: the socket file gets the configured mode (0600 by
+// default: root only), and each peer's credentials (SO_PEERCRED) must be root, the
+// service's own user, or a member of the socket file's group when the mode grants the
+// group access. A refused peer gets one line saying so.
+//
+// Polled from the service's loop without blocking (accept4 with SOCK_NONBLOCK); a
+// client that sends nothing within its deadline is dropped, so a stuck client cannot
+// stall the data path.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "joyride/base/result.h"
+
+namespace joyride::joyrided {
+
+class ControlSocket {
+ public:
+  // Creates, binds and listens at `path` (its directory is created; a stale socket
+  // file left by a crashed run is replaced). Errors are human-readable.
+  static base::Result<ControlSocket, std::string> open(const std::string& path, unsigned mode);
+  ControlSocket(ControlSocket&& o) noexcept;
+  ControlSocket& operator=(ControlSocket&&) = delete;
+  ~ControlSocket();  // closes and unlinks the socket file
+
+  // Serves every pending client: answer(request_line) -> reply text.
+  using Handler = std::function<std::string(std::string_view request)>;
+  void poll(const Handler& answer);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  ControlSocket(int fd, std::string path, unsigned mode) : fd_(fd), path_(std::move(path)), mode_(mode) {}
+  bool peer_allowed(int client) const;
+  int fd_;
+  std::string path_;
+  unsigned mode_;
+};
+
+}  // namespace joyride::joyrided

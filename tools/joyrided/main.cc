@@ -1,0 +1,298 @@
+// joyrided: the Joyride service. Owns the NICs through DPDK, runs a stack instance on
+// them, serves the built-in echo/discard/chargen services and answers `joyride stat`
+// on its control socket.
+//
+//   joyrided --config FILE [--ready-file PATH]   run until SIGTERM/SIGINT
+//   joyrided --check-config FILE                 report every problem in FILE, exit 0/2
+//
+// One polling loop per service today (lcores[0]); applications attach in a later
+// step (../shared/DESIGN.md). The loop is adaptive: it spins while there is work and
+// for busy_spin_us after, then sleeps idle_sleep_us at a time (never past the stack's
+// next timer), so an idle service costs almost no CPU.
+//
+// Shutdown on SIGTERM/SIGINT: the services stop (established connections are reset,
+// so peers learn at once), the resets are flushed to the wire, then ports and the EAL
+// are released. Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on a bad
+// command line or configuration.
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "control_socket.h"
+#include "joyride/base/random.h"
+#include "joyride/core/stack.h"
+#include "joyride/dev/dpdk/eal.h"
+#include "joyride/dev/dpdk/mbuf_pool.h"
+#include "joyride/dev/dpdk/port.h"
+#include "joyride/dev/dpdk/stack_driver.h"
+#include "joyride/service/builtin_services.h"
+#include "joyride/service/service_config.h"
+#include "stats_report.h"
+
+namespace joyride::joyrided {
+namespace {
+
+// Set by SIGTERM/SIGINT; the only state a signal handler may touch.
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: joyrided --config FILE [--ready-file PATH]\n"
+               "       joyrided --check-config FILE\n");
+  return 2;
+}
+
+void log(std::string_view what) { std::fprintf(stderr, "joyrided: %.*s\n", static_cast<int>(what.size()), what.data()); }
+
+// A PCI address ("0000:01:00.0") is probed by the EAL; anything else is a vdev.
+bool is_pci_address(const std::string& device) {
+  return device.size() >= 7 && device.find(':') != std::string::npos && device.find('.') != std::string::npos &&
+         device.rfind("net_", 0) != 0;
+}
+
+// The EAL name of a port: a vdev's name is its device string up to the first comma.
+std::string port_name(const std::string& device) { return device.substr(0, device.find(',')); }
+
+std::string offload_list(const dev::dpdk::Capabilities& c) {
+  std::string s;
+  auto add = [&](bool on, const char* name) {
+    if (on) s += (s.empty() ? "" : " ") + std::string(name);
+  };
+  add(c.rx_ipv4_checksum, "rx-ipv4-csum");
+  add(c.rx_tcp_checksum, "rx-tcp-csum");
+  add(c.rx_udp_checksum, "rx-udp-csum");
+  add(c.tx_ipv4_checksum, "tx-ipv4-csum");
+  add(c.tx_tcp_checksum, "tx-tcp-csum");
+  add(c.tx_udp_checksum, "tx-udp-csum");
+  add(c.tso, "tso");
+  add(c.multi_seg_tx, "multi-seg");
+  add(c.rss, "rss");
+  return s;
+}
+
+void pin_to_cpu(uint32_t cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) log(fmt::format("cannot pin to CPU {}", cpu));
+}
+
+int run(const std::string& config_path, const std::string& ready_file) {
+  auto loaded = service::load_config(config_path);
+  if (!loaded) {
+    std::fprintf(stderr, "%s", loaded.error().to_string().c_str());
+    return 2;
+  }
+  const service::ServiceConfig config = std::move(*loaded);
+  for (const auto& w : config.warnings) log("warning: " + w.to_string());
+
+  ::signal(SIGTERM, on_signal);
+  ::signal(SIGINT, on_signal);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  dev::dpdk::EalConfig eal_config;
+  eal_config.no_huge = config.eal.no_huge;
+  eal_config.memory_mb = config.eal.memory_mb;
+  eal_config.file_prefix = config.eal.file_prefix;
+  eal_config.pci_allow = config.eal.pci_allow;
+  eal_config.extra_args = config.eal.extra_args;
+  eal_config.lcores.assign(config.service.lcores.begin(), config.service.lcores.end());
+  for (const auto& itf : config.interfaces) {
+    if (is_pci_address(itf.device)) {
+      eal_config.pci_allow.push_back(itf.device);
+    } else {
+      eal_config.vdevs.push_back(itf.device);
+    }
+  }
+  auto eal = dev::dpdk::Eal::init(eal_config);
+  if (!eal) {
+    log("EAL start-up failed: " + eal.error().message());
+    return 1;
+  }
+  pin_to_cpu(config.service.lcores.front());
+
+  // Scope: everything DPDK-owned is released before the EAL (eal outlives it).
+  int status = 0;
+  {
+    dev::dpdk::MbufPoolConfig pool_config;
+    pool_config.name = "joyrided";
+    pool_config.mbufs = config.limits.mbufs;
+    auto pool = dev::dpdk::MbufPool::create(pool_config);
+    if (!pool) {
+      log("packet pool: " + pool.error().message());
+      return 1;
+    }
+    std::vector<std::unique_ptr<dev::dpdk::Port>> ports;
+    std::vector<wire::MacAddress> macs;
+    for (const auto& itf : config.interfaces) {
+      dev::dpdk::PortConfig pc;
+      pc.device = is_pci_address(itf.device) ? itf.device : port_name(itf.device);
+      pc.rx_queues = itf.rx_queues;
+      pc.tx_queues = itf.tx_queues;
+      pc.rx_ring = static_cast<uint16_t>(itf.rx_ring);
+      pc.tx_ring = static_cast<uint16_t>(itf.tx_ring);
+      pc.mtu = itf.mtu;
+      // A configured MAC other than the device's needs the frames addressed to it.
+      pc.promiscuous = itf.mac.has_value();
+      auto port = dev::dpdk::Port::open(pc, **pool);
+      if (!port) {
+        log(fmt::format("interface {} ({}): {}", itf.name, itf.device, port.error().message()));
+        return 1;
+      }
+      macs.push_back((*port)->mac());
+      ports.push_back(std::move(*port));
+    }
+
+    base::SeededRandom random(static_cast<uint64_t>(dev::dpdk::monotonic_now().as_nanos()) ^ ::getpid());
+    const core::StackConfig stack_config = service::to_stack_config(config, macs);
+    core::Stack stack(stack_config, **pool, random, dev::dpdk::monotonic_now());
+    std::vector<std::unique_ptr<dev::dpdk::StackDriver>> drivers;
+    for (size_t i = 0; i < ports.size(); ++i) {
+      dev::dpdk::StackDriverConfig dc;
+      dc.ifindex = static_cast<uint32_t>(i);
+      drivers.push_back(std::make_unique<dev::dpdk::StackDriver>(stack, *ports[i], dc));
+    }
+
+    service::BuiltinServer services(stack, config.services, random);
+    if (auto started = services.start(dev::dpdk::monotonic_now()); !started) {
+      log("built-in services: " + started.error());
+      return 1;
+    }
+
+    auto control = ControlSocket::open(config.service.control_socket, config.service.control_mode);
+    if (!control) {
+      log(control.error());
+      return 1;
+    }
+    const base::Instant started_at = dev::dpdk::monotonic_now();
+    auto answer = [&](std::string_view request) -> std::string {
+      if (request != "stat" && !request.empty()) return "error: unknown request; expected \"stat\"\n";
+      std::vector<PortReport> reports;
+      for (size_t i = 0; i < ports.size(); ++i) {
+        const auto& p = *ports[i];
+        PortReport r;
+        r.interface = config.interfaces[i].name;
+        r.device = config.interfaces[i].device;
+        r.mac = p.mac().to_string();
+        const auto link = p.link();
+        r.link_up = link.up;
+        r.speed_mbps = link.speed_mbps;
+        r.offloads = offload_list(p.capabilities());
+        const auto st = p.stats();
+        r.counters = {{"port.rx_packets", st.ipackets}, {"port.tx_packets", st.opackets},
+                      {"port.rx_bytes", st.ibytes},     {"port.tx_bytes", st.obytes},
+                      {"port.rx_missed", st.imissed},   {"port.rx_errors", st.ierrors},
+                      {"port.tx_errors", st.oerrors},   {"port.rx_nombuf", st.rx_nombuf}};
+        p.counters().for_each([&](std::string_view n, uint64_t v) { r.counters.emplace_back("port." + std::string(n), v); });
+        drivers[i]->counters().for_each(
+            [&](std::string_view n, uint64_t v) { r.counters.emplace_back("driver." + std::string(n), v); });
+        reports.push_back(std::move(r));
+      }
+      std::string out = stats_report(stack, reports,
+                                     static_cast<uint64_t>((dev::dpdk::monotonic_now() - started_at).as_nanos() / 1'000'000'000));
+      out += "\nBuilt-in services\n";
+      services.counters().for_each([&](std::string_view n, uint64_t v) { out += fmt::format("    {:<36} {}\n", n, v); });
+      return out;
+    };
+
+    if (!ready_file.empty()) std::ofstream(ready_file) << ::getpid() << "\n";
+    log(fmt::format("serving {} interface(s); control socket {}", ports.size(), control->path()));
+
+    // The polling loop.
+    const bool adaptive = config.service.polling == service::PollingMode::kAdaptive;
+    const auto spin = base::Duration::micros(config.service.busy_spin_us);
+    const auto idle_sleep = base::Duration::micros(config.service.idle_sleep_us);
+    const auto control_every = base::Duration::millis(10);
+    std::vector<core::SocketEvent> events(256);
+    base::Instant last_work = dev::dpdk::monotonic_now();
+    base::Instant next_control = last_work;
+    while (!g_stop.load(std::memory_order_relaxed)) {
+      base::Instant now = dev::dpdk::monotonic_now();
+      size_t work = 0;
+      for (auto& d : drivers) work += d->poll_once(now);
+      while (size_t n = stack.take_events(events)) {
+        for (size_t i = 0; i < n; ++i) services.on_event(events[i], now);
+        work += n;
+      }
+      // The control socket costs a syscall: looked at every 10 ms, busy or not.
+      if (now >= next_control) {
+        control->poll(answer);
+        next_control = now + control_every;
+      }
+      if (work != 0) {
+        last_work = now;
+        continue;
+      }
+      if (!adaptive || now - last_work < spin || stack.has_tx()) continue;
+      // Idle: sleep, but wake for the stack's next timer and the control socket.
+      base::Duration nap = idle_sleep;
+      const base::Instant deadline = stack.next_deadline();
+      if (deadline <= now) continue;
+      if (!deadline.is_never() && deadline - now < nap) nap = deadline - now;
+      const timespec ts{0, static_cast<long>(nap.as_nanos())};
+      ::nanosleep(&ts, nullptr);
+    }
+
+    log("stopping: resetting connections");
+    const base::Instant now = dev::dpdk::monotonic_now();
+    services.stop(now);
+    // Flush the resets: a bounded number of rounds, until nothing is left to send.
+    for (int round = 0; round < 1000; ++round) {
+      size_t pending = 0;
+      for (auto& d : drivers) {
+        d->poll_once(dev::dpdk::monotonic_now());
+        pending += d->tx_pending();
+      }
+      if (pending == 0 && !stack.has_tx()) break;
+    }
+    for (auto& p : ports) p->stop();
+  }
+  log("stopped");
+  return status;
+}
+
+}  // namespace
+}  // namespace joyride::joyrided
+
+int main(int argc, char** argv) {
+  std::string config;
+  std::string ready_file;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if ((a == "--config" || a == "--check-config") && i + 1 < argc) {
+      check_only = a == "--check-config";
+      config = argv[++i];
+    } else if (a == "--ready-file" && i + 1 < argc) {
+      ready_file = argv[++i];
+    } else {
+      return joyride::joyrided::usage();
+    }
+  }
+  if (config.empty()) return joyride::joyrided::usage();
+  if (check_only) {
+    auto loaded = joyride::service::load_config(config);
+    if (!loaded) {
+      std::fprintf(stderr, "%s", loaded.error().to_string().c_str());
+      return 2;
+    }
+    for (const auto& w : loaded->warnings) std::fprintf(stderr, "warning: %s\n", w.to_string().c_str());
+    std::printf("%s: ok\n", config.c_str());
+    return 0;
+  }
+  return joyride::joyrided::run(config, ready_file);
+}

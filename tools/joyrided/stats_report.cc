@@ -1,0 +1,64 @@
+#include "stats_report.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+namespace joyride::joyrided {
+namespace {
+
+std::string endpoint(wire::Ipv4Address a, uint16_t port) { return fmt::format("{}:{}", a.to_string(), port); }
+
+std::string millis(base::Duration d) { return fmt::format("{:.3f}", static_cast<double>(d.as_nanos()) / 1e6); }
+
+}  // namespace
+
+std::string stats_report(core::Stack& stack, const std::vector<PortReport>& ports, uint64_t uptime_seconds) {
+  std::string out = fmt::format("joyrided up {} s\n\n", uptime_seconds);
+
+  out += "Interfaces\n";
+  for (const core::Interface& itf : stack.interfaces().all()) {
+    std::string addrs;
+    for (const auto& a : itf.config.ipv4) addrs += (addrs.empty() ? "" : " ") + a.to_string();
+    out += fmt::format("  {:<8} mtu {:<5} mac {}  inet {}\n", itf.config.name, itf.mtu(), itf.mac().to_string(), addrs);
+  }
+  for (const PortReport& p : ports) {
+    out += fmt::format("  {:<8} device {}  link {}{}  offloads: {}\n", p.interface, p.device,
+                       p.link_up ? "up" : "down", p.speed_mbps ? fmt::format(" {} Mb/s", p.speed_mbps) : "",
+                       p.offloads.empty() ? "none" : p.offloads);
+    for (const auto& [name, value] : p.counters) out += fmt::format("    {:<36} {}\n", name, value);
+  }
+
+  out += "\nProtocols\n";
+  std::string module;
+  stack.for_each_counter([&](std::string_view m, std::string_view name, uint64_t v) {
+    if (m != module) {
+      module = std::string(m);
+      out += fmt::format("  {}\n", module);
+    }
+    out += fmt::format("    {:<36} {}\n", name, v);
+  });
+
+  out += "\nTCP sockets\n";
+  out += fmt::format("  {:<12} {:<22} {:<22} {:>9} {:>9} {:>8} {:>8} {:>10} {:>12} {:>12} {:>7}  {}\n", "State",
+                     "Local", "Peer", "rtt ms", "rto ms", "cwnd", "unacked", "retrans", "bytes_sent", "bytes_recv",
+                     "mss", "cc");
+  stack.tcp().for_each_connection([&](core::SocketId, const core::TcpInfo& i, const core::tcp::FourTuple& t) {
+    out += fmt::format("  {:<12} {:<22} {:<22} {:>9} {:>9} {:>8} {:>8} {:>10} {:>12} {:>12} {:>7}  {}\n",
+                       core::to_string(i.state), endpoint(t.local, t.local_port), endpoint(t.remote, t.remote_port),
+                       millis(i.rtt), millis(i.rto), i.cwnd, i.unacked, i.total_retrans, i.bytes_sent,
+                       i.bytes_received, i.snd_mss, i.congestion_control);
+  });
+
+  out += "\nUDP sockets\n";
+  out += fmt::format("  {:<22} {:<22} {:>10} {:>10}\n", "Local", "Peer", "queued", "bytes");
+  stack.udp().for_each_socket([&](const core::UdpSocketView& s) {
+    out += fmt::format("  {:<22} {:<22} {:>10} {:>10}\n",
+                       fmt::format("{}:{}", s.local.address.to_string(), s.local.port),
+                       s.remote ? fmt::format("{}:{}", s.remote->address.to_string(), s.remote->port) : "*:*",
+                       s.queued_datagrams, s.queued_bytes);
+  });
+  return out;
+}
+
+}  // namespace joyride::joyrided
