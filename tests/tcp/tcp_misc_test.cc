@@ -155,21 +155,25 @@ TEST(TcpEcn, EceReducesTheWindowOncePerWindowAndTheNextDataSaysCwr) {
     EXPECT_EQ(c.info().ssthresh, 2 * kMss);
     EXPECT_EQ(c.info().cwnd, 2 * kMss);
     c.h.expect_no_segment();  // 3 MSS in flight, cwnd 2
-    // More ECE within the same window: no second reduction (ssthresh stays; the
-    // window only grows by congestion avoidance, which counts these ACKs).
+    // More ECE within the same window: no second reduction, and no growth either
+    // until the window in flight at the reduction is acknowledged (Linux TCP_CA_CWR).
     c.ack(2 * kMss, {}, TcpFlags::kAck | TcpFlags::kEce);
     EXPECT_EQ(c.info().ssthresh, 2 * kMss);
-    EXPECT_EQ(c.info().cwnd, 3 * kMss);
-    // The first new data after the reduction says CWR, and is ECT(0).
+    EXPECT_EQ(c.info().cwnd, 2 * kMss);
     c.send(kMss);
+    c.h.expect_no_segment();  // 2 MSS in flight, cwnd 2
+    c.ack(3 * kMss);
+    EXPECT_EQ(c.info().cwnd, 2 * kMss);
+    // The first new data after the reduction says CWR, and is ECT(0).
     Seg d = c.expect_data(4 * kMss, kMss);
     EXPECT_TRUE(d.has(TcpFlags::kCwr));
     EXPECT_EQ(d.tos, kEct0);
     c.h.expect_no_segment();
     // An ECE that acknowledges up to the end of the window that was in flight at the
-    // reduction is still the same episode.
+    // reduction is still the same episode; it ends the no-growth period.
     c.ack(4 * kMss, {}, TcpFlags::kAck | TcpFlags::kEce);
-    EXPECT_EQ(c.info().cwnd, 3 * kMss);
+    EXPECT_EQ(c.info().ssthresh, 2 * kMss);
+    EXPECT_EQ(c.info().cwnd, 2 * kMss);  // congestion avoidance: 1 of 2 MSS counted
     c.send(kMss);
     Seg e = c.expect_data(5 * kMss, kMss);
     EXPECT_FALSE(e.has(TcpFlags::kCwr));  // CWR is said once per reduction
