@@ -392,6 +392,16 @@ void RetransmitQueue::mark_all_lost() {
   }
 }
 
+bool RetransmitQueue::ever_retransmitted(SeqNum left, SeqNum right) const {
+  left = seq_max(left, snd_una_);
+  right = seq_min(right, snd_nxt_);
+  if (count_ == 0 || !(left < right)) return false;
+  for (size_t i = find(left); i < count_ && at(i).begin < right; ++i) {
+    if (at(i).ever_retransmitted) return true;
+  }
+  return false;
+}
+
 void RetransmitQueue::clear_lost() {
   for (size_t i = 0; i < count_; ++i) {
     SentSegment& s = at(i);

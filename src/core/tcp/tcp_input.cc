@@ -331,6 +331,9 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
   const uint32_t sacked_before = t.rtx.sacked_bytes();
   const uint64_t lost_before = t.rtx.total_lost_segments();
   const auto sacks = t.sack_ok ? rx.h.options.sacks() : std::span<const wire::SackBlock>{};
+  const SeqNum prior_una = t.snd_una;
+  // Asked before the ACK frees the records: was the first block's data retransmitted?
+  const bool first_block_retransmitted = !sacks.empty() && t.rtx.ever_retransmitted(sacks[0].left, sacks[0].right);
   // With nothing outstanding only a D-SACK can still say something (a retransmission
   // was spurious: undo, the TLP episode); Linux reads it too (tcp_ack's no_queue).
   if (!t.rtx.empty() || (!sacks.empty() && t.rtx.snd_nxt() == t.snd_una)) {
@@ -338,7 +341,7 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
   }
   if (r.dsack) {
     counters_.inc(TcpCounter::kDsackRecv);
-    dsack_for_undo(t, *r.dsack);
+    dsack_for_undo(t, *r.dsack, prior_una, first_block_retransmitted);
   }
 
   if (advanced) {

@@ -85,10 +85,12 @@ void TcpLayer::start_undo(Tcb& t, Instant now) {
   u.first_retrans_at = now;
 }
 
-void TcpLayer::dsack_for_undo(Tcb& t, const wire::SackBlock& dsack) {
-  // Linux tcp_check_dsack/tcp_sacktag_one: a D-SACK for data sent in the episode
-  // says one of its retransmissions was not needed.
+void TcpLayer::dsack_for_undo(Tcb& t, const wire::SackBlock& dsack, SeqNum prior_una, bool retransmitted) {
+  // Linux tcp_check_dsack/tcp_sacktag_one: a D-SACK for data of the episode says one
+  // of its retransmissions was not needed: for data still queued, when that data was
+  // retransmitted; for data acknowledged before this ACK, counted without looking.
   if (!t.undo.active || !(t.undo.marker < dsack.right)) return;
+  if (prior_una < dsack.right && !retransmitted) return;
   const uint32_t len = static_cast<uint32_t>(dsack.right - dsack.left);
   t.undo.dsacked += (len + t.mss - 1) / t.mss;
 }

@@ -159,7 +159,7 @@ class TcpLayer final : public PathMtuListener {
   void enter_recovery(Tcb& t, base::Instant now);
   void prr_on_ack(Tcb& t, uint32_t delivered, bool advanced, bool newly_lost);
   void start_undo(Tcb& t, base::Instant now);
-  void dsack_for_undo(Tcb& t, const wire::SackBlock& dsack);
+  void dsack_for_undo(Tcb& t, const wire::SackBlock& dsack, base::SeqNum prior_una, bool retransmitted);
   bool try_undo(Tcb& t, const Rx& rx, bool dsack, bool advanced);
   bool ack_predates_retransmit(const Tcb& t, const Rx& rx) const;
   void process_tlp_ack(Tcb& t, const Rx& rx, const tcp::AckResult& r, bool advanced, bool pure_dupack,

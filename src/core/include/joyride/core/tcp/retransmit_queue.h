@@ -165,6 +165,10 @@ class RetransmitQueue {
   uint32_t sacked_segments() const { return sacked_segs_; }
   // Records ever marked lost, a retransmission deemed lost counting again (Linux tp->lost).
   uint64_t total_lost_segments() const { return total_lost_; }
+  // Whether a record overlapping [left, right) was ever retransmitted (a D-SACK for a
+  // segment sent once reports reordering or a network duplicate, not a spurious
+  // retransmission).
+  bool ever_retransmitted(base::SeqNum left, base::SeqNum right) const;
   // The end of the highest SACKed range still in the queue, or nullopt if none is SACKed.
   std::optional<base::SeqNum> highest_sacked() const;
 
