@@ -1,5 +1,6 @@
 // The rest of TCP, segment by segment: ECN (RFC 3168 §6.1: negotiation, ECT(0) on new
-// data only, CE echoed with ECE until CWR, one window reduction per window of data),
+// data only, CE echoed with ECE until CWR and the first CE acknowledged at once, one
+// window reduction per window of data and no growth during that window (CWR)),
 // ICMP errors (RFC 1191 fragmentation needed lowers the MSS and resends; RFC 1122
 // §4.2.3.9 hard errors abort only an opening connection), what TcpInfo reports after
 // a transfer, and urgent data taken in line (RFC 6093).
@@ -130,6 +131,26 @@ TEST(TcpEcn, CeMarkIsEchoedWithEceUntilThePeerSendsCwr) {
   c.h.advance(Duration::millis(40));
   EXPECT_FALSE(c.expect_ack(500).has(TcpFlags::kEce));
   c.h.expect_no_segment();
+}
+
+TEST(TcpEcn, TheFirstCeMarkIsAcknowledgedAtOnce) {
+  // Linux tcp_ecn_check_ce: the sender may have a small window, so the first CE mark
+  // is not left to the delayed-ACK timer. Later marks, while ECE is already being
+  // echoed, are acknowledged as usual.
+  Conn c(ConnOptions{.ecn = true});
+  c.data(0, 100);
+  c.h.expect_no_segment();  // unmarked: delayed
+  c.h.advance(Duration::millis(40));
+  EXPECT_FALSE(c.expect_ack(100).has(TcpFlags::kEce));
+  c.data(100, 100, TcpFlags::kAck | TcpFlags::kPsh, kCe);
+  Seg a = c.expect_ack(200);  // at once
+  EXPECT_TRUE(a.has(TcpFlags::kEce));
+  c.h.expect_no_segment();
+  c.data(200, 100, TcpFlags::kAck | TcpFlags::kPsh, kCe);
+  c.h.expect_no_segment();
+  c.h.advance(Duration::millis(40));
+  EXPECT_TRUE(c.expect_ack(300).has(TcpFlags::kEce));
+  EXPECT_EQ(c.h.counter("tcp.delayed_acks"), 2u);
 }
 
 TEST(TcpEcn, CeWithoutEcnNegotiatedIsIgnored) {
