@@ -332,8 +332,12 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
   const uint64_t lost_before = t.rtx.total_lost_segments();
   const auto sacks = t.sack_ok ? rx.h.options.sacks() : std::span<const wire::SackBlock>{};
   const SeqNum prior_una = t.snd_una;
-  // Asked before the ACK frees the records: was the first block's data retransmitted?
-  const bool first_block_retransmitted = !sacks.empty() && t.rtx.ever_retransmitted(sacks[0].left, sacks[0].right);
+  // Asked before the ACK frees the records, and only of a block that may be a D-SACK
+  // (small; an ordinary first block may span the whole window): was it retransmitted?
+  const bool maybe_dsack = t.undo.active && !sacks.empty() &&
+                           (sacks[0].left < ack || (sacks.size() > 1 && sacks[1].left <= sacks[0].left &&
+                                                    sacks[0].right <= sacks[1].right));
+  const bool first_block_retransmitted = maybe_dsack && t.rtx.ever_retransmitted(sacks[0].left, sacks[0].right);
   // With nothing outstanding only a D-SACK can still say something (a retransmission
   // was spurious: undo, the TLP episode); Linux reads it too (tcp_ack's no_queue).
   if (!t.rtx.empty() || (!sacks.empty() && t.rtx.snd_nxt() == t.snd_una)) {
