@@ -5,6 +5,7 @@
 // data is never acknowledged. SO_LINGER is in tcp_close_test.cc.
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "tcp_bare_conn.h"
@@ -121,24 +122,70 @@ TEST_F(TcpLifecycle, Retries2AbortsWithEtimedout) {
   EXPECT_EQ(h.counter("tcp.out_rsts"), 0u);
 }
 
-// TCP_USER_TIMEOUT: data unacknowledged for longer than the timeout aborts the
-// connection with ETIMEDOUT, long before tcp_retries2 would.
-TEST_F(TcpLifecycle, UserTimeoutAbortsUnacknowledgedData) {
-  ASSERT_TRUE(h.tcp().set_user_timeout(s, Duration::seconds(5)));
+// TCP_USER_TIMEOUT (Linux retransmits_timed_out + tcp_clamp_rto_to_user_timeout): data
+// unacknowledged for the timeout, counted from its original transmission, aborts the
+// connection with ETIMEDOUT and no RST at exactly that time: the backed-off RTO is
+// clamped to what is left. The first timeout always retransmits.
+struct UserTimeoutCase {
+  int timeout_ms;
+  std::vector<int> retransmits_ms;  // after the original transmission at 0
+  int abort_ms;
+};
+
+class TcpUserTimeout : public BareConnTest, public ::testing::WithParamInterface<UserTimeoutCase> {};
+
+TEST_P(TcpUserTimeout, AbortsAtTheTimeoutNotAtTheNextBackoff) {
+  const UserTimeoutCase& k = GetParam();
+  ASSERT_TRUE(h.tcp().set_user_timeout(s, Duration::millis(k.timeout_ms)));
   ASSERT_EQ(*h.tcp().send(s, pattern(100), h.now), 100u);
   expect(kAck | TcpFlags::kPsh, iss + 1, kPeer, 100);
   const Instant start = h.now;
-  auto sent = run_until_abort(h, s, iss, Duration::millis(100), Duration::seconds(60));
+  auto sent = run_until_abort(h, s, iss, Duration::millis(1), Duration::seconds(60));
+  std::vector<int> sent_ms;
+  for (Duration d : sent) sent_ms.push_back(static_cast<int>(d.as_nanos() / 1'000'000));
+  EXPECT_EQ(sent_ms, k.retransmits_ms);
+  EXPECT_EQ(h.now - start, Duration::millis(k.abort_ms));
   EXPECT_EQ(h.tcp().state(s), TcpState::kClosed);
-  EXPECT_EQ(error(), RecvError::kTimedOut);
+  std::array<uint8_t, 4> b{};
+  auto r = h.tcp().recv(s, b, h.now);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), RecvError::kTimedOut);
   EXPECT_EQ(h.counter("tcp.user_timeouts"), 1u);
-  const Duration took = h.now - start;
-  EXPECT_GE(took, Duration::seconds(5));
-  // Linux clamps the RTO to the time left and aborts at 5 s from the first
-  // unacknowledged transmission; we abort at the first RTO at least 5 s after the
-  // first timeout (0.2 + 0.4 + 0.8 + 1.6 + 3.2 = 6.2 s).
-  EXPECT_LE(took, Duration::millis(6200));
-  EXPECT_LT(sent.size(), 15u);
+  EXPECT_EQ(h.counter("tcp.out_rsts"), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Timeouts, TcpUserTimeout,
+    ::testing::Values(
+        // RTO 200 ms doubling: 0.2 0.6 1.4 3.0, then 6.2 is clamped to 5.0.
+        UserTimeoutCase{5000, {200, 600, 1400, 3000}, 5000},
+        UserTimeoutCase{1000, {200, 600}, 1000},
+        // Expires exactly at a backed-off deadline: no retransmission then.
+        UserTimeoutCase{3000, {200, 600, 1400}, 3000},
+        // Shorter than the first RTO: that one still retransmits, the next tick aborts.
+        UserTimeoutCase{100, {200}, 201}),
+    [](const auto& i) { return "ms" + std::to_string(i.param.timeout_ms); });
+
+TEST_F(TcpLifecycle, UserTimeoutCountsFromTheOldestUnacknowledgedOriginalSend) {
+  ASSERT_TRUE(h.tcp().set_user_timeout(s, Duration::seconds(5)));
+  ASSERT_TRUE(h.tcp().set_nodelay(s, true, h.now));
+  ASSERT_EQ(*h.tcp().send(s, pattern(100), h.now), 100u);
+  expect(kAck | TcpFlags::kPsh, iss + 1, kPeer, 100);
+  h.advance(Duration::millis(100));
+  h.inject(h.peer_segment(kAck, kPeer, iss + 101));
+  // Two seconds later a second segment goes and is never acknowledged: the clock
+  // starts with it, not with the connection's first data.
+  h.advance(Duration::millis(1900));
+  ASSERT_EQ(*h.tcp().send(s, pattern(100), h.now), 100u);
+  expect(kAck | TcpFlags::kPsh, iss + 101, kPeer, 100);
+  const Instant start = h.now;
+  while (h.tcp().state(s) == TcpState::kEstablished && h.now - start < Duration::seconds(60)) {
+    h.advance(Duration::millis(1));
+    while (h.pop_segment()) {
+    }
+  }
+  EXPECT_EQ(h.now - start, Duration::seconds(5));
+  EXPECT_EQ(h.counter("tcp.user_timeouts"), 1u);
 }
 
 TEST_F(TcpLifecycle, UserTimeoutDoesNotFireWhileDataIsAcknowledged) {
@@ -154,6 +201,151 @@ TEST_F(TcpLifecycle, UserTimeoutDoesNotFireWhileDataIsAcknowledged) {
   }
   EXPECT_EQ(h.tcp().state(s), TcpState::kEstablished);
   EXPECT_EQ(h.counter("tcp.user_timeouts"), 0u);
+}
+
+
+// ---- zero-window probing: when it gives up (Linux tcp_probe_timer) -------------------
+
+// The peer closes its window; the application then queues data (and may close).
+class TcpZeroWindow : public BareConnTest {
+ protected:
+  void stall() {
+    h.inject(h.peer_segment(kAck, kPeer, iss + 1, 80, 0));
+    ASSERT_EQ(*h.tcp().send(s, pattern(100), h.now), 100u);
+    h.expect_no_segment();
+  }
+  // Runs until the connection is gone or `limit`; returns the times of the probes
+  // (relative to the stall), answering each with a zero window when `answer`.
+  std::vector<Duration> probe(bool answer, Duration step, Duration limit) {
+    std::vector<Duration> probes;
+    const Instant start = h.now;
+    const size_t conns = h.tcp().connections();
+    while (h.tcp().connections() == conns && h.tcp().state(s) != TcpState::kClosed && h.now - start < limit) {
+      h.advance(step);
+      while (auto p = h.pop_segment()) {
+        EXPECT_EQ(p->seq().value(), iss) << "a zero-window probe: SND.UNA - 1, no data";
+        EXPECT_TRUE(p->payload.empty());
+        probes.push_back(h.now - start);
+        if (answer) h.inject(h.peer_segment(kAck, kPeer, iss + 1, 80, 0));
+      }
+    }
+    return probes;
+  }
+};
+
+struct ProbeLimitCase {
+  const char* name;
+  bool orphan;
+  bool answer;
+  uint32_t retries2;
+  uint32_t orphan_retries;
+  size_t probes;  // sent before giving up; 0: never gives up
+};
+
+// A fixture whose harness takes the case's sysctls.
+class TcpProbeLimit : public ::testing::TestWithParam<ProbeLimitCase> {};
+
+TEST_P(TcpProbeLimit, GivesUpAfterTheRetriesForItsKind) {
+  const ProbeLimitCase& k = GetParam();
+  HarnessOptions o;
+  o.configure = [&](StackConfig& c) {
+    c.tcp.retries2 = k.retries2;
+    c.tcp.orphan_retries = k.orphan_retries;
+  };
+  TcpHarness h(o);
+  const SocketId l = h.listen(80);
+  auto [s, iss] = h.accept_connection(l, kPeerIss, wire::TcpOptions{});
+  h.inject(h.peer_segment(kAck, kPeer, iss + 1, 80, 0));
+  ASSERT_EQ(*h.tcp().send(s, pattern(100), h.now), 100u);
+  h.expect_no_segment();
+  const size_t conns = h.tcp().connections();
+  if (k.orphan) {
+    h.tcp().close(s, h.now);  // graceful: the FIN waits behind the data
+    h.expect_no_segment();
+    EXPECT_EQ(h.tcp().connections(), conns);
+  }
+  size_t probes = 0;
+  const Instant start = h.now;
+  auto alive = [&] {
+    return k.orphan ? h.tcp().connections() == conns : h.tcp().state(s) == TcpState::kEstablished;
+  };
+  while (alive() && h.now - start < Duration::seconds(3600)) {
+    h.advance(Duration::millis(10));
+    while (auto p = h.pop_segment()) {
+      EXPECT_EQ(p->seq().value(), iss) << "a zero-window probe: SND.UNA - 1, no data";
+      EXPECT_TRUE(p->payload.empty());
+      ++probes;
+      if (k.answer) h.inject(h.peer_segment(kAck, kPeer, iss + 1, 80, 0));
+    }
+  }
+  if (k.probes == 0) {
+    EXPECT_TRUE(alive()) << "RFC 1122 §4.2.2.17: probing goes on while the peer answers";
+    EXPECT_GT(probes, 20u);
+    EXPECT_EQ(h.counter("tcp.probe_timeouts"), 0u);
+    return;
+  }
+  EXPECT_FALSE(alive());
+  EXPECT_EQ(probes, k.probes);
+  EXPECT_EQ(h.counter("tcp.probe_timeouts"), 1u);
+  EXPECT_EQ(h.counter("tcp.out_rsts"), 0u);  // tcp_write_err: no RST
+  if (!k.orphan) {
+    std::array<uint8_t, 4> b{};
+    auto r = h.tcp().recv(s, b, h.now);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error(), RecvError::kTimedOut);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kinds, TcpProbeLimit,
+    ::testing::Values(
+        // Unanswered probes: tcp_retries2 for an open socket, tcp_orphan_retries for an orphan.
+        ProbeLimitCase{"OpenUnanswered", false, false, 3, 8, 3},
+        ProbeLimitCase{"OrphanUnanswered", true, false, 15, 2, 2},
+        // Answered probes: an open socket probes forever; an orphan gives up once its
+        // backoff reaches TCP_RTO_MAX (200 ms << 10 > 120 s) beyond its retries.
+        ProbeLimitCase{"OpenAnswered", false, true, 3, 8, 0},
+        ProbeLimitCase{"OrphanAnswered", true, true, 15, 8, 10}),
+    [](const auto& i) { return std::string(i.param.name); });
+
+// TCP_USER_TIMEOUT bounds zero-window probing too, from the first probe, even while the
+// peer answers each one (Linux icsk_probes_tstamp), and the probe timer is clamped.
+TEST_F(TcpZeroWindow, UserTimeoutEndsProbingFromTheFirstProbe) {
+  ASSERT_TRUE(h.tcp().set_user_timeout(s, Duration::seconds(2)));
+  stall();
+  const Instant start = h.now;
+  auto probes = probe(true, Duration::millis(1), Duration::seconds(60));
+  // Probes at 0.2 (the clock starts), 0.6, 1.4; the next (3.0) is clamped to 2.2.
+  EXPECT_EQ(h.now - start, Duration::millis(2200));
+  EXPECT_EQ(probes, (std::vector<Duration>{Duration::millis(200), Duration::millis(600), Duration::millis(1400)}));
+  EXPECT_EQ(h.tcp().state(s), TcpState::kClosed);
+  EXPECT_EQ(h.counter("tcp.user_timeouts"), 1u);
+  EXPECT_EQ(h.counter("tcp.probe_timeouts"), 0u);
+}
+
+TEST_F(TcpZeroWindow, AWindowUpdateRestartsTheUserTimeoutClock) {
+  ASSERT_TRUE(h.tcp().set_user_timeout(s, Duration::seconds(2)));
+  stall();
+  EXPECT_EQ(probe(true, Duration::millis(1), Duration::millis(1500)).size(), 3u);
+  // The window opens for the 100 bytes, which are acknowledged, then closes again.
+  h.inject(h.peer_segment(kAck, kPeer, iss + 1, 80, 1000));
+  expect(kAck | TcpFlags::kPsh, iss + 1, kPeer, 100);
+  h.inject(h.peer_segment(kAck, kPeer, iss + 101, 80, 0));
+  ASSERT_EQ(*h.tcp().send(s, pattern(100), h.now), 100u);
+  h.expect_no_segment();
+  // A fresh stall: probes at 0.2, 0.6, 1.4 and the abort 2 s after the first.
+  const Instant start = h.now;
+  size_t probes = 0;
+  while (h.tcp().state(s) == TcpState::kEstablished && h.now - start < Duration::seconds(60)) {
+    h.advance(Duration::millis(1));
+    while (h.pop_segment()) {
+      ++probes;
+      h.inject(h.peer_segment(kAck, kPeer, iss + 101, 80, 0));
+    }
+  }
+  EXPECT_EQ(probes, 3u);
+  EXPECT_EQ(h.now - start, Duration::millis(2200));
+  EXPECT_EQ(h.counter("tcp.user_timeouts"), 1u);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The rest of TCP, segment by segment: ECN (RFC 3168 §6.1: negotiation, ECT(0) on new
-// data only, CE echoed with ECE until CWR, one window reduction per window of data),
+// data only, CE echoed with ECE until CWR and the first CE acknowledged at once, one
+// window reduction per window of data and no growth during that window (CWR)),
 // ICMP errors (RFC 1191 fragmentation needed lowers the MSS and resends; RFC 1122
 // §4.2.3.9 hard errors abort only an opening connection), what TcpInfo reports after
 // a transfer, and urgent data taken in line (RFC 6093).
@@ -132,6 +133,26 @@ TEST(TcpEcn, CeMarkIsEchoedWithEceUntilThePeerSendsCwr) {
   c.h.expect_no_segment();
 }
 
+TEST(TcpEcn, TheFirstCeMarkIsAcknowledgedAtOnce) {
+  // Linux tcp_ecn_check_ce: the sender may have a small window, so the first CE mark
+  // is not left to the delayed-ACK timer. Later marks, while ECE is already being
+  // echoed, are acknowledged as usual.
+  Conn c(ConnOptions{.ecn = true});
+  c.data(0, 100);
+  c.h.expect_no_segment();  // unmarked: delayed
+  c.h.advance(Duration::millis(40));
+  EXPECT_FALSE(c.expect_ack(100).has(TcpFlags::kEce));
+  c.data(100, 100, TcpFlags::kAck | TcpFlags::kPsh, kCe);
+  Seg a = c.expect_ack(200);  // at once
+  EXPECT_TRUE(a.has(TcpFlags::kEce));
+  c.h.expect_no_segment();
+  c.data(200, 100, TcpFlags::kAck | TcpFlags::kPsh, kCe);
+  c.h.expect_no_segment();
+  c.h.advance(Duration::millis(40));
+  EXPECT_TRUE(c.expect_ack(300).has(TcpFlags::kEce));
+  EXPECT_EQ(c.h.counter("tcp.delayed_acks"), 2u);
+}
+
 TEST(TcpEcn, CeWithoutEcnNegotiatedIsIgnored) {
   Conn c;
   c.data(0, 100, TcpFlags::kAck | TcpFlags::kPsh, kCe);
@@ -155,21 +176,25 @@ TEST(TcpEcn, EceReducesTheWindowOncePerWindowAndTheNextDataSaysCwr) {
     EXPECT_EQ(c.info().ssthresh, 2 * kMss);
     EXPECT_EQ(c.info().cwnd, 2 * kMss);
     c.h.expect_no_segment();  // 3 MSS in flight, cwnd 2
-    // More ECE within the same window: no second reduction (ssthresh stays; the
-    // window only grows by congestion avoidance, which counts these ACKs).
+    // More ECE within the same window: no second reduction, and no growth either
+    // until the window in flight at the reduction is acknowledged (Linux TCP_CA_CWR).
     c.ack(2 * kMss, {}, TcpFlags::kAck | TcpFlags::kEce);
     EXPECT_EQ(c.info().ssthresh, 2 * kMss);
-    EXPECT_EQ(c.info().cwnd, 3 * kMss);
-    // The first new data after the reduction says CWR, and is ECT(0).
+    EXPECT_EQ(c.info().cwnd, 2 * kMss);
     c.send(kMss);
+    c.h.expect_no_segment();  // 2 MSS in flight, cwnd 2
+    c.ack(3 * kMss);
+    EXPECT_EQ(c.info().cwnd, 2 * kMss);
+    // The first new data after the reduction says CWR, and is ECT(0).
     Seg d = c.expect_data(4 * kMss, kMss);
     EXPECT_TRUE(d.has(TcpFlags::kCwr));
     EXPECT_EQ(d.tos, kEct0);
     c.h.expect_no_segment();
     // An ECE that acknowledges up to the end of the window that was in flight at the
-    // reduction is still the same episode.
+    // reduction is still the same episode; it ends the no-growth period.
     c.ack(4 * kMss, {}, TcpFlags::kAck | TcpFlags::kEce);
-    EXPECT_EQ(c.info().cwnd, 3 * kMss);
+    EXPECT_EQ(c.info().ssthresh, 2 * kMss);
+    EXPECT_EQ(c.info().cwnd, 2 * kMss);  // congestion avoidance: 1 of 2 MSS counted
     c.send(kMss);
     Seg e = c.expect_data(5 * kMss, kMss);
     EXPECT_FALSE(e.has(TcpFlags::kCwr));  // CWR is said once per reduction

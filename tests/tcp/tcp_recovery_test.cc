@@ -218,7 +218,7 @@ TEST(TcpRecovery, DsackReceivedIsCounted) {
   c.ack(2 * kMss);
   EXPECT_EQ(c.h.counter("tcp.dsack_recv"), 0u);
   // The peer got segment 0 twice: a block below the cumulative ACK (RFC 2883 §4).
-  // (Segment 2 is still outstanding: see the report on D-SACKs after a full ACK.)
+  // (With nothing outstanding: tcp_recovery_window_test.cc.)
   c.ack(2 * kMss, {{0, kMss}});
   EXPECT_EQ(c.h.counter("tcp.dsack_recv"), 1u);
 }

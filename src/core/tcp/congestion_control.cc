@@ -46,6 +46,11 @@ uint32_t CongestionControl::slow_start(uint32_t acked_bytes, HyStartPlusPlus* hy
   return acked_bytes - std::min(acked_bytes, used);
 }
 
+void CongestionControl::undo(uint32_t prior_cwnd, uint32_t prior_ssthresh) {
+  cwnd_ = std::min(std::max(cwnd_, prior_cwnd), kMaxCwnd);
+  ssthresh_ = std::max(ssthresh_, prior_ssthresh);
+}
+
 void CongestionControl::restart_window() {
   ssthresh_ = std::max(ssthresh_, cwnd_ / 2 + cwnd_ / 4);
   cwnd_ = std::min(cwnd_, initial_window());

@@ -149,6 +149,7 @@ void RetransmitQueue::on_send(SeqNum begin, SeqNum end, Instant now) {
   s.begin = begin;
   s.end = end;
   s.sent_at = now;
+  s.first_sent_at = now;
   push_back(s);
   snd_nxt_ = end;
 }
@@ -389,6 +390,28 @@ void RetransmitQueue::mark_all_lost() {
     SentSegment& s = at(i);
     if (!s.sacked) mark_lost(s);
   }
+}
+
+bool RetransmitQueue::ever_retransmitted(SeqNum left, SeqNum right) const {
+  left = seq_max(left, snd_una_);
+  right = seq_min(right, snd_nxt_);
+  if (count_ == 0 || !(left < right)) return false;
+  for (size_t i = find(left); i < count_ && at(i).begin < right; ++i) {
+    if (at(i).ever_retransmitted) return true;
+  }
+  return false;
+}
+
+void RetransmitQueue::clear_lost() {
+  for (size_t i = 0; i < count_; ++i) {
+    SentSegment& s = at(i);
+    if (!s.lost && !s.retransmitted) continue;
+    account(s, -1);
+    s.lost = false;
+    s.retransmitted = false;
+    account(s, +1);
+  }
+  lost_hint_ = snd_nxt_;
 }
 
 const SentSegment* RetransmitQueue::next_lost() const {

@@ -271,7 +271,12 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
   }
   // ECN (RFC 3168 §6.1.3): a CE mark is echoed with ECE until the peer's CWR.
   if (t.ecn_ok) {
-    if (rx.ce) t.ece_pending = true;
+    if (rx.ce) {
+      // Linux tcp_ecn_check_ce: the first CE mark is acknowledged at once, not after
+      // the delayed-ACK timer, as the sender may have a small window.
+      if (!t.ece_pending && rx.payload_len != 0) t.ack_now = true;
+      t.ece_pending = true;
+    }
     if (rx.has(TcpFlags::kCwr)) t.ece_pending = rx.ce;
   }
   process_ack(t, rx, now);
@@ -306,6 +311,7 @@ void TcpLayer::update_window(Tcb& t, const Rx& rx) {
       t.rtx_mode = tcp::RtxTimerMode::kNone;
       t.rtt.reset_backoff();
       t.probes = 0;
+      t.probes_started = Instant{};
     }
   }
 }
@@ -317,16 +323,30 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
   const bool advanced = ack > t.snd_una;
   // RFC 5681 §2 duplicate ACK: nothing new acknowledged, no data, window unchanged,
   // data outstanding. SACK-bearing ACKs count too (RFC 6675).
-  const bool dupack = !advanced && ack == t.snd_una && rx.payload_len == 0 && !rx.has(TcpFlags::kFin) &&
-                      t.snd_wnd == old_wnd && !t.rtx.empty();
+  const bool pure = !advanced && ack == t.snd_una && rx.payload_len == 0 && !rx.has(TcpFlags::kFin) &&
+                    t.snd_wnd == old_wnd;
+  const bool dupack = pure && !t.rtx.empty();
 
   tcp::AckResult r;
   const uint32_t sacked_before = t.rtx.sacked_bytes();
-  if (!t.rtx.empty()) {
-    const auto sacks = t.sack_ok ? rx.h.options.sacks() : std::span<const wire::SackBlock>{};
+  const uint64_t lost_before = t.rtx.total_lost_segments();
+  const auto sacks = t.sack_ok ? rx.h.options.sacks() : std::span<const wire::SackBlock>{};
+  const SeqNum prior_una = t.snd_una;
+  // Asked before the ACK frees the records, and only of a block that may be a D-SACK
+  // (small; an ordinary first block may span the whole window): was it retransmitted?
+  const bool maybe_dsack = t.undo.active && !sacks.empty() &&
+                           (sacks[0].left < ack || (sacks.size() > 1 && sacks[1].left <= sacks[0].left &&
+                                                    sacks[0].right <= sacks[1].right));
+  const bool first_block_retransmitted = maybe_dsack && t.rtx.ever_retransmitted(sacks[0].left, sacks[0].right);
+  // With nothing outstanding only a D-SACK can still say something (a retransmission
+  // was spurious: undo, the TLP episode); Linux reads it too (tcp_ack's no_queue).
+  if (!t.rtx.empty() || (!sacks.empty() && t.rtx.snd_nxt() == t.snd_una)) {
     r = t.rtx.on_ack(ack, sacks, now, t.rtt.has_sample() ? t.rtt.min_rtt() : Duration::max());
   }
-  if (r.dsack) counters_.inc(TcpCounter::kDsackRecv);
+  if (r.dsack) {
+    counters_.inc(TcpCounter::kDsackRecv);
+    dsack_for_undo(t, *r.dsack, prior_una, first_block_retransmitted);
+  }
 
   if (advanced) {
     const uint32_t acked = static_cast<uint32_t>(ack - t.snd_una);
@@ -341,9 +361,7 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
     if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
     t.dupacks = 0;
     t.rto_count = 0;
-    if (t.tlp_in_flight && ack >= t.tlp_high_seq) t.tlp_in_flight = false;
     t.rtt.reset_backoff();
-    t.first_rto_at = Instant{};
     // RTT: the scoreboard's Karn-safe sample, else the echoed timestamp (RFC 7323 §4).
     std::optional<Duration> sample = r.rtt;
     if (!sample && t.ts_ok && rx.h.options.timestamps && rx.h.options.timestamps->second != 0 &&
@@ -362,11 +380,20 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
   const uint32_t delivered = static_cast<uint32_t>(std::max<int64_t>(newly, 0));
   if (delivered != 0) t.delivered += (delivered + t.mss - 1) / t.mss;
 
-  // ECN: ECE from the peer is a congestion signal once per window (RFC 3168 §6.1.2).
+  process_tlp_ack(t, rx, r, advanced, pure, now);
+  // A reduction that proves spurious is undone before anything else looks at cwnd.
+  try_undo(t, rx, r.dsack.has_value(), advanced);
+
+  // ECN: ECE from the peer is a congestion signal once per window (RFC 3168 §6.1.2),
+  // and for that window cwnd does not grow (Linux TCP_CA_CWR, ended by an ACK at or
+  // beyond the window's end).
+  if (t.in_cwr && ack >= t.ecn_recover) t.in_cwr = false;
   if (t.ecn_ok && rx.has(TcpFlags::kEce) && !t.in_recovery && !t.in_loss && ack > t.ecn_recover) {
     t.cc->on_loss(now, t.rtx.in_flight());
     t.ecn_recover = t.snd_max;
     t.cwr_pending = true;
+    t.in_cwr = true;
+    t.undo.active = false;  // a congestion signal, never undone (Linux tcp_enter_cwr)
   }
 
   // Recovery bookkeeping before growth: a full ACK ends the episode (RFC 6582 §3.2).
@@ -380,7 +407,7 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
   }
   if (t.in_loss && ack >= t.recovery_point) t.in_loss = false;
 
-  if (delivered != 0 && !t.in_recovery) {
+  if (delivered != 0 && !t.in_recovery && !t.in_cwr) {
     tcp::AckSample s;
     s.now = now;
     s.acked_bytes = delivered;
@@ -411,6 +438,8 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
   }
 
   detect_loss(t, now);
+  // PRR paces what this ACK lets out during recovery (the entering ACK included).
+  if (t.in_recovery) prr_on_ack(t, delivered, advanced, t.rtx.total_lost_segments() != lost_before);
 
   // RFC 6298 §5.2/5.3: all acknowledged stops the timer; new data acknowledged restarts it.
   if (t.rtx.empty()) {
@@ -456,16 +485,6 @@ void TcpLayer::detect_loss(Tcb& t, Instant now) {
     }
   }
   if (lost != 0 && !t.in_recovery && !t.in_loss) enter_recovery(t, now);
-}
-
-void TcpLayer::enter_recovery(Tcb& t, Instant now) {
-  counters_.inc(TcpCounter::kFastRetrans);
-  t.in_recovery = true;
-  t.recovery_point = t.snd_max;
-  // FlightSize = snd.nxt - snd.una (RFC 6937's RecoverFS): FlightSize as RFC 5681/6675 count it,
-  // SACKed bytes included (the pipe would halve a window that SACKs already shrank).
-  t.cc->on_loss(now, static_cast<uint32_t>(t.snd_max - t.snd_una));
-  if (t.ecn_ok) t.cwr_pending = true;
 }
 
 }  // namespace joyride::core

@@ -57,13 +57,32 @@ void TcpLayer::on_rtx_timer(Tcb& t, Instant now) {
   }
 }
 
+namespace {
+// Linux tcp_clamp_rto_to_user_timeout / tcp_clamp_probe0_to_user_timeout: with
+// TCP_USER_TIMEOUT set, the next timer fires no later than when it expires, so the
+// connection ends at the timeout and not at the next backed-off deadline.
+Duration clamp_to_user_timeout(Duration next, Duration user_timeout, Duration elapsed) {
+  if (user_timeout <= Duration::zero()) return next;
+  const Duration left = user_timeout - elapsed;
+  return std::min(next, std::max(left, Duration::millis(1)));
+}
+}  // namespace
+
+uint32_t TcpLayer::orphan_retries(bool alive) const {
+  // Linux tcp_orphan_retries: 0 configured means 8 while the backed-off RTO is still
+  // below TCP_RTO_MAX ("alive"), and no retries once it has reached it.
+  if (config_.orphan_retries == 0 && alive) return 8;
+  return config_.orphan_retries;
+}
+
 bool TcpLayer::retries_exhausted(Tcb& t, Instant now) const {
-  // TCP_USER_TIMEOUT bounds how long data may stay unacknowledged; otherwise
-  // tcp_retries2 (or tcp_orphan_retries for a closed socket) bounds the RTO count.
-  if (t.user_timeout > Duration::zero() && t.first_rto_at != Instant{} && now - t.first_rto_at >= t.user_timeout) {
-    return true;
-  }
-  const uint32_t limit = t.orphan ? config_.orphan_retries : config_.retries2;
+  // Linux tcp_write_timeout: the first timeout always retransmits.
+  if (t.rto_count == 0) return false;
+  // TCP_USER_TIMEOUT replaces the retry count (Linux retransmits_timed_out): the time
+  // since the original transmission of the oldest unacknowledged segment.
+  if (t.user_timeout > Duration::zero()) return now - t.rtx.first()->first_sent_at >= t.user_timeout;
+  // Otherwise tcp_retries2, or tcp_orphan_retries for a closed socket.
+  const uint32_t limit = t.orphan ? orphan_retries(t.rtt.rto() < config_.max_rto) : config_.retries2;
   return t.rto_count >= limit;
 }
 
@@ -85,7 +104,6 @@ void TcpLayer::on_retransmit_timeout(Tcb& t, Instant now) {
     return;
   }
   if (t.rtx.empty()) return;
-  if (t.first_rto_at == Instant{}) t.first_rto_at = now;
   if (retries_exhausted(t, now)) {
     counters_.inc(t.user_timeout > Duration::zero() ? TcpCounter::kUserTimeouts : TcpCounter::kTimeouts);
     abort(t, RecvError::kTimedOut, false, now);
@@ -94,17 +112,22 @@ void TcpLayer::on_retransmit_timeout(Tcb& t, Instant now) {
   counters_.inc(TcpCounter::kTimeouts);
   // RFC 6298 §5.5-5.7 and RFC 5681 §3.1: collapse the window, mark everything
   // outstanding lost (Linux tcp_enter_loss), back the timer off, resend the first.
+  // A timeout out of the open state starts an undo episode; one during fast recovery
+  // continues that recovery's (Linux tcp_enter_loss).
+  if (!t.in_loss && !t.in_recovery) start_undo(t, now);
   if (!t.in_loss) t.cc->on_timeout(now, t.rtx.in_flight());
   t.rtx.mark_all_lost();
   t.in_loss = true;
   t.in_recovery = false;
+  t.in_cwr = false;
   t.recovery_point = t.snd_max;
   t.dupacks = 0;
   t.tlp_in_flight = false;
   ++t.rto_count;
   t.rtt.backoff();
   retransmit_lost(t, now);
-  arm_timer(t, RtxTimerMode::kRetransmit, now + t.rtt.rto());
+  const Duration elapsed = t.rtx.empty() ? Duration::zero() : now - t.rtx.first()->first_sent_at;
+  arm_timer(t, RtxTimerMode::kRetransmit, now + clamp_to_user_timeout(t.rtt.rto(), t.user_timeout, elapsed));
 }
 
 void TcpLayer::on_tail_loss_probe(Tcb& t, Instant now) {
@@ -114,6 +137,7 @@ void TcpLayer::on_tail_loss_probe(Tcb& t, Instant now) {
   const uint32_t unsent = unsent_bytes(t);
   const uint32_t room = send_window_left(t);
   bool sent = false;
+  t.tlp_retrans = false;
   if (unsent != 0 && room != 0) {
     const uint32_t len = std::min<uint32_t>({unsent, current_mss(t), room});
     if (send_segment(t, t.snd_nxt, len, TcpFlags::kAck | TcpFlags::kPsh, now)) {
@@ -140,9 +164,15 @@ void TcpLayer::on_tail_loss_probe(Tcb& t, Instant now) {
       }
       if (send_segment(t, begin, data, TcpFlags::kAck | (fin ? TcpFlags::kFin : 0), now, true)) {
         t.rtx.on_retransmit(begin, end, now);
+        sent = true;
+        t.tlp_retrans = true;
+        t.tlp_probe_begin = begin;
+        t.tlp_probe_end = end;
       }
     }
   }
+  if (sent) counters_.inc(TcpCounter::kTlpProbes);
+  // The episode (RFC 8985 §7.4.1): process_tlp_ack() decides how it ended.
   t.tlp_in_flight = true;
   t.tlp_high_seq = t.snd_max;
   arm_timer(t, RtxTimerMode::kRetransmit, now + t.rtt.rto());
@@ -153,7 +183,34 @@ void TcpLayer::on_zero_window_probe(Tcb& t, Instant now) {
       t.state != TcpState::kClosing && t.state != TcpState::kLastAck) {
     return;
   }
-  if (unsent_bytes(t) == 0 && !(t.fin_queued && !t.fin_sent)) return;
+  if (unsent_bytes(t) == 0 && !(t.fin_queued && !t.fin_sent)) {
+    t.probes_started = Instant{};
+    return;
+  }
+  // When to give up (Linux tcp_probe_timer). RFC 1122 §4.2.2.17: keep probing as long
+  // as the peer answers. So only probes left unanswered tcp_retries2 times end the
+  // connection; an orphan gets tcp_orphan_retries, and also gives up once the backoff
+  // has reached TCP_RTO_MAX even if answered; TCP_USER_TIMEOUT counts from the first
+  // probe. Like Linux (tcp_write_err), no RST is sent.
+  if (t.probes_started == Instant{}) {
+    t.probes_started = now;
+  } else if (t.user_timeout > Duration::zero() && now - t.probes_started >= t.user_timeout) {
+    counters_.inc(TcpCounter::kUserTimeouts);
+    abort(t, RecvError::kTimedOut, false, now);
+    return;
+  }
+  uint32_t max_probes = config_.retries2;
+  bool give_up = false;
+  if (t.orphan) {
+    const bool alive = t.rtt.rto() < config_.max_rto;
+    max_probes = orphan_retries(alive);
+    give_up = !alive && t.rtt.backoffs() >= max_probes;
+  }
+  if (give_up || t.probes >= max_probes) {
+    counters_.inc(TcpCounter::kProbeTimeouts);
+    abort(t, RecvError::kTimedOut, false, now);
+    return;
+  }
   counters_.inc(TcpCounter::kZeroWindowProbes);
   ++t.probes;
   const uint32_t room = send_window_left(t);
@@ -166,6 +223,7 @@ void TcpLayer::on_zero_window_probe(Tcb& t, Instant now) {
       t.snd_nxt += len;
       t.snd_max = base::seq_max(t.snd_max, t.snd_nxt);
       t.rtx.on_send(begin, t.snd_nxt, now);
+      t.probes_started = Instant{};  // data in flight: the RTO takes over
       arm_rtx_timer(t, now);
       return;
     }
@@ -175,7 +233,8 @@ void TcpLayer::on_zero_window_probe(Tcb& t, Instant now) {
     send_segment(t, t.snd_una - 1, 0, TcpFlags::kAck, now);
   }
   t.rtt.backoff();
-  arm_timer(t, RtxTimerMode::kZeroWindowProbe, now + t.rtt.rto());
+  const Duration next = clamp_to_user_timeout(t.rtt.rto(), t.user_timeout, now - t.probes_started);
+  arm_timer(t, RtxTimerMode::kZeroWindowProbe, now + next);
 }
 
 void TcpLayer::on_delack_timer(Tcb& t, Instant now) {

@@ -11,6 +11,7 @@
 //   tcp_layer.cc      sockets, binding, the demux tables, close and the API calls
 //   tcp_listen.cc     listeners: SYN queue, SYN cookies, accept queue
 //   tcp_input.cc      a segment's arrival (RFC 9293 §3.10.7), ACK processing, loss detection
+//   tcp_recovery.cc   the window during and after recovery: PRR, undo, TLP episodes
 //   tcp_receive.cc    in-order and out-of-order data, window and ACK decisions
 //   tcp_output.cc     deciding what to send and building segments
 //   tcp_timers.cc     retransmission, delayed ACK, probes, keepalive, TIME_WAIT
@@ -151,10 +152,19 @@ class TcpLayer final : public PathMtuListener {
   void update_window(Tcb& t, const Rx& rx);
   void detect_loss(Tcb& t, base::Instant now);
   uint32_t rack_detect(Tcb& t, base::Instant now);
-  void enter_recovery(Tcb& t, base::Instant now);
   void challenge_ack(Tcb& t, base::Instant now);
   void apply_syn_options(Tcb& t, const Rx& rx);
   void send_reset_for(const Rx& rx);
+
+  // tcp_recovery.cc
+  void enter_recovery(Tcb& t, base::Instant now);
+  void prr_on_ack(Tcb& t, uint32_t delivered, bool advanced, bool newly_lost);
+  void start_undo(Tcb& t, base::Instant now);
+  void dsack_for_undo(Tcb& t, const wire::SackBlock& dsack, base::SeqNum prior_una, bool retransmitted);
+  bool try_undo(Tcb& t, const Rx& rx, bool dsack, bool advanced);
+  bool ack_predates_retransmit(const Tcb& t, const Rx& rx) const;
+  void process_tlp_ack(Tcb& t, const Rx& rx, const tcp::AckResult& r, bool advanced, bool pure_dupack,
+                       base::Instant now);
 
   // tcp_receive.cc
   void receive_data(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
@@ -196,6 +206,7 @@ class TcpLayer final : public PathMtuListener {
   void arm_keepalive(Tcb& t, base::Instant now);
   void enter_time_wait(Tcb& t, base::Instant now);
   bool retries_exhausted(Tcb& t, base::Instant now) const;
+  uint32_t orphan_retries(bool alive) const;
 
   const TcpConfig config_;
   Ipv4Layer& ip_;

@@ -69,6 +69,10 @@ class CongestionControl {
   virtual void on_timeout(base::Instant now, uint32_t inflight) = 0;
   // Idle restart (RFC 5681 §4.1 / RFC 7661): called when sending after idle > RTO.
   virtual void on_idle_restart(base::Instant now) = 0;
+  // The reduction of a loss episode proved spurious (D-SACK, Eifel): put back what it
+  // took, as Linux's tcp_undo_cwnd_reduction with tcp_reno_undo_cwnd (CUBIC uses the
+  // same): cwnd = max(cwnd, prior_cwnd), ssthresh = max(ssthresh, prior_ssthresh).
+  virtual void undo(uint32_t prior_cwnd, uint32_t prior_ssthresh);
 
   uint32_t cwnd() const { return cwnd_; }
   uint32_t ssthresh() const { return ssthresh_; }

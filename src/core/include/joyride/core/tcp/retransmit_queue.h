@@ -53,6 +53,7 @@ namespace joyride::core::tcp {
 struct SentSegment {
   base::SeqNum begin, end;  // sequence range (a SYN or FIN counts as one)
   base::Instant sent_at;    // time of the latest (re)transmission
+  base::Instant first_sent_at;  // time of the original transmission (TCP_USER_TIMEOUT)
   // See "Record flags" above.
   bool sacked = false;
   bool lost = false;           // stays set while a retransmission is in flight
@@ -146,6 +147,10 @@ class RetransmitQueue {
   void mark_head_lost();
   // RTO (Linux tcp_enter_loss): every un-SACKed record lost, retransmitted cleared.
   void mark_all_lost();
+  // A loss episode proved spurious (undo, Linux tcp_undo_cwnd_reduction with
+  // unmark_loss): no record is lost or waiting for a retransmission any more; each
+  // counts once in flight. ever_retransmitted stays (Karn).
+  void clear_lost();
 
   // The first record with lost && !retransmitted (what to retransmit next), or nullptr.
   // Amortized O(1) over a recovery: a hint remembers where the last search stopped.
@@ -160,6 +165,10 @@ class RetransmitQueue {
   uint32_t sacked_segments() const { return sacked_segs_; }
   // Records ever marked lost, a retransmission deemed lost counting again (Linux tp->lost).
   uint64_t total_lost_segments() const { return total_lost_; }
+  // Whether a record overlapping [left, right) was ever retransmitted (a D-SACK for a
+  // segment sent once reports reordering or a network duplicate, not a spurious
+  // retransmission).
+  bool ever_retransmitted(base::SeqNum left, base::SeqNum right) const;
   // The end of the highest SACKed range still in the queue, or nullopt if none is SACKed.
   std::optional<base::SeqNum> highest_sacked() const;
 

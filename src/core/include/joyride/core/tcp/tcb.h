@@ -100,9 +100,28 @@ struct Tcb {
   SeqNum recovery_point;
   uint32_t dupacks = 0;
   uint32_t rto_count = 0;     // consecutive timeouts (tcpi_retransmits)
-  base::Instant first_rto_at; // start of the current timeout episode (retries2, user timeout)
-  bool tlp_in_flight = false;  // a tail loss probe is out, until snd_una passes tlp_high_seq
-  SeqNum tlp_high_seq;
+  // TLP episode (RFC 8985 §7.4, Linux tlp_high_seq/tlp_retrans): open from a probe
+  // until an ACK tells whether it repaired a loss (then one window reduction) or was
+  // spurious; no second probe while it is open.
+  bool tlp_in_flight = false;
+  SeqNum tlp_high_seq;         // TLP.end_seq: SND.NXT when the probe went
+  bool tlp_retrans = false;    // the probe was a retransmission of [tlp_probe_begin, tlp_probe_end)
+  SeqNum tlp_probe_begin, tlp_probe_end;
+  // PRR (RFC 6937) during fast recovery: bytes delivered and sent since it began.
+  uint32_t prr_delivered = 0;
+  uint64_t prr_sent_base = 0;  // bytes_sent when recovery began (prr_out = bytes_sent - this)
+  uint32_t recover_fs = 0;     // RecoverFS: snd_max - snd_una when recovery began
+  bool in_cwr = false;         // after an ECE reduction, until snd_una passes ecn_recover (Linux TCP_CA_CWR)
+  // Undo of a spurious reduction (Linux undo_marker/undo_retrans/prior_cwnd, RFC 3522
+  // Eifel): from the start of a fast recovery or timeout episode until the next one.
+  struct Undo {
+    bool active = false;
+    SeqNum marker;              // snd_una when the episode began
+    uint64_t retrans_base = 0;  // total_retrans at the start, less retransmissions then in flight
+    uint32_t dsacked = 0;       // segments of the episode the peer reported twice (D-SACK)
+    uint32_t prior_cwnd = 0, prior_ssthresh = 0;
+    base::Instant first_retrans_at;  // the episode's first retransmission (Eifel)
+  } undo;
 
   // ---- acknowledgement ----------------------------------------------------------------
   uint32_t unacked_full_segments = 0;  // received since our last ACK
@@ -123,6 +142,7 @@ struct Tcb {
   base::Timer wait_timer;      // TIME_WAIT, FIN_WAIT_2 of an orphan, RACK reorder
   RtxTimerMode rtx_mode = RtxTimerMode::kNone;
   uint32_t probes = 0;         // zero-window or keepalive probes without answer
+  base::Instant probes_started;  // first zero-window probe of this stall (Linux icsk_probes_tstamp)
 
   // ---- socket options -----------------------------------------------------------------
   bool nodelay = false;

@@ -100,6 +100,8 @@ struct TcpInfo {
   uint64_t segs_out = 0;
   uint64_t segs_in = 0;
   uint32_t reordering_seen = 0;
+  size_t sndbuf = 0;            // send buffer size now (SO_SNDBUF; grows with cwnd unless set)
+  size_t rcvbuf = 0;            // receive buffer size now (SO_RCVBUF; grows by DRS unless set)
   std::string_view congestion_control;
 };
 
@@ -136,9 +138,14 @@ enum class TcpCounter : uint8_t {
   kZeroWindowProbes,
   kKeepaliveTimeouts,
   kUserTimeouts,
+  kProbeTimeouts,       // zero-window probing gave up (tcp_retries2 / tcp_orphan_retries)
+  kTlpProbes,           // tail loss probes sent (Linux TCPLossProbes)
+  kTlpRecoveries,       // a probe repaired a loss: one window reduction (TCPLossProbeRecovery)
+  kUndoDsack,           // reduction undone: every retransmission D-SACKed (TCPDSACKUndo)
+  kUndoTimestamp,       // reduction undone: the ACK echoed a pre-retransmission TSval (Eifel)
   kCount
 };
-constexpr std::array<std::string_view, 32> counter_names(TcpCounter) {
+constexpr std::array<std::string_view, 37> counter_names(TcpCounter) {
   return {"rx_segments",      "tx_segments",       "retrans_segments",     "active_opens",
           "passive_opens",    "attempt_fails",     "estab_resets",         "out_rsts",
           "drop_malformed",   "drop_bad_checksum", "drop_no_socket",       "drop_listen_overflow",
@@ -146,7 +153,9 @@ constexpr std::array<std::string_view, 32> counter_names(TcpCounter) {
           "drop_no_buffers",  "syncookies_sent",   "syncookies_recv",      "syncookies_failed",
           "challenge_acks",   "challenge_acks_limited", "timeouts",        "fast_retrans",
           "rack_loss",        "dsack_recv",        "dsack_sent",           "time_wait_recycled",
-          "delayed_acks",     "zero_window_probes", "keepalive_timeouts",  "user_timeouts"};
+          "delayed_acks",     "zero_window_probes", "keepalive_timeouts",  "user_timeouts",
+          "probe_timeouts",   "tlp_probes",        "tlp_recoveries",       "undo_dsack",
+          "undo_timestamp"};
 }
 
 }  // namespace joyride::core
