@@ -131,6 +131,24 @@ TEST_F(MbufPoolTest, ExhaustionIsCountedAndBurstIsPartial) {
   EXPECT_EQ(small->available_descriptors(), 2u);
 }
 
+TEST_F(MbufPoolTest, CreateReportsBadNamesAndDuplicates) {
+  MbufPoolConfig c;
+  c.mbufs = 63;
+  c.cache = 0;  // a cache above mbufs / 1.5 is EINVAL
+  auto empty = MbufPool::create(c);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().code, EINVAL);
+  c.name = std::string(40, 'x');
+  auto long_name = MbufPool::create(c);
+  ASSERT_FALSE(long_name.ok());
+  EXPECT_EQ(long_name.error().code, ENAMETOOLONG);
+  c.name = pool_->mempool()->name;  // taken
+  auto taken = MbufPool::create(c);
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.error().code, EEXIST) << taken.error().message();
+  EXPECT_NE(taken.error().message().find("rte_pktmbuf_pool_create"), std::string::npos);
+}
+
 TEST_F(MbufPoolTest, ChainToMbufWritesTheMbufHeaders) {
   const Bytes data = pattern(5000);
   buf::Packet p = packet_of(*pool_, data, 128);

@@ -100,6 +100,27 @@ TEST_F(PortTest, OpeningAnUnknownDeviceFailsWithItsReason) {
   EXPECT_NE(port.error().code, 0);
 }
 
+TEST_F(PortTest, RefusedConfigurationsFailAndLeaveThePortAlone) {
+  Port* port = open(DpdkEnv::kLoopback);
+  ASSERT_NE(port, nullptr);
+  MbufPool& pool = dpdk_env().pool_of(DpdkEnv::kLoopback);
+  PortConfig too_many_queues{.device = DpdkEnv::kLoopback, .rx_queues = 1000};
+  auto a = Port::open(too_many_queues, pool);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.error().code, EINVAL);
+  PortConfig tiny_mtu{.device = DpdkEnv::kLoopback, .mtu = 10};
+  auto b = Port::open(tiny_mtu, pool);
+  ASSERT_FALSE(b.ok());
+  EXPECT_STREQ(b.error().op, "rte_eth_dev_configure");
+  // The failed opens neither stopped nor closed the running port.
+  std::vector<buf::Packet> tx;
+  tx.push_back(packet_of(pool, test_frame(100, 4)));
+  ASSERT_EQ(port->tx_burst(0, tx), 1u);
+  auto rx = receive(*port, 1);
+  ASSERT_EQ(rx.size(), 1u);
+  EXPECT_EQ(bytes_of(rx[0]), test_frame(100, 4));
+}
+
 TEST_F(PortTest, LoopbackReturnsTheFrameByteForByteAndCountsIt) {
   Port* port = open(DpdkEnv::kLoopback);
   ASSERT_NE(port, nullptr);

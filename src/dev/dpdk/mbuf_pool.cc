@@ -41,9 +41,8 @@ void drop(buf::Segment* s) {
 }  // namespace
 
 base::Result<std::unique_ptr<MbufPool>, Error> MbufPool::create(const MbufPoolConfig& config) {
-  if (config.name.empty() || config.name.size() >= RTE_MEMPOOL_NAMESIZE - sizeof(RTE_MEMPOOL_MZ_PREFIX)) {
-    return base::Err(Error{"MbufPool::create (name)", EINVAL});
-  }
+  if (config.name.empty()) return base::Err(Error{"MbufPool::create (empty name)", EINVAL});
+  if (config.name.size() >= RTE_MEMPOOL_NAMESIZE) return base::Err(Error{"MbufPool::create (name)", ENAMETOOLONG});
   rte_mempool* mp = rte_pktmbuf_pool_create(config.name.c_str(), config.mbufs, config.cache, kPrivSize,
                                             config.data_room, config.socket);
   if (mp == nullptr) return base::Err(Error{"rte_pktmbuf_pool_create", rte_errno});

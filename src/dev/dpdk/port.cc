@@ -86,6 +86,7 @@ base::Status<Error> Port::configure(Port& port, const PortConfig& config) {
 
   if (int rc = rte_eth_dev_start(id); rc != 0) return base::Err(Error{"rte_eth_dev_start", -rc});
   port.started_ = true;
+  port.close_on_destroy_ = true;
   // Not every PMD can change promiscuity (-ENOTSUP): what it ends up in is reported.
   if (config.promiscuous) {
     (void)rte_eth_promiscuous_enable(id);
@@ -114,7 +115,9 @@ base::Status<Error> Port::configure(Port& port, const PortConfig& config) {
 
 Port::~Port() {
   stop();
-  rte_eth_dev_close(id_);
+  // A port that never started is left configured, not closed: closing releases it
+  // for the rest of the process, and the caller may want to retry another config.
+  if (close_on_destroy_) rte_eth_dev_close(id_);
 }
 
 void Port::stop() {

@@ -49,7 +49,7 @@ struct rte_mempool;
 namespace joyride::dev::dpdk {
 
 struct MbufPoolConfig {
-  std::string name;                   // unique among the process's mempools (< 26 characters)
+  std::string name;                   // unique among the process's mempools, at most 25 characters
   uint32_t mbufs = 8191;              // 2^n - 1 is the mempool's most compact size
   uint32_t cache = 256;               // per-lcore cache (0: none)
   uint16_t data_room = 2048 + 128;    // RTE_MBUF_DEFAULT_BUF_SIZE: 2 KiB + headroom

@@ -88,7 +88,8 @@ constexpr std::array<std::string_view, 2> counter_names(PortCounter) {
 class Port {
  public:
   // Sets up and starts the port; `pool` feeds its rx queues and converts its packets,
-  // and must outlive the Port.
+  // and must outlive the Port. On failure the device is left as the failed step left
+  // it (not closed), so another PortConfig can be tried.
   static base::Result<std::unique_ptr<Port>, Error> open(const PortConfig& config, MbufPool& pool);
   // stop() and rte_eth_dev_close: the port cannot be opened again in this process.
   ~Port();
@@ -125,6 +126,7 @@ class Port {
   MbufPool& pool_;
   Capabilities caps_;
   bool started_ = false;
+  bool close_on_destroy_ = false;  // set once the port has started
   base::CounterSet<PortCounter> counters_;
 };
 
