@@ -10,6 +10,8 @@ packages=(
   libfmt-dev libtomlplusplus-dev
   valgrind                          # callgrind instruction counts (bench/)
   tshark                            # reads the simulator's pcap captures in tests
+  dpdk dpdk-dev libdpdk-dev         # dev/dpdk (JOYRIDE_DPDK): EAL, ethdev, the PMDs, dpdk-testpmd
+  libxdp-dev libbpf-dev             # what libdpdk's pkg-config file (af_xdp PMD) asks for
 )
 
 missing=()
