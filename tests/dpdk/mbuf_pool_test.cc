@@ -200,6 +200,33 @@ TEST_F(MbufPoolTest, FromMbufAdoptsADpdkChainWithoutCopying) {
   EXPECT_NE(p.prepend(14), nullptr);
 }
 
+TEST_F(MbufPoolTest, ReceiveChecksumVerdictsBecomeOffloadBits) {
+  struct Case {
+    uint64_t ol_flags;
+    uint8_t offload;
+  };
+  const Case cases[] = {
+      {0, 0},
+      {RTE_MBUF_F_RX_IP_CKSUM_GOOD, buf::kRxIpv4ChecksumGood},
+      {RTE_MBUF_F_RX_L4_CKSUM_GOOD, buf::kRxL4ChecksumGood},
+      {RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD, buf::kRxIpv4ChecksumGood | buf::kRxL4ChecksumGood},
+      {RTE_MBUF_F_RX_IP_CKSUM_BAD | RTE_MBUF_F_RX_L4_CKSUM_BAD, 0},
+      {RTE_MBUF_F_RX_IP_CKSUM_NONE | RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN, 0},
+  };
+  for (const Case& c : cases) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_->mempool());
+    ASSERT_NE(m, nullptr);
+    ASSERT_NE(rte_pktmbuf_append(m, 60), nullptr);
+    m->ol_flags = c.ol_flags;
+    buf::Packet p = pool_->from_mbuf(m);
+    ASSERT_FALSE(p.empty());
+    EXPECT_EQ(p.offload(), c.offload) << std::hex << c.ol_flags;
+  }
+  buf::Packet fresh = pool_->alloc(0);
+  ASSERT_FALSE(fresh.empty());
+  EXPECT_EQ(fresh.offload(), 0) << "a reused mbuf's verdict does not leak into a new packet";
+}
+
 TEST_F(MbufPoolTest, RoundTripKeepsEveryByteAndOffset) {
   for (size_t len : {0, 1, 60, 1514, 2048, 4000, 9000}) {
     const Bytes data = pattern(len, static_cast<uint8_t>(len));

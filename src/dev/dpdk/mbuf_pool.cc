@@ -145,10 +145,28 @@ void MbufPool::release(buf::Segment* s) {
   rte_pktmbuf_free_seg(m);
 }
 
+namespace {
+
+// The device's checksum verdicts (rte_mbuf rx ol_flags) as buf::Offload bits: only a
+// GOOD verdict counts; BAD, UNKNOWN and NONE leave the check to the stack.
+uint8_t rx_offload_bits(uint64_t ol_flags) {
+  uint8_t bits = 0;
+  if ((ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD) bits |= buf::kRxIpv4ChecksumGood;
+  if ((ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD) bits |= buf::kRxL4ChecksumGood;
+  return bits;
+}
+
+}  // namespace
+
 buf::Packet MbufPool::from_mbuf(rte_mbuf* m) {
   if (m == nullptr) return buf::Packet();
+  const uint8_t offload = rx_offload_bits(m->ol_flags);
   for (const rte_mbuf* x = m; x != nullptr; x = x->next) {
-    if (!can_adopt(x)) return copy_chain(m);
+    if (!can_adopt(x)) {
+      buf::Packet copy = copy_chain(m);
+      if (!copy.empty()) copy.set_offload(offload);
+      return copy;
+    }
   }
   buf::Segment* head = nullptr;
   buf::Segment* tail = nullptr;
@@ -162,6 +180,7 @@ buf::Packet MbufPool::from_mbuf(rte_mbuf* m) {
     x = next;
   }
   head->pkt_len = total;
+  head->offload = offload;
   return buf::Packet(head);
 }
 
