@@ -15,6 +15,12 @@ using core::SocketId;
 // truncated on its way through echo.
 constexpr size_t kScratchBytes = core::UdpLayer::kMaxPayload;
 
+// An empty echo buffer would read nothing and take that for the peer's FIN.
+BuiltinServiceLimits checked(BuiltinServiceLimits l) {
+  l.echo_buffer = std::clamp<size_t>(l.echo_buffer, 1, UINT32_MAX);
+  return l;
+}
+
 }  // namespace
 
 std::string_view to_string(Service s) {
@@ -40,7 +46,7 @@ std::string StartError::to_string() const {
 
 BuiltinServiceRunner::BuiltinServiceRunner(core::Stack& stack, const BuiltinServices& config,
                                            base::RandomSource& random, const BuiltinServiceLimits& limits)
-    : stack_(stack), config_(config), random_(random), limits_(limits) {
+    : stack_(stack), config_(config), random_(random), limits_(checked(limits)) {
   // RFC 864: line k holds the 72 characters starting at printable character k mod 95
   // (space, 0x20, is character 0), then CR LF.
   pattern_.resize(2 * kPatternPeriod);

@@ -156,6 +156,49 @@ TEST(BuiltinLifecycle, ConnectionLimitIsHonouredAndCounted) {
   EXPECT_EQ(h.counter(Service::kDiscard, ServiceCounter::kTcpOverLimit), 2u);
 }
 
+// The runner shares its stack with other sockets: their events are not its.
+TEST(BuiltinLifecycle, OtherSocketsEventsAreNotClaimed) {
+  ServiceHosts h(HostsOptions{});
+  ASSERT_TRUE(h.start_ok);
+  auto& tcp = h.server().tcp();
+  auto l = tcp.open();
+  ASSERT_TRUE(l.ok());
+  ASSERT_TRUE(tcp.bind(*l, {wire::Ipv4Address(), 5000}).ok());
+  ASSERT_TRUE(tcp.listen(*l, 10).ok());
+  TcpClient client(h);
+  client.connect(5000, idle_conn(Expect::kNothing));
+  ASSERT_TRUE(h.run_until([&] { return h.unclaimed_server_events > 0; }, Duration::seconds(5)));
+  EXPECT_FALSE(h.runner().on_event(core::SocketEvent{*l, core::kReadable}, h.now()));
+  auto child = tcp.accept(*l);
+  ASSERT_TRUE(child.ok());
+  EXPECT_FALSE(h.runner().on_event(core::SocketEvent{*child, core::kWritable}, h.now()));
+  for (Service s : {Service::kEcho, Service::kDiscard, Service::kChargen})
+    EXPECT_EQ(h.counter(s, ServiceCounter::kTcpAccepted), 0u);
+
+  // A service connection's handle is claimed while it lives, and not once the
+  // service has closed it (a stale event), even when its slot has been reused.
+  ClientConn d = idle_conn(Expect::kNothing);
+  const size_t k = client.connect(9, d);
+  ASSERT_TRUE(h.run_until([&] { return h.counter(Service::kDiscard, ServiceCounter::kTcpActive) == 1; },
+                          Duration::seconds(5)));
+  core::SocketId served;
+  tcp.for_each_connection([&](core::SocketId id, const core::TcpInfo&, const core::tcp::FourTuple& t) {
+    if (t.local_port == 9 && t.remote_port != 0) served = id;
+  });
+  ASSERT_TRUE(served.valid());
+  EXPECT_TRUE(h.runner().on_event(core::SocketEvent{served, core::kReadable}, h.now()));
+  client.conn(k).shut_when_sent = true;
+  client.process(client.conn(k));
+  ASSERT_TRUE(h.run_until([&] { return h.counter(Service::kDiscard, ServiceCounter::kTcpActive) == 0; },
+                          Duration::seconds(5)));
+  EXPECT_FALSE(h.runner().on_event(core::SocketEvent{served, core::kReadable}, h.now()));
+  core::SocketId stale = served;
+  stale.generation += 1;
+  EXPECT_FALSE(h.runner().on_event(core::SocketEvent{stale, core::kReadable}, h.now()));
+  tcp.close(*child, h.now());
+  tcp.close(*l, h.now());
+}
+
 TEST(BuiltinLifecycle, StartReportsEverySocketItCouldNotSetUp) {
   HostsOptions o;
   o.start = false;

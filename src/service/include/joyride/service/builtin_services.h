@@ -57,7 +57,7 @@ std::string_view to_string(Transport t);
 // joyrided passes the defaults.)
 struct BuiltinServiceLimits {
   uint32_t max_connections = 4096;  // per service
-  size_t echo_buffer = 16 * 1024;   // per echo connection: read but not yet sent back
+  size_t echo_buffer = 16 * 1024;   // per echo connection: read but not yet sent back (>= 1)
 };
 
 // The counters of one service, in the order BuiltinCounter repeats them per service.
