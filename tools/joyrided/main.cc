@@ -167,9 +167,9 @@ int run(const std::string& config_path, const std::string& ready_file) {
       drivers.push_back(std::make_unique<dev::dpdk::StackDriver>(stack, *ports[i], dc));
     }
 
-    service::BuiltinServer services(stack, config.services, random);
+    service::BuiltinServiceRunner services(stack, config.services, random);
     if (auto started = services.start(dev::dpdk::monotonic_now()); !started) {
-      log("built-in services: " + started.error());
+      log("built-in services: " + started.error().to_string());
       return 1;
     }
 
