@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
-# The main job, until joyrided exists: two Joyride stacks on a simulated link with
-# delay and loss exchange ICMP echo, UDP and TCP traffic, including 64 KB datagrams that
-# travel as 45 fragments each, and report what was verified. Writes a capture of
-# the UDP run to build/demo.pcap (open it with tshark or Wireshark).
+# The main job: joyrided on the local test network (scripts/testbed: a veth between
+# two namespaces, joyrided on net_af_xdp), a Linux client exchanging data with it
+# (ping with fragments, UDP and TCP echo, TCP discard), then joyrided's own stats.
+# Then two Joyride stacks on a simulated link with delay and loss exchange ICMP echo,
+# UDP and TCP traffic, and report what was verified; a capture of the UDP run goes to
+# build/demo.pcap (open it with tshark or Wireshark). Needs root (namespaces, af_xdp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target joyride-sim
+cmake --build --preset release -j "$(nproc)" --target joyride-sim joyrided joyride
 sim=build/release/tools/sim/joyride-sim
+
+echo "== joyrided on the test network, a Linux client in netns jr-linux"
+trap 'bash scripts/testbed down >/dev/null 2>&1 || true' EXIT
+bash scripts/testbed up
+ip netns exec jr-linux python3 tests/interop/interop.py
+echo
+echo "== joyride stat (first lines and the TCP counters)"
+build/release/tools/joyride/joyride stat | sed -n '1,12p'
+build/release/tools/joyride/joyride stat | sed -n '/^  tcp$/,/^  [a-z]*$/p' | grep -v " 0$"
+bash scripts/testbed down
+echo
 
 echo "== ping: 10 echo requests of 1000 bytes over a 5 ms link"
 "$sim" ping --count 10 --size 1000 --delay 5ms --seed 1

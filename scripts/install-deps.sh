@@ -12,6 +12,7 @@ packages=(
   tshark                            # reads the simulator's pcap captures in tests
   dpdk dpdk-dev libdpdk-dev         # dev/dpdk (JOYRIDE_DPDK): EAL, ethdev, the PMDs, dpdk-testpmd
   libxdp-dev libbpf-dev             # what libdpdk's pkg-config file (af_xdp PMD) asks for
+  iproute2 iputils-ping ethtool python3   # scripts/testbed and the interop tests
 )
 
 missing=()

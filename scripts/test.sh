@@ -4,6 +4,7 @@
 #   2. the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. each libFuzzer target for a bounded time (JOYRIDE_FUZZ_SECONDS, default 30)
 #   4. joyride-sim scenarios end to end, checked by their exit status
+#   5. interop: the Linux kernel against joyrided on a veth through net_af_xdp
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,5 +36,10 @@ sim=build/debug/tools/sim/joyride-sim
 "$sim" tcp --bytes 300000 --direction both --loss 0.05 --reorder 0.05 --dup 0.02 --corrupt 0.01 --delay 10ms --cc newreno --seed 6 | tail -n 1
 "$sim" tcp --bytes 20000 --connections 200 --direction echo --loss 0.01 --delay 1ms --seed 7 | tail -n 1
 "$sim" tcp --bytes 500000 --direction b2a --mtu 9000 --rate 1G --queue 200000 --delay 2ms --seed 8 | tail -n 1
+
+echo "== interop: Linux against joyrided over net_af_xdp (scripts/testbed)"
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$jobs" --target joyrided joyride
+bash tests/interop/run.sh
 
 echo "== all tests passed"
