@@ -25,48 +25,31 @@ uint32_t TcpLayer::tsval(const Tcb& t, Instant now) const {
   return static_cast<uint32_t>(now.as_nanos() / 1'000'000) + t.ts_offset;
 }
 
+size_t TcpLayer::sack_blocks_to_send(const Tcb& t, std::span<wire::SackBlock, 4> out) const {
+  if (!t.sack_ok || (!t.dsack_pending && t.ooo.empty())) return 0;
+  size_t n = 0;
+  if (t.dsack_pending) out[n++] = t.dsack_block;  // RFC 2883: the D-SACK block goes first
+  std::array<wire::SackBlock, 4> ooo;
+  const size_t k = t.ooo.sack_blocks(ooo);
+  for (size_t i = 0; i < k && n < out.size(); ++i) out[n++] = ooo[i];
+  // What fits in 40 bytes beside the timestamps (RFC 2018 §3): 3 blocks, else 4.
+  return std::min<size_t>(n, t.ts_ok ? 3 : 4);
+}
+
 uint32_t TcpLayer::current_mss(const Tcb& t) const {
   // Payload that fits a segment now: SACK blocks (and a D-SACK) carried on data
   // segments take option space too, so a full segment shrinks while they are sent
   // (Linux tcp_current_mss); otherwise it would exceed the path MTU.
-  if (!t.sack_ok || (t.ooo.empty() && !t.dsack_pending)) return t.mss;
-  wire::TcpOptions o;
-  if (t.ts_ok) o.timestamps = std::pair{0u, 0u};
-  if (t.dsack_pending) o.add_sack(t.dsack_block);
   std::array<wire::SackBlock, 4> blocks;
-  const size_t n = t.ooo.sack_blocks(blocks);
-  for (size_t i = 0; i < n; ++i) o.add_sack(blocks[i]);
-  const uint32_t base = t.ts_ok ? tcp::kTimestampOptionLen : 0;
-  const uint32_t extra = static_cast<uint32_t>(o.emitted_len()) - base;
+  const size_t n = sack_blocks_to_send(t, blocks);
+  if (n == 0) return t.mss;
+  const uint32_t extra = static_cast<uint32_t>(4 + 8 * n);  // NOP NOP SACK len, then the blocks
   return t.mss > extra + 64 ? t.mss - extra : 64;
 }
 
 uint32_t TcpLayer::send_window_left(const Tcb& t) const {
   const int32_t left = (t.snd_una + t.snd_wnd) - t.snd_nxt;
   return left > 0 ? static_cast<uint32_t>(left) : 0;
-}
-
-void TcpLayer::fill_options(Tcb& t, wire::TcpOptions& o, uint8_t flags, Instant now) {
-  if ((flags & TcpFlags::kSyn) != 0) {
-    // Linux's SYN layout: MSS, SACK-permitted+timestamps, NOP+window scale (the
-    // wire layer lays them out in that order).
-    o.mss = t.adv_mss;
-    const bool syn_ack = (flags & TcpFlags::kAck) != 0;
-    if (syn_ack ? t.sack_ok : config_.sack) o.sack_permitted = true;
-    if (syn_ack ? t.ts_ok : config_.timestamps) o.timestamps = std::pair{tsval(t, now), syn_ack ? t.ts_recent : 0u};
-    if (syn_ack ? t.wscale_ok : config_.window_scaling) o.window_scale = t.rcv_wscale;
-    return;
-  }
-  if (t.ts_ok) o.timestamps = std::pair{tsval(t, now), t.ts_recent};
-  if (t.sack_ok) {
-    if (t.dsack_pending) {
-      o.add_sack(t.dsack_block);
-      counters_.inc(TcpCounter::kDsackSent);
-    }
-    std::array<wire::SackBlock, 4> blocks;
-    const size_t n = t.ooo.sack_blocks(blocks);
-    for (size_t i = 0; i < n; ++i) o.add_sack(blocks[i]);
-  }
 }
 
 bool TcpLayer::emit_syn_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
@@ -78,7 +61,14 @@ bool TcpLayer::emit_syn_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags
   h.flags = flags;
   if ((flags & TcpFlags::kAck) != 0) h.ack = t.rcv_nxt;
   h.window = window;
-  fill_options(t, h.options, flags, now);
+  // Linux's SYN layout: MSS, SACK-permitted+timestamps, NOP+window scale (the wire
+  // layer lays them out in that order). A SYN-ACK echoes what the peer offered.
+  wire::TcpOptions& o = h.options;
+  o.mss = t.adv_mss;
+  const bool syn_ack = (flags & TcpFlags::kAck) != 0;
+  if (syn_ack ? t.sack_ok : config_.sack) o.sack_permitted = true;
+  if (syn_ack ? t.ts_ok : config_.timestamps) o.timestamps = std::pair{tsval(t, now), syn_ack ? t.ts_recent : 0u};
+  if (syn_ack ? t.wscale_ok : config_.window_scaling) o.window_scale = t.rcv_wscale;
   h.payload_len = static_cast<uint16_t>(len);
   const size_t hlen = h.header_len_to_emit();
   uint8_t* hdr = p.prepend(hlen);
@@ -105,15 +95,9 @@ bool TcpLayer::emit_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, ui
     base::store_be<uint32_t>(options, 8, t.ts_recent);
     olen = tcp::kTimestampOptionLen;
   }
-  if (t.sack_ok && (t.dsack_pending || !t.ooo.empty())) {
-    std::array<wire::SackBlock, 5> blocks;
-    size_t n = 0;
-    if (t.dsack_pending) {
-      blocks[n++] = t.dsack_block;
-      counters_.inc(TcpCounter::kDsackSent);
-    }
-    n += t.ooo.sack_blocks(std::span(blocks).subspan(n, 4));
-    n = std::min<size_t>(n, t.ts_ok ? 3 : 4);
+  std::array<wire::SackBlock, 4> blocks;
+  if (const size_t n = sack_blocks_to_send(t, blocks); n != 0) {
+    if (t.dsack_pending) counters_.inc(TcpCounter::kDsackSent);
     options[olen] = wire::TcpOptionKind::kNop;
     options[olen + 1] = wire::TcpOptionKind::kNop;
     options[olen + 2] = wire::TcpOptionKind::kSack;

@@ -187,10 +187,11 @@ class TcpLayer final : public PathMtuListener {
   void send_raw(const tcp::FourTuple& tuple, base::SeqNum seq, base::SeqNum ack, uint8_t flags, uint16_t window,
                 const wire::TcpOptions& options);
   bool retransmit_lost(Tcb& t, base::Instant now);
-  void fill_options(Tcb& t, wire::TcpOptions& o, uint8_t flags, base::Instant now);
   uint32_t tsval(const Tcb& t, base::Instant now) const;
   uint32_t send_window_left(const Tcb& t) const;
   uint32_t current_mss(const Tcb& t) const;
+  // The SACK blocks a post-handshake segment carries now (D-SACK first), as many as fit.
+  size_t sack_blocks_to_send(const Tcb& t, std::span<wire::SackBlock, 4> out) const;
   uint32_t unsent_bytes(const Tcb& t) const;
 
   // tcp_timers.cc
