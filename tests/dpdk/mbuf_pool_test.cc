@@ -5,6 +5,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@ using testing::dpdk_env;
 using testing::packet_of;
 using testing::pool_full;
 
+// rte_pktmbuf_pool_create's usual room, for pools that ask for it explicitly.
 constexpr uint32_t kRoom = 2048 + 128;
 
 Bytes pattern(size_t n, uint8_t seed = 0) {
@@ -63,6 +65,7 @@ class MbufPoolTest : public ::testing::Test {
     c.mbufs = mbufs;
     c.cache = cache;
     c.clone_descriptors = descriptors;
+    c.data_room = kRoom;  // the chain tests below count 2 KiB segments
     auto p = MbufPool::create(c);
     EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error().message());
     return p.ok() ? std::move(p).value() : nullptr;
@@ -86,6 +89,35 @@ TEST_F(MbufPoolTest, SegmentDescribesTheMbufDataRoom) {
   EXPECT_EQ(p.len(), 0u);
   EXPECT_EQ(m->pool, pool_->mempool());
   EXPECT_EQ(rte_mempool_avail_count(pool_->mempool()), pool_->mempool()->size - 1);
+}
+
+// net_af_xdp registers the pool as a umem of equal frames (MbufPool::kObjectSize): a
+// default pool's objects must be exactly one page and back to back, or the kernel
+// rejects the descriptors of the objects past the umem's end and transmit stalls.
+TEST_F(MbufPoolTest, DefaultPoolObjectsArePagesBackToBack) {
+  MbufPoolConfig c;
+  c.name = unique_name();
+  c.mbufs = 1023;
+  auto created = MbufPool::create(c);
+  ASSERT_TRUE(created.ok()) << created.error().message();
+  MbufPool& pool = **created;
+  rte_mempool* mp = pool.mempool();
+  EXPECT_EQ(mp->header_size + mp->elt_size + mp->trailer_size, MbufPool::kObjectSize);
+  EXPECT_TRUE(pool.evenly_spaced());
+  EXPECT_EQ(pool.segment_capacity(), rte_pktmbuf_data_room_size(mp));
+  EXPECT_GE(pool.segment_capacity(), uint32_t{RTE_PKTMBUF_HEADROOM} + 1518);  // a 1500-MTU frame
+  std::vector<uintptr_t> addresses;
+  rte_mempool_obj_iter(
+      mp, [](rte_mempool*, void* arg, void* obj, unsigned) {
+        static_cast<std::vector<uintptr_t>*>(arg)->push_back(reinterpret_cast<uintptr_t>(obj));
+      },
+      &addresses);
+  ASSERT_EQ(addresses.size(), mp->size);
+  std::sort(addresses.begin(), addresses.end());
+  for (size_t i = 1; i < addresses.size(); ++i) ASSERT_EQ(addresses[i] - addresses[i - 1], MbufPool::kObjectSize) << i;
+  const auto first_chunk = reinterpret_cast<uintptr_t>(STAILQ_FIRST(&mp->mem_list)->addr);
+  // ... starting at the first memory chunk's start, where af_xdp's umem starts.
+  EXPECT_EQ(addresses.front() - mp->header_size, first_chunk);
 }
 
 TEST_F(MbufPoolTest, AllocAndFreeReturnEveryMbuf) {
@@ -126,7 +158,7 @@ TEST_F(MbufPoolTest, ExhaustionIsCountedAndBurstIsPartial) {
   c2.reset();
   all.clear();
   EXPECT_TRUE(pool_full(*small));
-  EXPECT_TRUE(small->alloc(kRoom + 1).empty());  // headroom beyond the data room
+  EXPECT_TRUE(small->alloc(small->segment_capacity() + 1).empty());  // headroom beyond the data room
   EXPECT_EQ(small->segment_alloc_failures(), 3u);
   EXPECT_EQ(small->available_descriptors(), 2u);
 }
@@ -146,7 +178,7 @@ TEST_F(MbufPoolTest, CreateReportsBadNamesAndDuplicates) {
   auto taken = MbufPool::create(c);
   ASSERT_FALSE(taken.ok());
   EXPECT_EQ(taken.error().code, EEXIST) << taken.error().message();
-  EXPECT_NE(taken.error().message().find("rte_pktmbuf_pool_create"), std::string::npos);
+  EXPECT_NE(taken.error().message().find("rte_mempool_create_empty"), std::string::npos);
 }
 
 TEST_F(MbufPoolTest, ChainToMbufWritesTheMbufHeaders) {

@@ -165,7 +165,7 @@ TEST_F(PortTest, LoopbackCarriesChainsItCanSend) {
 
   // A chain longer than one mbuf: carried whole with multi-segment tx; otherwise it
   // can never be sent, and is dropped and counted rather than handed back forever.
-  const Bytes big = test_frame(5000, 3);
+  const Bytes big = test_frame(2 * pool.segment_capacity(), 3);
   tx.clear();
   tx.push_back(packet_of(pool, big));
   ASSERT_EQ(tx[0].segment_count(), 3u);

@@ -2,7 +2,9 @@
 
 #include <rte_errno.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
 #include <rte_mempool.h>
+#include <rte_memzone.h>
 
 #include <algorithm>
 #include <cassert>
@@ -43,15 +45,78 @@ void drop(buf::Segment* s) {
 base::Result<std::unique_ptr<MbufPool>, Error> MbufPool::create(const MbufPoolConfig& config) {
   if (config.name.empty()) return base::Err(Error{"MbufPool::create (empty name)", EINVAL});
   if (config.name.size() >= RTE_MEMPOOL_NAMESIZE) return base::Err(Error{"MbufPool::create (name)", ENAMETOOLONG});
-  rte_mempool* mp = rte_pktmbuf_pool_create(config.name.c_str(), config.mbufs, config.cache, kPrivSize,
-                                            config.data_room, config.socket);
-  if (mp == nullptr) return base::Err(Error{"rte_pktmbuf_pool_create", rte_errno});
-  return std::unique_ptr<MbufPool>(new MbufPool(mp, rte_pktmbuf_data_room_size(mp), config.clone_descriptors));
+  // What rte_pktmbuf_pool_create does, but with RTE_MEMPOOL_F_NO_SPREAD: the spreading
+  // pads objects to an odd number of cache lines, which would undo kObjectSize.
+  constexpr unsigned kFlags = RTE_MEMPOOL_F_NO_SPREAD;
+  uint32_t data_room = config.data_room;
+  if (data_room == 0) {
+    rte_mempool_objsz sz{};
+    rte_mempool_calc_obj_size(0, kFlags, &sz);
+    data_room = kObjectSize - sz.header_size - sz.trailer_size - sizeof(rte_mbuf) - kPrivSize;
+  }
+  rte_pktmbuf_pool_private priv{};
+  priv.mbuf_data_room_size = static_cast<uint16_t>(data_room);
+  priv.mbuf_priv_size = kPrivSize;
+  rte_mempool* mp = rte_mempool_create_empty(config.name.c_str(), config.mbufs,
+                                             sizeof(rte_mbuf) + kPrivSize + data_room, config.cache,
+                                             sizeof(rte_pktmbuf_pool_private), config.socket, kFlags);
+  if (mp == nullptr) return base::Err(Error{"rte_mempool_create_empty", rte_errno});
+  int rc = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), nullptr);
+  if (rc == 0) {
+    rte_pktmbuf_pool_init(mp, &priv);
+    rc = config.data_room == 0 ? populate_page_aligned(mp) : rte_mempool_populate_default(mp);
+    if (rc >= 0) rc = 0;
+  }
+  if (rc != 0) {
+    rte_mempool_free(mp);
+    return base::Err(Error{"populating the mempool", -rc});
+  }
+  rte_mempool_obj_iter(mp, rte_pktmbuf_init, nullptr);
+  return std::unique_ptr<MbufPool>(new MbufPool(mp, data_room, config.clone_descriptors));
+}
+
+// Page-sized objects in one page-aligned memzone, so the first object starts where the
+// pool's first memory chunk starts: net_af_xdp takes that chunk's page as the umem's
+// base and sizes the umem as objects × object size, and rte_mempool_populate_default's
+// memzone may start mid-page, which pushes the last object past the umem's end.
+int MbufPool::populate_page_aligned(rte_mempool* mp) {
+  size_t page = 0;
+  if (int rc = rte_mempool_get_page_size(mp, &page); rc < 0) return rc;
+  const size_t bytes = size_t{mp->size} * kObjectSize;
+  const std::string zone = std::string("mz_") + mp->name;
+  const rte_memzone* mz = rte_memzone_reserve_aligned(zone.c_str(), bytes, mp->socket_id, 0, kObjectSize);
+  if (mz == nullptr) return -rte_errno;
+  auto free_zone = [](rte_mempool_memhdr*, void* opaque) { rte_memzone_free(static_cast<const rte_memzone*>(opaque)); };
+  const int rc = rte_mempool_populate_virt(mp, static_cast<char*>(mz->addr), bytes, page == 0 ? kObjectSize : page,
+                                           free_zone, const_cast<rte_memzone*>(mz));
+  if (rc < 0) rte_memzone_free(mz);
+  return rc < 0 || mp->populated_size == mp->size ? rc : -ENOMEM;
+}
+
+bool MbufPool::objects_evenly_spaced(rte_mempool* mp) {
+  struct Span {
+    uintptr_t lowest = UINTPTR_MAX;
+    uintptr_t highest = 0;
+  } span;
+  rte_mempool_obj_iter(
+      mp,
+      [](rte_mempool*, void* arg, void* obj, unsigned) {
+        auto* s = static_cast<Span*>(arg);
+        const auto a = reinterpret_cast<uintptr_t>(obj);
+        s->lowest = std::min(s->lowest, a);
+        s->highest = std::max(s->highest, a);
+      },
+      &span);
+  const size_t stride = mp->header_size + mp->elt_size + mp->trailer_size;
+  const auto first_chunk = reinterpret_cast<uintptr_t>(STAILQ_FIRST(&mp->mem_list)->addr);
+  return mp->size > 0 && span.lowest - mp->header_size == first_chunk &&
+         span.highest - span.lowest == (mp->size - 1) * stride;
 }
 
 MbufPool::MbufPool(rte_mempool* mp, uint32_t data_room, uint32_t descriptors)
     : mempool_(mp),
       data_room_(data_room),
+      evenly_spaced_(objects_evenly_spaced(mp)),
       descriptor_storage_(new buf::Segment[descriptors]),
       descriptors_(descriptor_storage_.get(), descriptors) {
   free_descriptors_.reserve(descriptors);

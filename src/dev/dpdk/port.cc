@@ -5,6 +5,7 @@
 #include <rte_mbuf.h>
 
 #include <algorithm>
+#include <string_view>
 
 namespace joyride::dev::dpdk {
 
@@ -35,6 +36,12 @@ base::Status<Error> Port::configure(Port& port, const PortConfig& config) {
   if (config.rx_queues == 0 || config.tx_queues == 0 || config.rx_queues > info.max_rx_queues ||
       config.tx_queues > info.max_tx_queues) {
     return base::Err(Error{"Port::open (queue count beyond the PMD's maximum)", EINVAL});
+  }
+  // net_af_xdp hands our mbufs to the kernel as umem frames and assumes the mempool's
+  // objects are back to back (MbufPool::kObjectSize explains); otherwise part of the
+  // pool is outside the umem and transmit stalls. Refuse rather than stall later.
+  if (std::string_view(info.driver_name) == "net_af_xdp" && !port.pool_.evenly_spaced()) {
+    return base::Err(Error{"Port::open (net_af_xdp needs an MbufPool with data_room 0: evenly spaced objects)", EINVAL});
   }
 
   rte_eth_conf conf{};

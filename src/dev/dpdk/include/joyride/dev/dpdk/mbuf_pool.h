@@ -52,7 +52,9 @@ struct MbufPoolConfig {
   std::string name;                   // unique among the process's mempools, at most 25 characters
   uint32_t mbufs = 8191;              // 2^n - 1 is the mempool's most compact size
   uint32_t cache = 256;               // per-lcore cache (0: none)
-  uint16_t data_room = 2048 + 128;    // RTE_MBUF_DEFAULT_BUF_SIZE: 2 KiB + headroom
+  // Bytes of packet room per mbuf, headroom included. 0 (the default) sizes it so each
+  // mempool object is exactly kObjectSize bytes; see MbufPool::evenly_spaced().
+  uint16_t data_room = 0;
   uint32_t clone_descriptors = 1024;  // side pool of indirect descriptors for clones
   int socket = -1;                    // NUMA socket; -1 = SOCKET_ID_ANY
 };
@@ -73,6 +75,15 @@ class MbufPool final : public buf::PacketPool {
   // The private area each mbuf needs: a Segment, rounded up to RTE_MBUF_PRIV_ALIGN (8,
   // checked in mbuf_pool.cc).
   static constexpr uint16_t kPrivSize = (sizeof(buf::Segment) + 7) & ~size_t{7};
+
+  // The object size a default pool is cut to: one 4 KiB page. net_af_xdp (DPDK 22.11)
+  // registers the mempool's memory with the kernel as one umem of equal frames of the
+  // object size, starting at the first object; objects the mempool placed with gaps
+  // between them (it never lets an object cross a page, so 2.4 KiB objects on 4 KiB
+  // pages leave 1.6 KiB holes) then lie past the umem's end, the kernel rejects their
+  // tx descriptors as invalid, and the ring clogs. Page-sized objects leave no holes on
+  // 4 KiB or 2 MiB pages.
+  static constexpr uint32_t kObjectSize = 4096;
 
   static base::Result<std::unique_ptr<MbufPool>, Error> create(const MbufPoolConfig& config);
   // Frees the mempool. Reports (stderr) and asserts in debug builds when packets or
@@ -99,6 +110,9 @@ class MbufPool final : public buf::PacketPool {
   rte_mbuf* to_mbuf(buf::Packet&& p);
 
   rte_mempool* mempool() { return mempool_; }
+  // Whether the objects sit back to back at one stride from the start of the pool's
+  // first memory chunk, as net_af_xdp's umem needs (see kObjectSize). Port::open refuses af_xdp otherwise.
+  bool evenly_spaced() const { return evenly_spaced_; }
   uint32_t total_descriptors() const { return static_cast<uint32_t>(descriptors_.size()); }
   uint32_t available_descriptors() const { return static_cast<uint32_t>(free_descriptors_.size()); }
   const base::CounterSet<MbufPoolCounter>& counters() const { return counters_; }
@@ -109,6 +123,8 @@ class MbufPool final : public buf::PacketPool {
 
  private:
   MbufPool(rte_mempool* mp, uint32_t data_room, uint32_t descriptors);
+  static int populate_page_aligned(rte_mempool* mp);
+  static bool objects_evenly_spaced(rte_mempool* mp);
   bool is_descriptor(const buf::Segment* s) const;
   buf::Segment* adopt(rte_mbuf* m, uint32_t data_off, uint32_t data_len);
   buf::Packet copy_chain(rte_mbuf* m);
@@ -116,6 +132,7 @@ class MbufPool final : public buf::PacketPool {
 
   rte_mempool* mempool_;
   uint32_t data_room_;
+  bool evenly_spaced_;
   std::unique_ptr<buf::Segment[]> descriptor_storage_;
   std::span<buf::Segment> descriptors_;
   std::vector<buf::Segment*> free_descriptors_;
