@@ -13,6 +13,9 @@ packages=(
   dpdk dpdk-dev libdpdk-dev         # dev/dpdk (JOYRIDE_DPDK): EAL, ethdev, the PMDs, dpdk-testpmd
   libxdp-dev libbpf-dev             # what libdpdk's pkg-config file (af_xdp PMD) asks for
   iproute2 iputils-ping ethtool python3   # scripts/testbed and the interop tests
+  python3-scapy                     # the interop tests' malformed-frame burst
+  iperf3                            # bench/net: the Linux-to-Linux baseline
+  zlib1g-dev                        # crc32 of the discard service's stream
 )
 
 missing=()
