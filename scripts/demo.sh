@@ -16,7 +16,8 @@ sim=build/release/tools/sim/joyride-sim
 echo "== joyrided on the test network, a Linux client in netns jr-linux"
 trap 'bash scripts/testbed down >/dev/null 2>&1 || true' EXIT
 bash scripts/testbed up
-ip netns exec jr-linux python3 tests/interop/interop.py
+(cd tests/interop && JOYRIDE_CLI="$PWD/../../build/release/tools/joyride/joyride" \
+  ip netns exec jr-linux /usr/bin/python3 interop.py --quick)
 echo
 echo "== joyride stat (first lines and the TCP counters)"
 build/release/tools/joyride/joyride stat | sed -n '1,12p'
