@@ -435,7 +435,7 @@ void BuiltinServiceRunner::serve_chargen(uint32_t slot, base::Instant now) {
       return;  // resumed by the writable event
     }
     if (*r == 0) return;
-    c.pattern_offset = static_cast<uint32_t>((c.pattern_offset + *r) % kPatternPeriod);
+    c.pattern_offset = static_cast<uint32_t>((c.pattern_offset + *r) % ChargenPattern::kPeriod);
     count(Service::kChargen, ServiceCounter::kTcpBytesOut, *r);
   }
 }

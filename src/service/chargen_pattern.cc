@@ -9,7 +9,7 @@ uint8_t ChargenPattern::at(uint64_t offset) {
   return col == kLineChars ? '\r' : '\n';
 }
 
-ChargenPattern::ChargenPattern() : bytes_(2 * kPeriod) {
+ChargenPattern::ChargenPattern() : bytes_(kWindow + kPeriod) {
   for (size_t p = 0; p < bytes_.size(); ++p) bytes_[p] = at(p);
 }
 

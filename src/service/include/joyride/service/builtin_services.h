@@ -215,7 +215,6 @@ class BuiltinServiceRunner {
   // A snapshot, the *_active gauges filled in.
   base::CounterSet<BuiltinCounter> counters() const;
 
-  static constexpr size_t kPatternPeriod = ChargenPattern::kPeriod;  // 7030 bytes
   static constexpr uint32_t kListenBacklog = 1024;
   static constexpr size_t kMaxUdpChargen = 512;
 

@@ -20,22 +20,26 @@ class ChargenPattern {
   static constexpr size_t kLineBytes = kLineChars + 2;
   static constexpr size_t kPrintable = 95;
   static constexpr size_t kPeriod = kPrintable * kLineBytes;  // 7030 bytes
+  // What from() hands out: nine periods (63270 bytes), so a sender moves close to
+  // 64 KB per send() call rather than 7 KB.
+  static constexpr size_t kWindow = 9 * kPeriod;
 
-  // Allocates the two periods once.
+  // Allocates the pattern once (kWindow + kPeriod bytes).
   ChargenPattern();
 
-  // One whole period of the stream starting at stream offset `offset`: the bytes a
+  // kWindow bytes of the stream starting at stream offset `offset`: the bytes a
   // sender that has sent `offset` bytes of the pattern sends next. Stays valid as
   // long as this object.
   std::span<const uint8_t> from(uint64_t offset) const {
-    return {bytes_.data() + offset % kPeriod, kPeriod};
+    return {bytes_.data() + offset % kPeriod, kWindow};
   }
 
   // The byte at stream offset `offset`, computed (for checks; from() is the fast way).
   static uint8_t at(uint64_t offset);
 
  private:
-  // Two periods back to back, so any offset has a whole period after it.
+  // The pattern from offset 0, one period longer than the window, so any offset
+  // within the first period has a whole window after it.
   std::vector<uint8_t> bytes_;
 };
 
