@@ -1,7 +1,11 @@
 #include "joyride/service/builtin_services.h"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <cassert>
+#include <charconv>
+#include <cstdio>
 
 #include "joyride/core/errors.h"
 
@@ -34,6 +38,40 @@ std::string_view to_string(Service s) {
 
 std::string_view to_string(Transport t) { return t == Transport::kTcp ? "tcp" : "udp"; }
 
+std::string_view to_string(DiscardEnd e) {
+  switch (e) {
+    case DiscardEnd::kFin: return "fin";
+    case DiscardEnd::kReset: return "reset";
+    case DiscardEnd::kError: return "error";
+    case DiscardEnd::kOperator: return "operator";
+    case DiscardEnd::kStopped: return "stopped";
+  }
+  return "?";
+}
+
+std::string to_string(const core::Endpoint& e) { return e.address.to_string() + ":" + std::to_string(e.port); }
+
+std::optional<core::Endpoint> parse_endpoint(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const auto address = wire::Ipv4Address::parse(text.substr(0, colon));
+  const std::string_view port_text = text.substr(colon + 1);
+  uint32_t port = 0;
+  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (!address || port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port > 65535)
+    return std::nullopt;
+  return core::Endpoint{*address, static_cast<uint16_t>(port)};
+}
+
+std::string discard_last_line(const std::optional<DiscardRecord>& r) {
+  if (!r) return "discard_last none";
+  char crc[16] = "off";
+  if (r->crc32) std::snprintf(crc, sizeof crc, "0x%08x", *r->crc32);
+  return "discard_last remote=" + to_string(r->remote) + " bytes=" + std::to_string(r->bytes) + " crc32=" + crc +
+         " end=" + std::string(to_string(r->end));
+}
+
 std::string StartError::to_string() const {
   std::string s;
   for (const StartFailure& f : list()) {
@@ -47,15 +85,6 @@ std::string StartError::to_string() const {
 BuiltinServiceRunner::BuiltinServiceRunner(core::Stack& stack, const BuiltinServices& config,
                                            base::RandomSource& random, const BuiltinServiceLimits& limits)
     : stack_(stack), config_(config), random_(random), limits_(checked(limits)) {
-  // RFC 864: line k holds the 72 characters starting at printable character k mod 95
-  // (space, 0x20, is character 0), then CR LF.
-  pattern_.resize(2 * kPatternPeriod);
-  for (size_t p = 0; p < pattern_.size(); ++p) {
-    const size_t line = (p / kLineBytes) % kPrintable;
-    const size_t col = p % kLineBytes;
-    if (col < kLineChars) pattern_[p] = static_cast<uint8_t>(' ' + (line + col) % kPrintable);
-    else pattern_[p] = col == kLineChars ? '\r' : '\n';
-  }
   scratch_.resize(kScratchBytes);
 }
 
@@ -132,7 +161,7 @@ void BuiltinServiceRunner::stop(base::Instant now) {
     if (!table_[slot].in_use) continue;
     // SO_LINGER with a zero timeout: close() resets instead of closing gracefully.
     (void)tcp.set_linger(table_[slot].socket, true, base::Duration::zero());
-    release(slot, now);
+    release(slot, DiscardEnd::kStopped, now);
   }
   for (Endpoints& e : endpoints_) {
     if (e.tcp_listener.valid()) tcp.close(e.tcp_listener, now);
@@ -177,7 +206,8 @@ void BuiltinServiceRunner::accept_all(Service s, base::Instant now) {
   auto& tcp = stack_.tcp();
   const SocketId listener = endpoints_[static_cast<size_t>(s)].tcp_listener;
   for (;;) {
-    auto child = tcp.accept(listener);
+    core::Endpoint peer;
+    auto child = tcp.accept(listener, &peer);
     if (!child) {
       if (child.error() != core::AcceptError::kWouldBlock) count(s, ServiceCounter::kTcpErrors);
       return;
@@ -189,7 +219,7 @@ void BuiltinServiceRunner::accept_all(Service s, base::Instant now) {
     }
     count(s, ServiceCounter::kTcpAccepted);
     // Data (and a FIN) may have arrived with the handshake, and chargen starts at once.
-    serve(take_slot(s, *child), now);
+    serve(take_slot(s, *child, peer), now);
   }
 }
 
@@ -216,7 +246,7 @@ void BuiltinServiceRunner::udp_input(Service s, base::Instant now) {
       continue;
     }
     std::span<const uint8_t> reply(scratch_.data(), r->bytes);
-    if (s == Service::kChargen) reply = std::span<const uint8_t>(pattern_.data(), random_.uniform(kMaxUdpChargen + 1));
+    if (s == Service::kChargen) reply = pattern_.from(0).first(random_.uniform(kMaxUdpChargen + 1));
     auto sent = udp.send_to(sock, reply, r->from, now);
     if (!sent) {
       count(s, ServiceCounter::kUdpErrors);
@@ -229,7 +259,7 @@ void BuiltinServiceRunner::udp_input(Service s, base::Instant now) {
 
 // ---- the connection table ------------------------------------------------------------------
 
-uint32_t BuiltinServiceRunner::take_slot(Service s, SocketId socket) {
+uint32_t BuiltinServiceRunner::take_slot(Service s, SocketId socket, const core::Endpoint& remote) {
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -245,6 +275,9 @@ uint32_t BuiltinServiceRunner::take_slot(Service s, SocketId socket) {
   c.eof = false;
   c.pattern_offset = 0;
   c.head = c.tail = 0;
+  c.crc = 0;  // zlib: the CRC of nothing
+  c.bytes_in = 0;
+  c.remote = remote;
   if (s == Service::kEcho && !c.buffer) c.buffer = std::make_unique<uint8_t[]>(limits_.echo_buffer);
   if (socket.index >= slot_by_index_.size())
     slot_by_index_.resize(size_t{socket.index} + 1 + slot_by_index_.size() / 2, kNoSlot);
@@ -261,8 +294,12 @@ uint32_t BuiltinServiceRunner::slot_of(SocketId socket) const {
   return slot;
 }
 
-void BuiltinServiceRunner::release(uint32_t slot, base::Instant now) {
+void BuiltinServiceRunner::release(uint32_t slot, DiscardEnd end, base::Instant now) {
   Connection& c = table_[slot];
+  if (c.service == Service::kDiscard) {
+    last_discard_ = DiscardRecord{c.remote, c.bytes_in,
+                                  config_.discard_checksum ? std::optional<uint32_t>(c.crc) : std::nullopt, end};
+  }
   stack_.tcp().close(c.socket, now);
   slot_by_index_[c.socket.index] = kNoSlot;
   c.in_use = false;
@@ -271,9 +308,38 @@ void BuiltinServiceRunner::release(uint32_t slot, base::Instant now) {
   free_slots_.push_back(slot);
 }
 
-void BuiltinServiceRunner::drop(uint32_t slot, base::Instant now) {
+void BuiltinServiceRunner::drop(uint32_t slot, DiscardEnd end, base::Instant now) {
   count(table_[slot].service, ServiceCounter::kTcpErrors);
-  release(slot, now);
+  release(slot, end, now);
+}
+
+DiscardEnd BuiltinServiceRunner::end_of(core::RecvError e) {
+  return e == core::RecvError::kConnectionReset ? DiscardEnd::kReset : DiscardEnd::kError;
+}
+
+size_t BuiltinServiceRunner::close_connections(const core::Endpoint& remote, CloseMode mode, base::Instant now) {
+  auto& tcp = stack_.tcp();
+  size_t closed = 0;
+  for (uint32_t slot = 0; slot < table_.size(); ++slot) {
+    Connection& c = table_[slot];
+    if (!c.in_use || !(c.remote == remote)) continue;
+    ++closed;
+    if (mode == CloseMode::kReset) {
+      (void)tcp.set_linger(c.socket, true, base::Duration::zero());
+    } else {
+      // close() with unread bytes would reset (RFC 2525 §2.17): read what is there
+      // (a discard connection counts and checksums it, as it would have), drop any
+      // unsent echo bytes, and queue the FIN.
+      for (;;) {
+        auto r = tcp.recv(c.socket, scratch_, now);
+        if (!r || *r == 0) break;
+        account_input(c, *r);
+      }
+      (void)tcp.shutdown(c.socket, false, true, now);
+    }
+    release(slot, DiscardEnd::kOperator, now);
+  }
+  return closed;
 }
 
 // ---- serving a connection ------------------------------------------------------------------
@@ -296,7 +362,7 @@ void BuiltinServiceRunner::serve_echo(uint32_t slot, base::Instant now) {
     while (c.head < c.tail) {
       auto r = tcp.send(c.socket, std::span<const uint8_t>(c.buffer.get() + c.head, c.tail - c.head), now);
       if (!r) {
-        if (r.error() != core::SendError::kWouldBlock) drop(slot, now);
+        if (r.error() != core::SendError::kWouldBlock) drop(slot, DiscardEnd::kError, now);
         return;  // resumed by the writable event
       }
       if (*r == 0) return;
@@ -308,12 +374,12 @@ void BuiltinServiceRunner::serve_echo(uint32_t slot, base::Instant now) {
       // Everything owed is queued: our FIN follows it, and the stack finishes the
       // close on its own once the socket is let go.
       (void)tcp.shutdown(c.socket, false, true, now);
-      release(slot, now);
+      release(slot, DiscardEnd::kFin, now);
       return;
     }
     auto r = tcp.recv(c.socket, std::span<uint8_t>(c.buffer.get(), limits_.echo_buffer), now);
     if (!r) {
-      if (r.error() != core::RecvError::kWouldBlock) drop(slot, now);
+      if (r.error() != core::RecvError::kWouldBlock) drop(slot, end_of(r.error()), now);
       return;
     }
     if (*r == 0) {
@@ -321,6 +387,7 @@ void BuiltinServiceRunner::serve_echo(uint32_t slot, base::Instant now) {
       continue;
     }
     c.tail = static_cast<uint32_t>(*r);
+    c.bytes_in += *r;
     count(Service::kEcho, ServiceCounter::kTcpBytesIn, *r);
   }
 }
@@ -332,15 +399,23 @@ bool BuiltinServiceRunner::drain_input(uint32_t slot, base::Instant now) {
     auto r = tcp.recv(c.socket, scratch_, now);
     if (!r) {
       if (r.error() == core::RecvError::kWouldBlock) return true;
-      drop(slot, now);
+      drop(slot, end_of(r.error()), now);
       return false;
     }
     if (*r == 0) {  // the peer's FIN: nothing unread, so close() is graceful
-      release(slot, now);
+      release(slot, DiscardEnd::kFin, now);
       return false;
     }
-    count(c.service, ServiceCounter::kTcpBytesIn, *r);
+    account_input(c, *r);
   }
+}
+
+void BuiltinServiceRunner::account_input(Connection& c, size_t n) {
+  count(c.service, ServiceCounter::kTcpBytesIn, n);
+  c.bytes_in += n;
+  // n is at most scratch_.size() (< 2^16), within zlib's uInt.
+  if (c.service == Service::kDiscard && config_.discard_checksum)
+    c.crc = static_cast<uint32_t>(::crc32(c.crc, scratch_.data(), static_cast<uInt>(n)));
 }
 
 // RFC 863.
@@ -354,13 +429,13 @@ void BuiltinServiceRunner::serve_chargen(uint32_t slot, base::Instant now) {
   auto& tcp = stack_.tcp();
   Connection& c = table_[slot];
   for (;;) {
-    auto r = tcp.send(c.socket, std::span<const uint8_t>(pattern_.data() + c.pattern_offset, kPatternPeriod), now);
+    auto r = tcp.send(c.socket, pattern_.from(c.pattern_offset), now);
     if (!r) {
-      if (r.error() != core::SendError::kWouldBlock) drop(slot, now);
+      if (r.error() != core::SendError::kWouldBlock) drop(slot, DiscardEnd::kError, now);
       return;  // resumed by the writable event
     }
     if (*r == 0) return;
-    c.pattern_offset = static_cast<uint32_t>((c.pattern_offset + *r) % kPatternPeriod);
+    c.pattern_offset = static_cast<uint32_t>((c.pattern_offset + *r) % ChargenPattern::kPeriod);
     count(Service::kChargen, ServiceCounter::kTcpBytesOut, *r);
   }
 }

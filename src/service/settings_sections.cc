@@ -259,13 +259,15 @@ void parse_limits_section(Issues& issues, const toml::node* node, LimitOptions& 
 void parse_services_section(Issues& issues, const toml::node* node, BuiltinServices& out) {
   const toml::table* t = section_table(issues, node, "services");
   if (t == nullptr) return;
-  TableReader r(issues, *t, "services", {"echo", "discard", "chargen", "echo_port", "discard_port", "chargen_port"});
+  TableReader r(issues, *t, "services", {"echo", "discard", "chargen", "echo_port", "discard_port", "chargen_port",
+                                           "discard_checksum"});
   r.boolean("echo", out.echo);
   r.boolean("discard", out.discard);
   r.boolean("chargen", out.chargen);
   r.integer("echo_port", 1, 65535, out.echo_port);
   r.integer("discard_port", 1, 65535, out.discard_port);
   r.integer("chargen_port", 1, 65535, out.chargen_port);
+  r.boolean("discard_checksum", out.discard_checksum);
 
   // Two enabled services cannot share a port. Blame the later of the pair the file
   // sets explicitly (a default cannot be pointed at).

@@ -79,7 +79,7 @@ const ErrorCase kErrorCases[] = {
      {e("1:1: threads: unknown key", "expected one of: service, eal, interface, route, limits, services")}},
     {"UnknownSubTable", IFACE_A "[services.extra]\nx = 1\n",
      {e("5:11: services.extra: unknown table",
-        "expected one of: echo, discard, chargen, echo_port, discard_port, chargen_port")}},
+        "expected one of: echo, discard, chargen, echo_port, discard_port, chargen_port, discard_checksum")}},
 
     // Wrong types.
     {"IntegerGivenString", IFACE_A "mtu = \"1500\"\n",
@@ -298,6 +298,10 @@ const ErrorCase kErrorCases[] = {
     {"ServicePortsClash", IFACE_A "[services]\necho_port = 9\n",
      {e("6:13: services.echo_port: port 9 is also the discard port",
         "expected a distinct port for each enabled service")}},
+    {"DiscardChecksumGivenString", IFACE_A "[services]\ndiscard_checksum = \"off\"\n",
+     {e("6:20: services.discard_checksum: found a string (\"off\")", "expected true or false")}},
+    {"DiscardChecksumGivenInteger", IFACE_A "[services]\ndiscard_checksum = 0\n",
+     {e("6:20: services.discard_checksum: found an integer (0)", "expected true or false")}},
     {"ServicePortsClashBothSet", IFACE_A "[services]\necho_port = 1000\nchargen_port = 1000\n",
      {e("7:16: services.chargen_port: port 1000 is also the echo port",
         "expected a distinct port for each enabled service")}},

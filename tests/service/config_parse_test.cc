@@ -72,6 +72,7 @@ TEST(ConfigParse, MinimalFileTakesEveryDefault) {
   EXPECT_EQ(c.services.echo_port, 7);
   EXPECT_EQ(c.services.discard_port, 9);
   EXPECT_EQ(c.services.chargen_port, 19);
+  EXPECT_TRUE(c.services.discard_checksum);
 
   EXPECT_TRUE(c.warnings.empty());
 }
@@ -137,6 +138,7 @@ chargen = false
 echo_port = 9
 discard_port = 7007
 chargen_port = 1019
+discard_checksum = false
 )";
 
 TEST(ConfigParse, EveryKeyIsRead) {
@@ -195,6 +197,7 @@ TEST(ConfigParse, EveryKeyIsRead) {
   EXPECT_EQ(c.services.echo_port, 9);
   EXPECT_EQ(c.services.discard_port, 7007);
   EXPECT_EQ(c.services.chargen_port, 1019);
+  EXPECT_FALSE(c.services.discard_checksum);
 
   // The IPv6 address is kept but flagged.
   ASSERT_EQ(c.warnings.size(), 1u);

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -53,6 +54,26 @@ inline uint8_t stream_byte(uint64_t stream, uint64_t offset) {
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
   x ^= x >> 31;
   return static_cast<uint8_t>(x >> (8 * (offset % 8)));
+}
+
+// CRC-32 as zlib and Python's zlib.crc32 compute it (IEEE 802.3, reflected polynomial
+// 0xEDB88320, initial and final XOR 0xFFFFFFFF), bit by bit: written independently of
+// zlib so the services' use of zlib is checked, not repeated. `crc` continues a
+// previous value (0 to start).
+inline uint32_t reference_crc32(std::string_view bytes, uint32_t crc = 0) {
+  crc = ~crc;
+  for (unsigned char b : bytes) {
+    crc ^= b;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+// The client's stream `stream` from offset 0 to `bytes`, as a string.
+inline std::string stream_bytes(uint64_t stream, uint64_t bytes) {
+  std::string s(bytes, '\0');
+  for (uint64_t i = 0; i < bytes; ++i) s[i] = static_cast<char>(stream_byte(stream, i));
+  return s;
 }
 
 // ---- the two hosts -------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // joyrided: the Joyride service. Owns the NICs through DPDK, runs a stack instance on
-// them, serves the built-in echo/discard/chargen services and answers `joyride stat`
-// on its control socket.
+// them, serves the built-in echo/discard/chargen services, runs traffic jobs for
+// tests and benchmarks (service/traffic_client.h), and answers `joyride stat`,
+// `close`, `send` and `job` on its control socket (control_dispatch.h).
 //
 //   joyrided --config FILE [--ready-file PATH]   run until SIGTERM/SIGINT
 //   joyrided --check-config FILE                 report every problem in FILE, exit 0/2
@@ -10,8 +11,8 @@
 // for busy_spin_us after, then sleeps idle_sleep_us at a time (never past the stack's
 // next timer), so an idle service costs almost no CPU.
 //
-// Shutdown on SIGTERM/SIGINT: the services stop (established connections are reset,
-// so peers learn at once), the resets are flushed to the wire, then ports and the EAL
+// Shutdown on SIGTERM/SIGINT: running traffic jobs fail and the services stop (their
+// established connections are reset, so peers learn at once), the resets are flushed to the wire, then ports and the EAL
 // are released. Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on a bad
 // command line or configuration.
 #include <pthread.h>
@@ -30,6 +31,7 @@
 
 #include <fmt/format.h>
 
+#include "control_dispatch.h"
 #include "control_socket.h"
 #include "joyride/base/random.h"
 #include "joyride/core/stack.h"
@@ -39,7 +41,7 @@
 #include "joyride/dev/dpdk/stack_driver.h"
 #include "joyride/service/builtin_services.h"
 #include "joyride/service/service_config.h"
-#include "stats_report.h"
+#include "joyride/service/traffic_client.h"
 
 namespace joyride::joyrided {
 namespace {
@@ -66,23 +68,6 @@ bool is_pci_address(const std::string& device) {
 
 // The EAL name of a port: a vdev's name is its device string up to the first comma.
 std::string port_name(const std::string& device) { return device.substr(0, device.find(',')); }
-
-std::string offload_list(const dev::dpdk::Capabilities& c) {
-  std::string s;
-  auto add = [&](bool on, const char* name) {
-    if (on) s += (s.empty() ? "" : " ") + std::string(name);
-  };
-  add(c.rx_ipv4_checksum, "rx-ipv4-csum");
-  add(c.rx_tcp_checksum, "rx-tcp-csum");
-  add(c.rx_udp_checksum, "rx-udp-csum");
-  add(c.tx_ipv4_checksum, "tx-ipv4-csum");
-  add(c.tx_tcp_checksum, "tx-tcp-csum");
-  add(c.tx_udp_checksum, "tx-udp-csum");
-  add(c.tso, "tso");
-  add(c.multi_seg_tx, "multi-seg");
-  add(c.rss, "rss");
-  return s;
-}
 
 void pin_to_cpu(uint32_t cpu) {
   cpu_set_t set;
@@ -177,35 +162,10 @@ int run(const std::string& config_path, const std::string& ready_file) {
       log(control.error());
       return 1;
     }
-    const base::Instant started_at = dev::dpdk::monotonic_now();
-    auto answer = [&](std::string_view request) -> std::string {
-      if (request != "stat" && !request.empty()) return "error: unknown request; expected \"stat\"\n";
-      std::vector<PortReport> reports;
-      for (size_t i = 0; i < ports.size(); ++i) {
-        const auto& p = *ports[i];
-        PortReport r;
-        r.interface = config.interfaces[i].name;
-        r.device = config.interfaces[i].device;
-        r.mac = p.mac().to_string();
-        const auto link = p.link();
-        r.link_up = link.up;
-        r.speed_mbps = link.speed_mbps;
-        r.offloads = offload_list(p.capabilities());
-        const auto st = p.stats();
-        r.counters = {{"port.rx_packets", st.ipackets}, {"port.tx_packets", st.opackets},
-                      {"port.rx_bytes", st.ibytes},     {"port.tx_bytes", st.obytes},
-                      {"port.rx_missed", st.imissed},   {"port.rx_errors", st.ierrors},
-                      {"port.tx_errors", st.oerrors},   {"port.rx_nombuf", st.rx_nombuf}};
-        p.counters().for_each([&](std::string_view n, uint64_t v) { r.counters.emplace_back("port." + std::string(n), v); });
-        drivers[i]->counters().for_each(
-            [&](std::string_view n, uint64_t v) { r.counters.emplace_back("driver." + std::string(n), v); });
-        reports.push_back(std::move(r));
-      }
-      std::string out = stats_report(stack, reports,
-                                     static_cast<uint64_t>((dev::dpdk::monotonic_now() - started_at).as_nanos() / 1'000'000'000));
-      out += "\nBuilt-in services\n";
-      services.counters().for_each([&](std::string_view n, uint64_t v) { out += fmt::format("    {:<36} {}\n", n, v); });
-      return out;
+    service::TrafficClient traffic(stack);
+    const ControlTargets targets{config, stack, ports, drivers, services, traffic, dev::dpdk::monotonic_now()};
+    auto answer = [&](std::string_view request) {
+      return answer_control_request(request, targets, dev::dpdk::monotonic_now());
     };
 
     if (!ready_file.empty()) std::ofstream(ready_file) << ::getpid() << "\n";
@@ -224,7 +184,9 @@ int run(const std::string& config_path, const std::string& ready_file) {
       size_t work = 0;
       for (auto& d : drivers) work += d->poll_once(now);
       while (size_t n = stack.take_events(events)) {
-        for (size_t i = 0; i < n; ++i) services.on_event(events[i], now);
+        for (size_t i = 0; i < n; ++i) {
+          if (!services.on_event(events[i], now)) traffic.on_event(events[i], now);
+        }
         work += n;
       }
       // The control socket costs a syscall: looked at every 10 ms, busy or not.
@@ -248,6 +210,7 @@ int run(const std::string& config_path, const std::string& ready_file) {
 
     log("stopping: resetting connections");
     const base::Instant now = dev::dpdk::monotonic_now();
+    traffic.stop(now);
     services.stop(now);
     // Flush the resets: a bounded number of rounds, until nothing is left to send.
     for (int round = 0; round < 1000; ++round) {

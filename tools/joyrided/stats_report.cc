@@ -61,4 +61,11 @@ std::string stats_report(core::Stack& stack, const std::vector<PortReport>& port
   return out;
 }
 
+std::string services_report(const service::BuiltinServiceRunner& services) {
+  std::string out = "\nBuilt-in services\n";
+  services.counters().for_each([&](std::string_view n, uint64_t v) { out += fmt::format("    {:<36} {}\n", n, v); });
+  out += service::discard_last_line(services.last_discard()) + "\n";
+  return out;
+}
+
 }  // namespace joyride::joyrided

@@ -1,7 +1,9 @@
 // The text `joyride stat` prints: interfaces and addresses, per-port counters (the
 // PMD's and ours), every counter of the stack by protocol (drop reasons included,
 // zeros too, so a missing reason is visible as 0 rather than absent), and a socket
-// table in the spirit of `ss -tanpi`.
+// table in the spirit of `ss -tanpi`; then the built-in services' counters and the
+// discard_last line (builtin_services.h: discard_last_line), unindented so a script
+// finds it with a plain prefix match.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "joyride/core/stack.h"
+#include "joyride/service/builtin_services.h"
 
 namespace joyride::joyrided {
 
@@ -24,5 +27,8 @@ struct PortReport {
 };
 
 std::string stats_report(core::Stack& stack, const std::vector<PortReport>& ports, uint64_t uptime_seconds);
+
+// "\nBuilt-in services\n", one line per counter, then the discard_last line.
+std::string services_report(const service::BuiltinServiceRunner& services);
 
 }  // namespace joyride::joyrided

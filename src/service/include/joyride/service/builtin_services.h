@@ -21,6 +21,18 @@
 // shuts down its side and lets go of the socket (the stack finishes the close);
 // discard and chargen close. A reset or timed-out connection is closed and counted.
 //
+// The discard checksum. TCP discard keeps, per connection, the byte count and a
+// CRC-32 (zlib's, IEEE 802.3: equal to Python's zlib.crc32) of everything it read, and
+// the runner remembers the last discard connection that ended, with its peer and how
+// it ended (last_discard(); `joyride stat` prints it as the discard_last line), so an
+// interop test can check a transfer end to end. [services] discard_checksum = false
+// leaves the CRC out (benchmarks); the count stays.
+//
+// Operator close. close_connections() closes every TCP connection of the services
+// whose peer is a given endpoint, either gracefully (the service stops sending, reads
+// and drops what has arrived, and sends its FIN; the stack finishes the close) or by
+// a reset (SO_LINGER 0), as joyrided's `close` control request asks.
+//
 // Memory. Connections live in a table bounded per service (BuiltinServiceLimits);
 // connections beyond the bound are accepted and closed at once, and counted. Each
 // table slot gets its echo buffer the first time it serves echo and keeps it for
@@ -32,6 +44,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,6 +56,7 @@
 #include "joyride/base/time.h"
 #include "joyride/core/socket.h"
 #include "joyride/core/stack.h"
+#include "joyride/service/chargen_pattern.h"
 #include "joyride/service/service_config.h"
 
 namespace joyride::service {
@@ -111,6 +125,41 @@ constexpr BuiltinCounter builtin_counter(Service s, ServiceCounter c) {
 static_assert(builtin_counter(Service::kChargen, ServiceCounter::kUdpErrors) == BuiltinCounter::kChargenUdpErrors);
 static_assert(builtin_counter(Service::kDiscard, ServiceCounter::kTcpAccepted) == BuiltinCounter::kDiscardTcpAccepted);
 
+// How a TCP discard connection ended.
+enum class DiscardEnd : uint8_t {
+  kFin,       // the peer's FIN, everything before it read
+  kReset,     // the peer's RST (ECONNRESET)
+  kError,     // another error: a timeout, a refused or failed call
+  kOperator,  // close_connections(), graceful or reset
+  kStopped,   // stop(): the services shut down
+};
+std::string_view to_string(DiscardEnd e);  // "fin", "reset", "error", "operator", "stopped"
+
+// The last TCP discard connection that ended.
+struct DiscardRecord {
+  core::Endpoint remote;
+  uint64_t bytes = 0;             // everything read from it
+  std::optional<uint32_t> crc32;  // of those bytes; empty when discard_checksum is off
+  DiscardEnd end = DiscardEnd::kFin;
+  bool operator==(const DiscardRecord&) const = default;
+};
+
+// The `joyride stat` line, one line without its newline, words key=value so a script
+// can split it:
+//   discard_last remote=198.18.0.1:40312 bytes=1000000 crc32=0x1a2b3c4d end=fin
+//   discard_last remote=198.18.0.1:40312 bytes=1000000 crc32=off end=fin   (checksum off)
+//   discard_last none                                   (no discard connection ended yet)
+std::string discard_last_line(const std::optional<DiscardRecord>& r);
+
+// "198.18.0.1:40312" and back (IPv4 only, as the stack; port 0..65535).
+std::string to_string(const core::Endpoint& e);
+std::optional<core::Endpoint> parse_endpoint(std::string_view text);
+
+enum class CloseMode : uint8_t {
+  kGraceful,  // stop sending, drop what is readable, send FIN; the stack finishes
+  kReset,     // SO_LINGER 0: RST at once
+};
+
 // One socket start() could not set up.
 struct StartFailure {
   Service service = Service::kEcho;
@@ -154,16 +203,18 @@ class BuiltinServiceRunner {
   // shutdown resets connections). start() may be called again afterwards.
   void stop(base::Instant now);
 
+  // Closes every TCP connection of the services whose peer is `remote` (see the file
+  // comment); returns how many. A discard connection among them is recorded with
+  // DiscardEnd::kOperator.
+  size_t close_connections(const core::Endpoint& remote, CloseMode mode, base::Instant now);
+
+  // The last TCP discard connection that ended; empty until one has.
+  const std::optional<DiscardRecord>& last_discard() const { return last_discard_; }
+
   bool running() const { return running_; }
   // A snapshot, the *_active gauges filled in.
   base::CounterSet<BuiltinCounter> counters() const;
 
-  // RFC 864's pattern: 95 lines of 72 printable characters (line k starts at
-  // character k mod 95 of " !\"#...~") each ending in CR LF, repeating.
-  static constexpr size_t kLineChars = 72;
-  static constexpr size_t kLineBytes = kLineChars + 2;
-  static constexpr size_t kPrintable = 95;
-  static constexpr size_t kPatternPeriod = kPrintable * kLineBytes;  // 7030 bytes
   static constexpr uint32_t kListenBacklog = 1024;
   static constexpr size_t kMaxUdpChargen = 512;
 
@@ -177,6 +228,9 @@ class BuiltinServiceRunner {
     bool eof = false;                 // echo: the peer's FIN was read
     uint32_t pattern_offset = 0;      // chargen: where in the period the next byte is
     uint32_t head = 0, tail = 0;      // echo: unsent bytes are buffer[head, tail)
+    uint32_t crc = 0;                 // discard: zlib crc32 of the bytes read so far
+    uint64_t bytes_in = 0;            // read from this connection
+    core::Endpoint remote;
     std::unique_ptr<uint8_t[]> buffer;  // echo; kept with the slot once allocated
   };
 
@@ -194,9 +248,11 @@ class BuiltinServiceRunner {
   void accept_all(Service s, base::Instant now);
   void udp_input(Service s, base::Instant now);
 
-  uint32_t take_slot(Service s, core::SocketId socket);
-  void release(uint32_t slot, base::Instant now);
-  void drop(uint32_t slot, base::Instant now);  // an error: count it and close
+  uint32_t take_slot(Service s, core::SocketId socket, const core::Endpoint& remote);
+  // Closes the socket and frees the slot; a discard connection is recorded as ending `end`.
+  void release(uint32_t slot, DiscardEnd end, base::Instant now);
+  void drop(uint32_t slot, DiscardEnd end, base::Instant now);  // an error: count it and close
+  static DiscardEnd end_of(core::RecvError e);
   uint32_t slot_of(core::SocketId socket) const;
 
   void serve(uint32_t slot, base::Instant now);
@@ -206,6 +262,8 @@ class BuiltinServiceRunner {
   // Reads and throws away everything readable. False when the connection ended
   // (released here).
   bool drain_input(uint32_t slot, base::Instant now);
+  // Counts (and for discard checksums) `n` bytes just read into scratch_.
+  void account_input(Connection& c, size_t n);
 
   core::Stack& stack_;
   const BuiltinServices config_;
@@ -219,8 +277,8 @@ class BuiltinServiceRunner {
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> slot_by_index_;  // TCP socket slab index -> table slot, or kNoSlot
 
-  // Two periods back to back, so any offset has a whole period after it.
-  std::vector<uint8_t> pattern_;
+  ChargenPattern pattern_;
+  std::optional<DiscardRecord> last_discard_;
   // Bytes read to be dropped, and whole UDP datagrams.
   std::vector<uint8_t> scratch_;
   base::CounterSet<BuiltinCounter> counters_;

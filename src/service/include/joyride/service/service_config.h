@@ -138,6 +138,10 @@ struct BuiltinServices {
   uint16_t echo_port = 7;
   uint16_t discard_port = 9;
   uint16_t chargen_port = 19;
+  // TCP discard keeps a CRC-32 of each connection's bytes (reported by `joyride
+  // stat`), so a test can check what arrived; a benchmark turns it off to save the
+  // pass over the data.
+  bool discard_checksum = true;
 };
 
 struct ServiceConfig {
