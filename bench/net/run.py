@@ -34,6 +34,9 @@ JOYRIDE = os.path.join(ROOT, "build/release/tools/joyride/joyride")
 WORK = "/run/joyride-bench"
 HZ = os.sysconf("SC_CLK_TCK")
 
+sys.path.insert(0, os.path.join(ROOT, "tests/interop"))
+from memif_pair import MemifPair, wait_for  # noqa: E402  (two joyrided over memif)
+
 
 def sh(*cmd, check=True, **kw):
     return subprocess.run(cmd, check=check, capture_output=True, text=True, **kw)
@@ -157,51 +160,6 @@ def af_xdp(seconds):
 
 # ---- joyrided <-> joyrided over net_memif --------------------------------------------------
 
-MEMIF_CONFIG = """
-[service]
-lcores = [{lcore}]
-polling = "adaptive"
-control_socket = "{work}/{name}.sock"
-control_mode = "0600"
-[eal]
-no_huge = true
-memory_mb = 512
-file_prefix = "jr-bench-{name}"
-[[interface]]
-name = "m0"
-device = "net_memif0,role={role},socket={work}/memif.sock,socket-abstract=no"
-addresses = ["{address}/24"]
-[services]
-echo = false
-discard = true
-chargen = false
-discard_checksum = false
-"""
-
-
-def start_joyrided(name, role, address, lcore):
-    config = os.path.join(WORK, f"{name}.toml")
-    with open(config, "w") as f:
-        f.write(MEMIF_CONFIG.format(lcore=lcore, work=WORK, name=name, role=role, address=address))
-    ready = os.path.join(WORK, f"{name}.ready")
-    log = open(os.path.join(WORK, f"{name}.log"), "w")
-    p = subprocess.Popen([JOYRIDED, "--config", config, "--ready-file", ready], stdout=log, stderr=log)
-    deadline = time.monotonic() + 30
-    while not os.path.exists(ready):
-        if p.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"joyrided {name} did not start: see {WORK}/{name}.log")
-        time.sleep(0.05)
-    return p
-
-
-def wait_for(what, predicate, seconds=30):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what}: not within {seconds} s")
-        time.sleep(0.05)
-
-
 def stop(p, sig=signal.SIGTERM):
     if p.poll() is None:
         p.send_signal(sig)
@@ -213,27 +171,16 @@ def stop(p, sig=signal.SIGTERM):
 
 
 def memif(total_bytes):
-    server = client = None
+    pair = MemifPair(os.path.join(WORK, "memif"), checksum=False)
     try:
-        server = start_joyrided("a", "server", "198.18.1.1", 0)
-        client = start_joyrided("b", "client", "198.18.1.2", 1)
-        a_sock = os.path.join(WORK, "a.sock")
-        b_sock = os.path.join(WORK, "b.sock")
-        # The memif link comes up asynchronously, after both are ready.
-        wait_for("memif link up", lambda: "link up" in stat_text(a_sock) and "link up" in stat_text(b_sock))
-        p0 = stat(a_sock)["port.rx_packets"]
+        pair.start()
+        p0 = pair.counters("a")["port.rx_packets"]
         with Measure() as m:
-            out = sh(JOYRIDE, "send", "198.18.1.1:9", "--bytes", str(total_bytes), "--socket", b_sock,
-                     "--timeout", "120", timeout=150).stdout
-        packets = stat(a_sock)["port.rx_packets"] - p0
-        got = re.search(r"sent (\d+) bytes in ([\d.]+) s", out)
-        return row("memif", int(got.group(1)), packets, m, "joyride send -> discard, one connection")
+            sent, _seconds, _crc = pair.send(total_bytes)
+        packets = pair.counters("a")["port.rx_packets"] - p0
+        return row("memif", sent, packets, m, "joyride send -> discard, one connection, one core each")
     finally:
-        # The memif server must go first (a client leaving mid-poll crashes the server).
-        if server:
-            stop(server)
-        if client:
-            stop(client)
+        pair.stop()
 
 
 # ---- raw memif: dpdk-testpmd ---------------------------------------------------------------

@@ -55,9 +55,11 @@ class Stat:
     def __getitem__(self, name):
         return self.counters[name]
 
-    def established(self, port):
-        """TCP connections of a local port that are not yet fully closed."""
-        return [r for r in self.tcp if r.get("local", "").endswith(f":{port}") and r["state"] != "LISTEN"]
+    def open_connections(self, port):
+        """TCP connections of a local port that still hold resources for a peer: not
+        listening, not closed, and not in TIME-WAIT (which only remembers the tuple)."""
+        return [r for r in self.tcp if r.get("local", "").endswith(f":{port}")
+                and r["state"] not in ("LISTEN", "TIME-WAIT", "CLOSED")]
 
 
 def stat():

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interop tests: Linux in netns jr-linux against joyrided on net_af_xdp in jr-joyride
-# (scripts/testbed). Needs root, python3-scapy and a release build of joyrided and
+# (scripts/testbed), then two joyrided instances against each other over net_memif. Needs root, python3-scapy and a release build of joyrided and
 # joyride. The testbed is always removed, whatever happens; on failure joyrided's log
 # is printed.
 set -euo pipefail
@@ -13,3 +13,6 @@ if ! (cd tests/interop && timeout 600 ip netns exec jr-linux /usr/bin/python3 in
   echo "== joyrided log"; cat /run/joyride-testbed/joyrided.log || true
   exit 1
 fi
+bash scripts/testbed down >/dev/null
+# Two joyrided instances over net_memif (no namespaces: memif is a unix socket).
+timeout 600 /usr/bin/python3 tests/interop/memif_pair.py

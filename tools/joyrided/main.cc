@@ -101,6 +101,9 @@ int run(const std::string& config_path, const std::string& ready_file) {
       eal_config.pci_allow.push_back(itf.device);
     } else {
       eal_config.vdevs.push_back(itf.device);
+      // The memif PMD registers a multi-process action at probe and fails without the
+      // EAL's IPC channel (--no-shconf/--in-memory turn it off).
+      if (itf.device.starts_with("net_memif")) eal_config.multi_process = true;
     }
   }
   auto eal = dev::dpdk::Eal::init(eal_config);
