@@ -1,7 +1,8 @@
 #include "joyride/service/control_requests.h"
 
-#include <charconv>
 #include <vector>
+
+#include "joyride/base/parse_number.h"
 
 namespace joyride::service {
 
@@ -19,14 +20,6 @@ std::vector<std::string_view> words(std::string_view s) {
   }
 }
 
-template <typename T>
-std::optional<T> number(std::string_view s) {
-  T v{};
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
 std::string error(std::string_view what) { return "error: " + std::string(what) + "\n"; }
 
 std::string close_request(const std::vector<std::string_view>& w, BuiltinServiceRunner& services,
@@ -40,8 +33,8 @@ std::string close_request(const std::vector<std::string_view>& w, BuiltinService
 
 std::string send_request(const std::vector<std::string_view>& w, TrafficClient& traffic, base::Instant now) {
   const auto remote = w.size() >= 3 ? parse_endpoint(w[1]) : std::nullopt;
-  const auto bytes = w.size() >= 3 ? number<uint64_t>(w[2]) : std::nullopt;
-  const auto connections = w.size() == 4 ? number<uint32_t>(w[3]) : std::optional<uint32_t>(1);
+  const auto bytes = w.size() >= 3 ? base::parse_number<uint64_t>(w[2]) : std::nullopt;
+  const auto connections = w.size() == 4 ? base::parse_number<uint32_t>(w[3]) : std::optional<uint32_t>(1);
   if (!remote || !bytes || !connections || w.size() > 4 || remote->port == 0)
     return error("usage: send <ip>:<port> <bytes> [connections]");
   auto id = traffic.start(TrafficJobSpec{*remote, *bytes, *connections}, now);
@@ -50,7 +43,7 @@ std::string send_request(const std::vector<std::string_view>& w, TrafficClient& 
 }
 
 std::string job_request(const std::vector<std::string_view>& w, TrafficClient& traffic, base::Instant now) {
-  const auto id = w.size() == 2 ? number<uint64_t>(w[1]) : std::nullopt;
+  const auto id = w.size() == 2 ? base::parse_number<uint64_t>(w[1]) : std::nullopt;
   if (!id) return error("usage: job <id>");
   const auto status = traffic.status(*id, now);
   if (!status) return error("no job " + std::to_string(*id));

@@ -21,13 +21,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "joyride/base/parse_number.h"
 
 namespace {
 
@@ -39,14 +40,6 @@ int usage() {
                "       joyride close <ip>:<port> [--reset] [--socket PATH]\n"
                "       joyride send <ip>:<port> --bytes N [--connections K] [--timeout S] [--socket PATH]\n");
   return 2;
-}
-
-template <typename T>
-std::optional<T> number(std::string_view s) {
-  T v{};
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
 }
 
 // One request, one answer; empty (after a message on stderr) when joyrided cannot be
@@ -107,7 +100,7 @@ std::string field(std::string_view line, std::string_view key) {
 std::optional<uint64_t> numbered_answer(std::string_view answer, std::string_view prefix) {
   if (!answer.starts_with(prefix)) return std::nullopt;
   answer.remove_prefix(prefix.size());
-  return number<uint64_t>(answer.substr(0, answer.find('\n')));
+  return joyride::base::parse_number<uint64_t>(answer.substr(0, answer.find('\n')));
 }
 
 double monotonic_seconds() {
@@ -199,10 +192,10 @@ int main(int argc, char** argv) {
     } else if (a == "--reset" && command == "close") {
       reset = true;
     } else if (a == "--bytes" && has_value && command == "send") {
-      bytes = number<uint64_t>(argv[++i]);
+      bytes = joyride::base::parse_number<uint64_t>(argv[++i]);
       if (!bytes) return usage();
     } else if (a == "--connections" && has_value && command == "send") {
-      connections = number<uint32_t>(argv[++i]);
+      connections = joyride::base::parse_number<uint32_t>(argv[++i]);
       if (!connections || *connections == 0) return usage();
     } else if (a == "--timeout" && has_value && command == "send") {
       char* end = nullptr;
