@@ -637,6 +637,36 @@ std::optional<TcpInfo> TcpLayer::info(SocketId s) {
 
 // ---- input demux -----------------------------------------------------------------------------
 
+namespace {
+// Header prediction's parser (the idea of Linux's tcp_parse_aligned_timestamp): a
+// header without options, or with exactly NOP NOP TS(10) as every segment of a
+// connection with timestamps carries when it has no SACK blocks, is read with one
+// 32-bit compare. Fills `h` as TcpRepr::parse would and returns true; false (h
+// untouched but for nothing it relies on) for any other layout, which the general
+// parser then reads and checks. `p` holds header_len (>= 20) bytes.
+bool parse_predicted(const uint8_t* p, size_t header_len, wire::TcpRepr& h) {
+  constexpr uint32_t kAlignedTimestamp = (uint32_t{wire::TcpOptionKind::kNop} << 24) |
+                                         (uint32_t{wire::TcpOptionKind::kNop} << 16) |
+                                         (uint32_t{wire::TcpOptionKind::kTimestamps} << 8) | 10u;
+  if (header_len == wire::kTcpHeaderLen + tcp::kTimestampOptionLen &&
+      base::load_be<uint32_t>(p, wire::kTcpHeaderLen) == kAlignedTimestamp) {
+    h.options.timestamps = std::pair{base::load_be<uint32_t>(p, wire::kTcpHeaderLen + 4),
+                                     base::load_be<uint32_t>(p, wire::kTcpHeaderLen + 8)};
+  } else if (header_len != wire::kTcpHeaderLen) {
+    return false;
+  }
+  h.src_port = base::load_be<uint16_t>(p, 0);
+  h.dst_port = base::load_be<uint16_t>(p, 2);
+  h.seq = SeqNum(base::load_be<uint32_t>(p, 4));
+  h.ack = SeqNum(base::load_be<uint32_t>(p, 8));
+  h.flags = p[13];
+  h.window = base::load_be<uint16_t>(p, 14);
+  h.urgent_ptr = base::load_be<uint16_t>(p, 18);
+  h.header_len = static_cast<uint16_t>(header_len);
+  return true;
+}
+}  // namespace
+
 void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now) {
   counters_.inc(TcpCounter::kRxSegments);
   // TCP never answers or accepts broadcasts (RFC 1122 §4.2.3.10).
@@ -662,14 +692,17 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now)
     counters_.inc(TcpCounter::kDropMalformed);
     return;
   }
-  auto parsed = wire::TcpRepr::parse(std::span<const uint8_t>(segment.data(), header_len), ctx.header.src,
-                                     ctx.header.dst, false);
-  if (!parsed) {
-    counters_.inc(TcpCounter::kDropMalformed);
-    return;
-  }
   Rx rx;
-  rx.h = *parsed;
+  rx.predicted_options = parse_predicted(segment.data(), header_len, rx.h);
+  if (!rx.predicted_options) {
+    auto parsed = wire::TcpRepr::parse(std::span<const uint8_t>(segment.data(), header_len), ctx.header.src,
+                                       ctx.header.dst, false);
+    if (!parsed) {
+      counters_.inc(TcpCounter::kDropMalformed);
+      return;
+    }
+    rx.h = *parsed;
+  }
   rx.payload_len = static_cast<uint32_t>(len - header_len);
   rx.h.payload_len = static_cast<uint16_t>(rx.payload_len);
   rx.tuple = tcp::FourTuple{ctx.header.dst, ctx.header.src, rx.h.dst_port, rx.h.src_port};
@@ -682,6 +715,10 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now)
 
   if (Tcb* t = lookup(rx.tuple)) {
     ++t->segs_in;
+    if (rx.predicted_options && t->state == TcpState::kEstablished && config_.header_prediction &&
+        fast_path(*t, rx, segment, now)) {
+      return;
+    }
     if (t->state == TcpState::kTimeWait) {
       time_wait_input(*t, rx, segment, now);
     } else if (t->state == TcpState::kSynSent) {
