@@ -679,13 +679,14 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now)
     counters_.inc(TcpCounter::kDropMalformed);
     return;
   }
-  const uint32_t pseudo = wire::pseudo_header_v4(ctx.header.src, ctx.header.dst, wire::IpProtocol::kTcp,
-                                                 static_cast<uint16_t>(len));
   // Unless the device verified it already (buf::Offload).
-  if ((segment.offload() & buf::kRxL4ChecksumGood) == 0 &&
-      wire::checksum_fold(packet_checksum_accumulate(segment, 0, pseudo)) != 0) {
-    counters_.inc(TcpCounter::kDropBadChecksum);
-    return;
+  if ((segment.offload() & buf::kRxL4ChecksumGood) == 0) {
+    const uint32_t pseudo = wire::pseudo_header_v4(ctx.header.src, ctx.header.dst, wire::IpProtocol::kTcp,
+                                                   static_cast<uint16_t>(len));
+    if (wire::checksum_fold(packet_checksum_accumulate(segment, 0, pseudo)) != 0) {
+      counters_.inc(TcpCounter::kDropBadChecksum);
+      return;
+    }
   }
   const size_t header_len = size_t{static_cast<uint8_t>(segment.data()[12] >> 4)} * 4;
   if (header_len < wire::kTcpHeaderLen || header_len > len || header_len > segment.head_len()) {

@@ -296,6 +296,8 @@ bool TcpLayer::transmit_data(Tcb& t, Instant now) {
   bool any = false;
   const bool may_send = t.state == TcpState::kEstablished || t.state == TcpState::kCloseWait;
   if (!may_send) return false;
+  // Nothing queued (a receiver's every output): skip the window and MSS work.
+  if (unsent_bytes(t) == 0 && !(t.fin_queued && !t.fin_sent)) return false;
   // Idle restart (RFC 5681 §4.1): after an idle period longer than the RTO the window
   // the connection had is stale.
   if (t.rtx.empty() && unsent_bytes(t) != 0 && t.last_tx_data != Instant{} &&

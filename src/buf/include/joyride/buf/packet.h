@@ -120,7 +120,16 @@ class Packet {
   // Drop n bytes from the front (frees emptied leading segments) or from the back
   // (frees emptied trailing segments). One segment always remains, so trimming to
   // zero leaves a one-segment empty packet. Return false (unchanged) when n > len().
-  bool trim_front(size_t n);
+  bool trim_front(size_t n) {
+    // Headers pulled off the head segment: every received frame, three times.
+    if (head_ != nullptr && n < head_->data_len) {
+      head_->data_off += static_cast<uint32_t>(n);
+      head_->data_len -= static_cast<uint32_t>(n);
+      head_->pkt_len -= static_cast<uint32_t>(n);
+      return true;
+    }
+    return trim_front_chain(n);
+  }
   bool trim_back(size_t n);
 
   // Copy len bytes starting at offset into out; false (nothing copied) if out of range.
@@ -155,6 +164,7 @@ class Packet {
   Segment* release() { return std::exchange(head_, nullptr); }
 
  private:
+  bool trim_front_chain(size_t n);  // trim_front when it empties the head segment
   static void free_segment(Segment* s);
   static void free_chain(Segment* s);
   Segment* last() const;
