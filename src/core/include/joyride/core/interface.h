@@ -17,6 +17,10 @@ struct InterfaceConfig {
   wire::MacAddress mac;
   std::vector<wire::Ipv4Cidr> ipv4;  // the first is the primary (preferred source) address
   uint16_t mtu = 1500;               // IP MTU: the largest IP datagram the link carries
+  // The device computes TCP and UDP checksums of frames marked
+  // buf::kTxL4ChecksumPartial (see buf/packet.h for what the mark promises). Off by
+  // default: simulated links and devices without the offload get full checksums.
+  bool tx_l4_checksum_offload = false;
 };
 
 struct Interface {

@@ -182,8 +182,10 @@ class TcpLayer final : public PathMtuListener {
   // tcp_output.cc
   bool transmit_data(Tcb& t, base::Instant now);
   bool send_segment(Tcb& t, base::SeqNum seq, uint32_t len, uint8_t flags, base::Instant now, bool retransmit = false);
+  // offload: leave the checksum to the device (buf::kTxL4ChecksumPartial); payload_sum
+  // is then unused.
   bool emit_header(Tcb& t, buf::Packet& p, base::SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
-                   uint32_t payload_sum, base::Instant now);
+                   bool offload, uint32_t payload_sum, base::Instant now);
   bool emit_syn_header(Tcb& t, buf::Packet& p, base::SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
                        uint32_t payload_sum, base::Instant now);
   void send_ack(Tcb& t, base::Instant now);
