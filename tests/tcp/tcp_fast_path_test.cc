@@ -300,3 +300,48 @@ TEST(TcpFastPath, TakesEveryPureAckOfABulkSender) {
 
 }  // namespace
 }  // namespace joyride::core::testing
+
+namespace joyride::core::testing {
+namespace {
+
+// Segments of two connections, interleaved, each reach their own connection (the
+// demux remembers its last match) and both go the fast path; after one connection
+// is gone its tuple finds nothing.
+TEST(TcpFastPath, InterleavedConnectionsEachGetTheirOwnSegments) {
+  TcpHarness h;
+  const SocketId l80 = h.listen(80), l81 = h.listen(81);
+  auto [a, iss_a] = h.accept_connection(l80, 1000, wire::TcpOptions{}, 80);
+  auto [b, iss_b] = h.accept_connection(l81, 5000, wire::TcpOptions{}, 81);
+  for (uint32_t i = 0; i < 6; ++i) {
+    const bool to_a = i % 2 == 0;
+    const uint32_t k = i / 2;
+    auto t = h.peer_segment(kAck | kPsh, (to_a ? 1001 : 5001) + k * 100, (to_a ? iss_a : iss_b) + 1, to_a ? 80 : 81);
+    h.inject(t, pattern(100, static_cast<uint8_t>(to_a ? k : 100 + k)));
+  }
+  EXPECT_EQ(h.counter("tcp.rx_fast_path"), 6u);
+  for (auto [s, seed] : {std::pair{a, 0}, std::pair{b, 100}}) {
+    Bytes got(1000);
+    auto r = h.tcp().recv(s, got, h.now);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(*r, 300u);
+    for (uint32_t k = 0; k < 3; ++k) {
+      const Bytes want = pattern(100, static_cast<uint8_t>(seed + k));
+      EXPECT_TRUE(std::equal(want.begin(), want.end(), got.begin() + k * 100)) << seed << " " << k;
+    }
+  }
+  // Reset connection a: it leaves the table, and its tuple's next segment (after one
+  // for b, last found) no longer reaches it: the listener answers it with a RST.
+  h.inject(h.peer_segment(TcpFlags::kRst, 1301, 0, 80));
+  h.inject(h.peer_segment(kAck | kPsh, 5301, iss_b + 1, 81), pattern(10));
+  while (h.pop_segment()) {
+  }
+  h.inject(h.peer_segment(kAck | kPsh, 1301, iss_a + 1, 80), pattern(10));
+  Seg rst = h.expect_segment();
+  EXPECT_TRUE(rst.has(TcpFlags::kRst));
+  EXPECT_EQ(h.tcp().state(a), TcpState::kClosed);
+  EXPECT_EQ(h.tcp().info(a)->bytes_received, 300u);
+  EXPECT_EQ(h.tcp().info(b)->bytes_received, 310u);
+}
+
+}  // namespace
+}  // namespace joyride::core::testing

@@ -120,6 +120,7 @@ void TcpLayer::free_tcb(Tcb& t) {
   t.ooo.clear();
   t.rtx.clear();
   ready_.forget(id);
+  if (last_lookup_ == &t) last_lookup_ = nullptr;
   sockets_.erase(id);
 }
 
@@ -202,17 +203,24 @@ bool TcpLayer::port_in_use(wire::Ipv4Address addr, uint16_t port, const Tcb* exc
 void TcpLayer::hash_insert(Tcb& t) {
   established_[t.tuple] = t.id;
   t.in_table = true;
+  last_lookup_ = nullptr;
 }
 
 void TcpLayer::hash_remove(Tcb& t) {
   auto it = established_.find(t.tuple);
   if (it != established_.end() && it->second == t.id) established_.erase(it);
   t.in_table = false;
+  last_lookup_ = nullptr;
 }
 
 Tcb* TcpLayer::lookup(const tcp::FourTuple& key) {
+  // Consecutive segments are mostly one flow's (a burst from the device, an ACK
+  // after data): remember the last match. Any change to the table forgets it.
+  if (last_lookup_ != nullptr && last_lookup_->tuple == key) return last_lookup_;
   auto it = established_.find(key);
-  return it == established_.end() ? nullptr : tcb(it->second);
+  if (it == established_.end()) return nullptr;
+  last_lookup_ = tcb(it->second);
+  return last_lookup_;
 }
 
 Tcb* TcpLayer::lookup_listener(wire::Ipv4Address addr, uint16_t port) {

@@ -228,6 +228,7 @@ class TcpLayer final : public PathMtuListener {
   tcp::PortAllocator ports_;
   SocketSlab<std::unique_ptr<Tcb>> sockets_;
   std::unordered_map<tcp::FourTuple, SocketId, FourTupleHash> established_;
+  Tcb* last_lookup_ = nullptr;  // lookup()'s last match, in established_ under its tuple
   std::unordered_map<uint16_t, std::vector<SocketId>> by_port_;  // bound sockets, listeners
   base::CounterSet<TcpCounter> counters_;
   // RFC 5961 §7 challenge ACK budget (per second, for the whole instance as Linux's).
