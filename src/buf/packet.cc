@@ -70,7 +70,7 @@ uint8_t* Packet::append(size_t n) {
   return out;
 }
 
-bool Packet::trim_front(size_t n) {
+bool Packet::trim_front_chain(size_t n) {
   if (n > len()) return false;
   if (n == 0) return true;
   const uint32_t total = head_->pkt_len - static_cast<uint32_t>(n);

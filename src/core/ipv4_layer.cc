@@ -4,6 +4,7 @@
 
 #include "joyride/core/frame.h"
 #include "joyride/core/icmpv4_layer.h"
+#include "joyride/core/packet_checksum.h"
 #include "joyride/core/tcp_layer.h"
 #include "joyride/core/udp_layer.h"
 #include "joyride/wire/checksum.h"
@@ -24,7 +25,9 @@ Ipv4Layer::Ipv4Layer(const Ipv4Config& config, const InterfaceTable& interfaces,
       pool_(pool),
       arp_(arp),
       reassembler_(reassembler),
-      link_(link) {}
+      link_(link) {
+  for (const Interface& itf : interfaces_.all()) tx_l4_checksum_offload_ |= itf.config.tx_l4_checksum_offload;
+}
 
 bool Ipv4Layer::is_for_us(uint32_t ifindex, Ipv4Address dst, bool* broadcast) const {
   *broadcast = false;
@@ -161,6 +164,7 @@ bool Ipv4Layer::emit_header(buf::Packet& packet, const Ipv4Repr& header) {
     // segment of its own in front of the payload.
     buf::Packet head = pool_.alloc(kPacketHeadroom);
     if (head.empty()) return false;
+    head.set_offload(packet.offload());  // the marks live on the head segment
     head.chain(std::move(packet));
     packet = std::move(head);
     at = packet.prepend(header.header_len);
@@ -187,6 +191,14 @@ base::Status<SendError> Ipv4Layer::output(const Ipv4SendParams& params, buf::Pac
   header.header_len = 20;
   if (payload.len() + header.header_len > 65535) return base::Err{SendError::kMessageTooLong};
   header.payload_len = static_cast<uint16_t>(payload.len());
+  if ((payload.offload() & buf::kTxL4ChecksumPartial) != 0) {
+    // Only a device that offloads it may complete the checksum, and only of a whole
+    // datagram: looped back, fragmented or leaving elsewhere, it is done here.
+    const Interface* itf = interfaces_.get(r->ifindex);
+    if (r->local || header.total_len() > r->mtu || itf == nullptr || !itf->config.tx_l4_checksum_offload) {
+      complete_l4_checksum(payload, params.protocol);
+    }
+  }
 
   if (r->local) {
     // Never on the wire: the datagram keeps its header as a repr (a 64 KB datagram

@@ -4,6 +4,7 @@
 
 #include "joyride/base/bytes.h"
 #include "joyride/core/ipv4_layer.h"
+#include "joyride/core/packet_checksum.h"
 #include "joyride/wire/checksum.h"
 #include "joyride/wire/ethernet.h"
 
@@ -48,6 +49,7 @@ bool Ipv4Layer::fill_path_cache(Ipv4PathCache& cache, const Ipv4SendParams& para
   cache.header_sum = wire::checksum_accumulate(std::span<const uint8_t>(cache.header.data() + kIp, 20));
 
   cache.ifindex = r->ifindex;
+  cache.l4_checksum_offload = itf->config.tx_l4_checksum_offload;
   cache.mtu = r->mtu;
   cache.valid_until = base::Instant::never();
   if (auto it = path_mtu_.find(params.dst.value()); it != path_mtu_.end() && it->second.expires > now) {
@@ -66,6 +68,9 @@ base::Status<SendError> Ipv4Layer::output_cached(Ipv4PathCache& cache, const Ipv
   if (total > cache.mtu) {
     // Too big for the path: output() fragments it or refuses it, and counts.
     return output(params, std::move(payload), now);
+  }
+  if ((payload.offload() & buf::kTxL4ChecksumPartial) != 0 && !cache.l4_checksum_offload) {
+    complete_l4_checksum(payload, params.protocol);  // this interface does not offload it
   }
   uint8_t* at = payload.prepend(Ipv4PathCache::kHeaderLen);
   if (at == nullptr) return output(params, std::move(payload), now);  // no headroom: the general path copes

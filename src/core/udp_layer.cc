@@ -142,10 +142,18 @@ base::Result<size_t, SendError> UdpLayer::send_to(SocketId id, std::span<const u
     return base::Err{SendError::kNoBuffers};
   }
   wire::UdpRepr udp{s->local_port, to->port, static_cast<uint16_t>(data.size())};
-  const uint32_t payload_sum = packet_checksum_accumulate(p);
+  // With a device that completes checksums the payload is not summed here at all.
+  const bool offload = ip_.tx_l4_checksum_offload();
+  const uint32_t payload_sum = offload ? 0 : packet_checksum_accumulate(p);
   uint8_t* hdr = p.prepend(wire::kUdpHeaderLen);
   if (hdr == nullptr) return base::Err{SendError::kNoBuffers};
   udp.emit_header_with_payload_sum(std::span<uint8_t>(hdr, wire::kUdpHeaderLen), src, dst, payload_sum);
+  if (offload) {
+    const uint32_t pseudo = wire::pseudo_header_v4(src, dst, wire::IpProtocol::kUdp,
+                                                   static_cast<uint16_t>(wire::kUdpHeaderLen + data.size()));
+    base::store_be<uint16_t>(hdr, 6, pseudo_header_partial(pseudo));
+    p.set_offload(static_cast<uint8_t>(p.offload() | buf::kTxL4ChecksumPartial));
+  }
 
   Ipv4SendParams params;
   params.src = src;

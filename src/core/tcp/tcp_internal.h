@@ -15,6 +15,9 @@ struct TcpLayer::Rx {
   tcp::FourTuple tuple;  // local = the segment's destination
   uint32_t payload_len = 0;
   bool ce = false;       // IP ECN field said Congestion Experienced
+  // The options were none, or exactly NOP NOP TS (parsed without TcpOptions::parse):
+  // the only layouts header prediction accepts.
+  bool predicted_options = false;
 
   base::SeqNum seq() const { return h.seq; }
   base::SeqNum ack() const { return h.ack; }

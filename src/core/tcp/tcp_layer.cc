@@ -120,6 +120,7 @@ void TcpLayer::free_tcb(Tcb& t) {
   t.ooo.clear();
   t.rtx.clear();
   ready_.forget(id);
+  if (last_lookup_ == &t) last_lookup_ = nullptr;
   sockets_.erase(id);
 }
 
@@ -202,17 +203,24 @@ bool TcpLayer::port_in_use(wire::Ipv4Address addr, uint16_t port, const Tcb* exc
 void TcpLayer::hash_insert(Tcb& t) {
   established_[t.tuple] = t.id;
   t.in_table = true;
+  last_lookup_ = nullptr;
 }
 
 void TcpLayer::hash_remove(Tcb& t) {
   auto it = established_.find(t.tuple);
   if (it != established_.end() && it->second == t.id) established_.erase(it);
   t.in_table = false;
+  last_lookup_ = nullptr;
 }
 
 Tcb* TcpLayer::lookup(const tcp::FourTuple& key) {
+  // Consecutive segments are mostly one flow's (a burst from the device, an ACK
+  // after data): remember the last match. Any change to the table forgets it.
+  if (last_lookup_ != nullptr && last_lookup_->tuple == key) return last_lookup_;
   auto it = established_.find(key);
-  return it == established_.end() ? nullptr : tcb(it->second);
+  if (it == established_.end()) return nullptr;
+  last_lookup_ = tcb(it->second);
+  return last_lookup_;
 }
 
 Tcb* TcpLayer::lookup_listener(wire::Ipv4Address addr, uint16_t port) {
@@ -637,6 +645,36 @@ std::optional<TcpInfo> TcpLayer::info(SocketId s) {
 
 // ---- input demux -----------------------------------------------------------------------------
 
+namespace {
+// Header prediction's parser (the idea of Linux's tcp_parse_aligned_timestamp): a
+// header without options, or with exactly NOP NOP TS(10) as every segment of a
+// connection with timestamps carries when it has no SACK blocks, is read with one
+// 32-bit compare. Fills `h` as TcpRepr::parse would and returns true; false (h
+// untouched but for nothing it relies on) for any other layout, which the general
+// parser then reads and checks. `p` holds header_len (>= 20) bytes.
+bool parse_predicted(const uint8_t* p, size_t header_len, wire::TcpRepr& h) {
+  constexpr uint32_t kAlignedTimestamp = (uint32_t{wire::TcpOptionKind::kNop} << 24) |
+                                         (uint32_t{wire::TcpOptionKind::kNop} << 16) |
+                                         (uint32_t{wire::TcpOptionKind::kTimestamps} << 8) | 10u;
+  if (header_len == wire::kTcpHeaderLen + tcp::kTimestampOptionLen &&
+      base::load_be<uint32_t>(p, wire::kTcpHeaderLen) == kAlignedTimestamp) {
+    h.options.timestamps = std::pair{base::load_be<uint32_t>(p, wire::kTcpHeaderLen + 4),
+                                     base::load_be<uint32_t>(p, wire::kTcpHeaderLen + 8)};
+  } else if (header_len != wire::kTcpHeaderLen) {
+    return false;
+  }
+  h.src_port = base::load_be<uint16_t>(p, 0);
+  h.dst_port = base::load_be<uint16_t>(p, 2);
+  h.seq = SeqNum(base::load_be<uint32_t>(p, 4));
+  h.ack = SeqNum(base::load_be<uint32_t>(p, 8));
+  h.flags = p[13];
+  h.window = base::load_be<uint16_t>(p, 14);
+  h.urgent_ptr = base::load_be<uint16_t>(p, 18);
+  h.header_len = static_cast<uint16_t>(header_len);
+  return true;
+}
+}  // namespace
+
 void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now) {
   counters_.inc(TcpCounter::kRxSegments);
   // TCP never answers or accepts broadcasts (RFC 1122 §4.2.3.10).
@@ -649,27 +687,31 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now)
     counters_.inc(TcpCounter::kDropMalformed);
     return;
   }
-  const uint32_t pseudo = wire::pseudo_header_v4(ctx.header.src, ctx.header.dst, wire::IpProtocol::kTcp,
-                                                 static_cast<uint16_t>(len));
   // Unless the device verified it already (buf::Offload).
-  if ((segment.offload() & buf::kRxL4ChecksumGood) == 0 &&
-      wire::checksum_fold(packet_checksum_accumulate(segment, 0, pseudo)) != 0) {
-    counters_.inc(TcpCounter::kDropBadChecksum);
-    return;
+  if ((segment.offload() & buf::kRxL4ChecksumGood) == 0) {
+    const uint32_t pseudo = wire::pseudo_header_v4(ctx.header.src, ctx.header.dst, wire::IpProtocol::kTcp,
+                                                   static_cast<uint16_t>(len));
+    if (wire::checksum_fold(packet_checksum_accumulate(segment, 0, pseudo)) != 0) {
+      counters_.inc(TcpCounter::kDropBadChecksum);
+      return;
+    }
   }
   const size_t header_len = size_t{static_cast<uint8_t>(segment.data()[12] >> 4)} * 4;
   if (header_len < wire::kTcpHeaderLen || header_len > len || header_len > segment.head_len()) {
     counters_.inc(TcpCounter::kDropMalformed);
     return;
   }
-  auto parsed = wire::TcpRepr::parse(std::span<const uint8_t>(segment.data(), header_len), ctx.header.src,
-                                     ctx.header.dst, false);
-  if (!parsed) {
-    counters_.inc(TcpCounter::kDropMalformed);
-    return;
-  }
   Rx rx;
-  rx.h = *parsed;
+  rx.predicted_options = parse_predicted(segment.data(), header_len, rx.h);
+  if (!rx.predicted_options) {
+    auto parsed = wire::TcpRepr::parse(std::span<const uint8_t>(segment.data(), header_len), ctx.header.src,
+                                       ctx.header.dst, false);
+    if (!parsed) {
+      counters_.inc(TcpCounter::kDropMalformed);
+      return;
+    }
+    rx.h = *parsed;
+  }
   rx.payload_len = static_cast<uint32_t>(len - header_len);
   rx.h.payload_len = static_cast<uint16_t>(rx.payload_len);
   rx.tuple = tcp::FourTuple{ctx.header.dst, ctx.header.src, rx.h.dst_port, rx.h.src_port};
@@ -682,6 +724,10 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now)
 
   if (Tcb* t = lookup(rx.tuple)) {
     ++t->segs_in;
+    if (rx.predicted_options && t->state == TcpState::kEstablished && config_.header_prediction &&
+        fast_path(*t, rx, segment, now)) {
+      return;
+    }
     if (t->state == TcpState::kTimeWait) {
       time_wait_input(*t, rx, segment, now);
     } else if (t->state == TcpState::kSynSent) {

@@ -83,7 +83,7 @@ bool TcpLayer::emit_syn_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags
 // for every data segment and ACK, where the general TcpRepr path cost ~300
 // instructions (bench/README.md).
 bool TcpLayer::emit_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
-                           uint32_t payload_sum, Instant now) {
+                           bool offload, uint32_t payload_sum, Instant now) {
   uint8_t options[wire::kTcpMaxOptionsLen];
   size_t olen = 0;
   if (t.ts_ok) {
@@ -124,6 +124,12 @@ bool TcpLayer::emit_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, ui
   if (olen != 0) std::memcpy(h + wire::kTcpHeaderLen, options, olen);
   uint32_t sum = wire::pseudo_header_v4(t.tuple.local, t.tuple.remote, wire::IpProtocol::kTcp,
                                         static_cast<uint16_t>(hlen + len));
+  if (offload) {
+    // The device sums header and payload from the pseudo header's sum (buf::Offload).
+    base::store_be<uint16_t>(h, 16, pseudo_header_partial(sum));
+    p.set_offload(static_cast<uint8_t>(p.offload() | buf::kTxL4ChecksumPartial));
+    return true;
+  }
   sum = wire::checksum_accumulate(std::span<const uint8_t>(h, hlen), sum);
   base::store_be<uint16_t>(h, 16, wire::checksum_fold(wire::checksum_combine(sum, payload_sum)));
   return true;
@@ -135,6 +141,9 @@ bool TcpLayer::send_segment(Tcb& t, SeqNum seq, uint32_t len, uint8_t flags, Ins
     counters_.inc(TcpCounter::kDropNoBuffers);
     return false;
   }
+  const bool syn = (flags & TcpFlags::kSyn) != 0;
+  // With a device that completes checksums the payload is not summed here at all.
+  const bool offload = !syn && ip_.tx_l4_checksum_offload();
   uint32_t payload_sum = 0;
   if (len != 0) {
     const size_t offset = static_cast<size_t>(seq - t.snd_buf_seq);
@@ -146,12 +155,11 @@ bool TcpLayer::send_segment(Tcb& t, SeqNum seq, uint32_t len, uint8_t flags, Ins
         counters_.inc(TcpCounter::kDropNoBuffers);
         return false;
       }
-      payload_sum = wire::checksum_accumulate_at(part, position, payload_sum);
+      if (!offload) payload_sum = wire::checksum_accumulate_at(part, position, payload_sum);
       position += part.size();
     }
     assert(position == len);
   }
-  const bool syn = (flags & TcpFlags::kSyn) != 0;
   if (t.ecn_ok && !syn) {
     // RFC 3168 §6.1: echo congestion with ECE until the peer's CWR; say CWR once on
     // new data after reducing the window ourselves.
@@ -170,7 +178,7 @@ bool TcpLayer::send_segment(Tcb& t, SeqNum seq, uint32_t len, uint8_t flags, Ins
     t.last_ack_sent = t.rcv_nxt;
   }
   const bool built = syn ? emit_syn_header(t, p, seq, flags, wire_window, len, payload_sum, now)
-                         : emit_header(t, p, seq, flags, wire_window, len, payload_sum, now);
+                         : emit_header(t, p, seq, flags, wire_window, len, offload, payload_sum, now);
   if (!built) {
     counters_.inc(TcpCounter::kDropNoBuffers);
     return false;
@@ -296,6 +304,8 @@ bool TcpLayer::transmit_data(Tcb& t, Instant now) {
   bool any = false;
   const bool may_send = t.state == TcpState::kEstablished || t.state == TcpState::kCloseWait;
   if (!may_send) return false;
+  // Nothing queued (a receiver's every output): skip the window and MSS work.
+  if (unsent_bytes(t) == 0 && !(t.fin_queued && !t.fin_sent)) return false;
   // Idle restart (RFC 5681 §4.1): after an idle period longer than the RTO the window
   // the connection had is stale.
   if (t.rtx.empty() && unsent_bytes(t) != 0 && t.last_tx_data != Instant{} &&

@@ -105,28 +105,7 @@ void TcpLayer::receive_data(Tcb& t, const Rx& rx, buf::Packet& payload, Instant 
     return;
   }
   if (seq == t.rcv_nxt) {
-    const size_t n = copy_into(t.rcv, payload);
-    assert(n == len);
-    t.rcv_nxt += static_cast<uint32_t>(n);
-    t.bytes_received += n;
-    const bool had_ooo = !t.ooo.empty();
-    if (had_ooo) {
-      const SeqNum before = t.rcv_nxt;
-      t.rcv_nxt = t.ooo.drain(t.rcv_nxt, [&](buf::Packet p) {
-        const size_t m = copy_into(t.rcv, p);
-        assert(m == p.len());
-        (void)m;
-      });
-      t.bytes_received += static_cast<uint32_t>(t.rcv_nxt - before);
-      // Filling a gap is acknowledged at once (RFC 5681 §4.2).
-      t.ack_now = true;
-    }
-    if (t.ooo_fin && *t.ooo_fin == t.rcv_nxt) {
-      t.ooo_fin.reset();
-      receive_fin(t, now);
-    }
-    schedule_ack(t, len >= t.rcv_mss, now);
-    notify(t);
+    receive_in_order(t, payload, now);
     return;
   }
   // Out of order: hold it, and acknowledge at once so the sender sees the hole.
@@ -137,6 +116,33 @@ void TcpLayer::receive_data(Tcb& t, const Rx& rx, buf::Packet& payload, Instant 
     t.dsack_block = *r.duplicate;
   }
   t.ack_now = true;
+}
+
+// Bytes at RCV.NXT that fit in the receive ring (the caller trimmed them): into the
+// ring, then whatever the out-of-order queue now continues, then the ACK decision.
+void TcpLayer::receive_in_order(Tcb& t, buf::Packet& payload, Instant now) {
+  const size_t len = payload.len();
+  const size_t n = copy_into(t.rcv, payload);
+  assert(n == len);
+  t.rcv_nxt += static_cast<uint32_t>(n);
+  t.bytes_received += n;
+  if (!t.ooo.empty()) {
+    const SeqNum before = t.rcv_nxt;
+    t.rcv_nxt = t.ooo.drain(t.rcv_nxt, [&](buf::Packet p) {
+      const size_t m = copy_into(t.rcv, p);
+      assert(m == p.len());
+      (void)m;
+    });
+    t.bytes_received += static_cast<uint32_t>(t.rcv_nxt - before);
+    // Filling a gap is acknowledged at once (RFC 5681 §4.2).
+    t.ack_now = true;
+  }
+  if (t.ooo_fin && *t.ooo_fin == t.rcv_nxt) {
+    t.ooo_fin.reset();
+    receive_fin(t, now);
+  }
+  schedule_ack(t, len >= t.rcv_mss, now);
+  notify(t);
 }
 
 void TcpLayer::receive_fin(Tcb& t, Instant now) {

@@ -48,9 +48,29 @@ class PacketPool;
 // Checksum work a device has done on a received frame, or is asked to do on a sent
 // one (head segment only; DPDK's RTE_MBUF_F_RX_*_CKSUM_GOOD and RTE_MBUF_F_TX_*_CKSUM).
 // Pools clear it on alloc.
+//
+// kTxL4ChecksumPartial on a frame the stack hands to a device (take_tx) promises:
+//   - the frame is Ethernet II without a VLAN tag (l2_len = 14), then an IPv4 header
+//     without options (l3_len = 20; IHL is 5, as byte 14 of the frame says), then a
+//     TCP or UDP header in the same (head) segment; byte 23 of the frame, the IPv4
+//     protocol field, says which (6 TCP, 17 UDP);
+//   - the IPv4 header checksum is complete (no IP checksum offload is asked for);
+//   - the L4 checksum field (TCP: frame offset 34 + 16 = 50; UDP: 34 + 6 = 40) holds
+//     the one's complement sum of the IPv4 pseudo header (source, destination, zero,
+//     protocol, L4 length = IPv4 total length - 20), folded to 16 bits and NOT
+//     complemented, in network byte order: what rte_ipv4_phdr_cksum() returns and
+//     what NICs expect with RTE_MBUF_F_TX_TCP_CKSUM / RTE_MBUF_F_TX_UDP_CKSUM;
+//   - the device must compute the checksum over the L4 header and payload (all
+//     segments of the chain, to the end of the frame) starting from that value and
+//     write its complement there (for UDP, a result of 0 is sent as 0xffff).
+// A DPDK device maps it to ol_flags RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_{TCP,UDP}_CKSUM
+// with l2_len 14 and l3_len 20. The stack sets it only towards an interface whose
+// InterfaceConfig::tx_l4_checksum_offload is true; everything else (loopback,
+// fragments, other interfaces) gets the checksum completed in software first.
 enum Offload : uint8_t {
-  kRxIpv4ChecksumGood = 1u << 0,  // the IPv4 header checksum was verified
-  kRxL4ChecksumGood = 1u << 1,    // the TCP/UDP checksum was verified
+  kRxIpv4ChecksumGood = 1u << 0,   // the IPv4 header checksum was verified
+  kRxL4ChecksumGood = 1u << 1,     // the TCP/UDP checksum was verified
+  kTxL4ChecksumPartial = 1u << 2,  // the TCP/UDP checksum is left to the device (above)
 };
 
 struct Segment {
@@ -120,7 +140,16 @@ class Packet {
   // Drop n bytes from the front (frees emptied leading segments) or from the back
   // (frees emptied trailing segments). One segment always remains, so trimming to
   // zero leaves a one-segment empty packet. Return false (unchanged) when n > len().
-  bool trim_front(size_t n);
+  bool trim_front(size_t n) {
+    // Headers pulled off the head segment: every received frame, three times.
+    if (head_ != nullptr && n < head_->data_len) {
+      head_->data_off += static_cast<uint32_t>(n);
+      head_->data_len -= static_cast<uint32_t>(n);
+      head_->pkt_len -= static_cast<uint32_t>(n);
+      return true;
+    }
+    return trim_front_chain(n);
+  }
   bool trim_back(size_t n);
 
   // Copy len bytes starting at offset into out; false (nothing copied) if out of range.
@@ -155,6 +184,7 @@ class Packet {
   Segment* release() { return std::exchange(head_, nullptr); }
 
  private:
+  bool trim_front_chain(size_t n);  // trim_front when it empties the head segment
   static void free_segment(Segment* s);
   static void free_chain(Segment* s);
   Segment* last() const;

@@ -112,6 +112,11 @@ class Ipv4Layer {
 
   std::optional<Ipv4Route> route(wire::Ipv4Address dst, base::Instant now) const;
   bool is_local_address(wire::Ipv4Address a) const { return interfaces_.is_local(a); }
+  // Some interface completes TCP/UDP checksums (InterfaceConfig::tx_l4_checksum_offload):
+  // transports may then leave theirs to it (buf::kTxL4ChecksumPartial). output() and
+  // output_cached() complete it in software for a datagram that does not leave by
+  // such an interface as one frame.
+  bool tx_l4_checksum_offload() const { return tx_l4_checksum_offload_; }
   // Frag-needed (RFC 1191): remember a smaller MTU towards dst.
   void update_path_mtu(wire::Ipv4Address dst, uint16_t mtu, base::Instant now);
   // The IP ident counter starts at a random value (from the host's RandomSource).
@@ -144,6 +149,7 @@ class Ipv4Layer {
   bool fill_path_cache(Ipv4PathCache& cache, const Ipv4SendParams& params, base::Instant now);
 
   const Ipv4Config config_;
+  bool tx_l4_checksum_offload_ = false;
   const InterfaceTable& interfaces_;
   const RoutingTable& routes_;
   buf::PacketPool& pool_;

@@ -28,6 +28,7 @@ struct Ipv4PathCache {
   // One's complement sum of the IPv4 header words that never change (total length,
   // ident, TOS and checksum are zero in `header`).
   uint32_t header_sum = 0;
+  bool l4_checksum_offload = false;  // the interface's InterfaceConfig::tx_l4_checksum_offload
   std::array<uint8_t, kHeaderLen> header{};
 
   void invalidate() { version = 0; }

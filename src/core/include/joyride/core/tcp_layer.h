@@ -11,6 +11,7 @@
 //   tcp_layer.cc      sockets, binding, the demux tables, close and the API calls
 //   tcp_listen.cc     listeners: SYN queue, SYN cookies, accept queue
 //   tcp_input.cc      a segment's arrival (RFC 9293 §3.10.7), ACK processing, loss detection
+//   tcp_fast_path.cc  header prediction: the short path for in-order ESTABLISHED segments
 //   tcp_recovery.cc   the window during and after recovery: PRR, undo, TLP episodes
 //   tcp_receive.cc    in-order and out-of-order data, window and ACK decisions
 //   tcp_output.cc     deciding what to send and building segments
@@ -156,6 +157,9 @@ class TcpLayer final : public PathMtuListener {
   void apply_syn_options(Tcb& t, const Rx& rx);
   void send_reset_for(const Rx& rx);
 
+  // tcp_fast_path.cc
+  bool fast_path(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
+
   // tcp_recovery.cc
   void enter_recovery(Tcb& t, base::Instant now);
   void prr_on_ack(Tcb& t, uint32_t delivered, bool advanced, bool newly_lost);
@@ -169,6 +173,7 @@ class TcpLayer final : public PathMtuListener {
   // tcp_receive.cc
   void receive_data(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
   void receive_fin(Tcb& t, base::Instant now);
+  void receive_in_order(Tcb& t, buf::Packet& payload, base::Instant now);
   uint32_t receive_window(const Tcb& t) const;
   void maybe_window_update(Tcb& t, base::Instant now);
   void schedule_ack(Tcb& t, bool full_segment, base::Instant now);
@@ -177,8 +182,10 @@ class TcpLayer final : public PathMtuListener {
   // tcp_output.cc
   bool transmit_data(Tcb& t, base::Instant now);
   bool send_segment(Tcb& t, base::SeqNum seq, uint32_t len, uint8_t flags, base::Instant now, bool retransmit = false);
+  // offload: leave the checksum to the device (buf::kTxL4ChecksumPartial); payload_sum
+  // is then unused.
   bool emit_header(Tcb& t, buf::Packet& p, base::SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
-                   uint32_t payload_sum, base::Instant now);
+                   bool offload, uint32_t payload_sum, base::Instant now);
   bool emit_syn_header(Tcb& t, buf::Packet& p, base::SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
                        uint32_t payload_sum, base::Instant now);
   void send_ack(Tcb& t, base::Instant now);
@@ -221,6 +228,7 @@ class TcpLayer final : public PathMtuListener {
   tcp::PortAllocator ports_;
   SocketSlab<std::unique_ptr<Tcb>> sockets_;
   std::unordered_map<tcp::FourTuple, SocketId, FourTupleHash> established_;
+  Tcb* last_lookup_ = nullptr;  // lookup()'s last match, in established_ under its tuple
   std::unordered_map<uint16_t, std::vector<SocketId>> by_port_;  // bound sockets, listeners
   base::CounterSet<TcpCounter> counters_;
   // RFC 5961 §7 challenge ACK budget (per second, for the whole instance as Linux's).

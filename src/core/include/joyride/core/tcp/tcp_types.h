@@ -49,6 +49,9 @@ struct TcpConfig {
   bool window_scaling = true;
   bool sack = true;
   bool ecn = true;  // net.ipv4.tcp_ecn = 2: accept ECN when the peer asks, never ask
+  // Header prediction (tcp_fast_path.cc). Only a test turns it off, to show that the
+  // general path gives the same result.
+  bool header_prediction = true;
   std::string_view congestion_control = "cubic";
 };
 
@@ -143,9 +146,10 @@ enum class TcpCounter : uint8_t {
   kTlpRecoveries,       // a probe repaired a loss: one window reduction (TCPLossProbeRecovery)
   kUndoDsack,           // reduction undone: every retransmission D-SACKed (TCPDSACKUndo)
   kUndoTimestamp,       // reduction undone: the ACK echoed a pre-retransmission TSval (Eifel)
+  kRxFastPath,          // segments handled by header prediction (tcp_fast_path.cc)
   kCount
 };
-constexpr std::array<std::string_view, 37> counter_names(TcpCounter) {
+constexpr std::array<std::string_view, 38> counter_names(TcpCounter) {
   return {"rx_segments",      "tx_segments",       "retrans_segments",     "active_opens",
           "passive_opens",    "attempt_fails",     "estab_resets",         "out_rsts",
           "drop_malformed",   "drop_bad_checksum", "drop_no_socket",       "drop_listen_overflow",
@@ -155,7 +159,7 @@ constexpr std::array<std::string_view, 37> counter_names(TcpCounter) {
           "rack_loss",        "dsack_recv",        "dsack_sent",           "time_wait_recycled",
           "delayed_acks",     "zero_window_probes", "keepalive_timeouts",  "user_timeouts",
           "probe_timeouts",   "tlp_probes",        "tlp_recoveries",       "undo_dsack",
-          "undo_timestamp"};
+          "undo_timestamp",   "rx_fast_path"};
 }
 
 }  // namespace joyride::core
