@@ -473,3 +473,37 @@ TEST_F(MbufPoolTest, AnotherPoolsMbufsAreAdoptedAndGoHome) {
 
 }  // namespace
 }  // namespace joyride::dev::dpdk
+
+namespace joyride::dev::dpdk {
+namespace {
+
+// buf::kTxL4ChecksumPartial becomes DPDK's transmit checksum request, by the protocol
+// at frame byte 23; unmarked frames and other protocols ask for nothing.
+TEST_F(MbufPoolTest, TxChecksumMarkBecomesTheDpdkRequest) {
+  struct Case {
+    uint8_t protocol;
+    bool marked;
+    uint64_t flags;
+  };
+  for (const Case& c : {Case{6, true, RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM},
+                        Case{17, true, RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM},
+                        Case{1, true, 0}, Case{6, false, 0}}) {
+    Bytes frame = pattern(14 + 20 + 20 + 100);
+    frame[23] = c.protocol;
+    buf::Packet p = packet_of(*pool_, frame);
+    ASSERT_FALSE(p.empty());
+    if (c.marked) p.set_offload(buf::kTxL4ChecksumPartial);
+    rte_mbuf* m = pool_->to_mbuf(std::move(p));
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->ol_flags, c.flags) << int{c.protocol} << " marked " << c.marked;
+    if (c.flags != 0) {
+      EXPECT_EQ(m->l2_len, 14u);
+      EXPECT_EQ(m->l3_len, 20u);
+    }
+    EXPECT_EQ(mbuf_bytes(m), frame);  // the bytes themselves are the stack's
+    rte_pktmbuf_free(m);
+  }
+}
+
+}  // namespace
+}  // namespace joyride::dev::dpdk

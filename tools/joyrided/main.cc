@@ -145,7 +145,13 @@ int run(const std::string& config_path, const std::string& ready_file) {
     }
 
     base::SeededRandom random(static_cast<uint64_t>(dev::dpdk::monotonic_now().as_nanos()) ^ ::getpid());
-    const core::StackConfig stack_config = service::to_stack_config(config, macs);
+    core::StackConfig stack_config = service::to_stack_config(config, macs);
+    // TCP/UDP checksums go to the device where the port offers both (buf/packet.h,
+    // kTxL4ChecksumPartial; MbufPool::to_mbuf asks the PMD for them).
+    for (size_t i = 0; i < ports.size(); ++i) {
+      const auto& caps = ports[i]->capabilities();
+      stack_config.interfaces[i].tx_l4_checksum_offload = caps.tx_tcp_checksum && caps.tx_udp_checksum;
+    }
     core::Stack stack(stack_config, **pool, random, dev::dpdk::monotonic_now());
     std::vector<std::unique_ptr<dev::dpdk::StackDriver>> drivers;
     for (size_t i = 0; i < ports.size(); ++i) {

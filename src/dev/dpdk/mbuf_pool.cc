@@ -1,5 +1,6 @@
 #include "joyride/dev/dpdk/mbuf_pool.h"
 
+#include <netinet/in.h>
 #include <rte_errno.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_pool_ops.h>
@@ -276,6 +277,7 @@ rte_mbuf* MbufPool::to_mbuf(buf::Packet&& p) {
   // before (an empty packet still becomes one empty mbuf).
   auto sent = [](const buf::Segment* s, bool any_before) { return s->data_len > 0 || (!any_before && s->next == nullptr); };
 
+  const uint8_t offload = p.offload();
   // 1. Reserve every mbuf the copies need, so that failing leaves `p` untouched.
   size_t need = 0;
   bool any = false;
@@ -358,7 +360,21 @@ rte_mbuf* MbufPool::to_mbuf(buf::Packet&& p) {
   if (spare != nullptr) rte_pktmbuf_free(spare);
   head->pkt_len = total;
   head->nb_segs = segs;
+  if ((offload & buf::kTxL4ChecksumPartial) != 0) request_l4_checksum(head);
   return head;
+}
+
+// buf::kTxL4ChecksumPartial as DPDK's transmit request (buf/packet.h says what the
+// stack promises): Ethernet without VLAN, IPv4 without options, the protocol at frame
+// byte 23, the pseudo-header sum already in the L4 checksum field.
+void MbufPool::request_l4_checksum(rte_mbuf* head) {
+  constexpr uint32_t kL2 = 14, kL3 = 20, kProtocolAt = kL2 + 9;
+  if (head->data_len <= kProtocolAt) return;  // not the promised layout: nothing asked
+  const uint8_t protocol = rte_pktmbuf_mtod(head, const uint8_t*)[kProtocolAt];
+  if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP) return;
+  head->ol_flags |= RTE_MBUF_F_TX_IPV4 | (protocol == IPPROTO_TCP ? RTE_MBUF_F_TX_TCP_CKSUM : RTE_MBUF_F_TX_UDP_CKSUM);
+  head->l2_len = kL2;
+  head->l3_len = kL3;
 }
 
 }  // namespace joyride::dev::dpdk

@@ -105,7 +105,10 @@ class MbufPool final : public buf::PacketPool {
   buf::Packet from_mbuf(rte_mbuf* m);
   // Transmit side: the packet as an mbuf chain for rte_eth_tx_burst (zero-length
   // segments are left out). Storage the packet alone holds goes as it is; shared or
-  // foreign storage is copied (see the header comment). nullptr, with `p` untouched,
+  // foreign storage is copied (see the header comment). A packet marked
+  // buf::kTxL4ChecksumPartial asks the device for its TCP/UDP checksum (ol_flags
+  // RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_{TCP,UDP}_CKSUM, l2_len 14, l3_len 20): send it
+  // only on a port whose Capabilities say tx_tcp_checksum / tx_udp_checksum. nullptr, with `p` untouched,
   // when the copy needs more mbufs than the pool has, or when `p` is empty.
   rte_mbuf* to_mbuf(buf::Packet&& p);
 
@@ -124,6 +127,7 @@ class MbufPool final : public buf::PacketPool {
  private:
   MbufPool(rte_mempool* mp, uint32_t data_room, uint32_t descriptors);
   static int populate_page_aligned(rte_mempool* mp);
+  static void request_l4_checksum(rte_mbuf* head);
   static bool objects_evenly_spaced(rte_mempool* mp);
   bool is_descriptor(const buf::Segment* s) const;
   buf::Segment* adopt(rte_mbuf* m, uint32_t data_off, uint32_t data_len);
