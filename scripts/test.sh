@@ -4,7 +4,8 @@
 #   2. the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. each libFuzzer target for a bounded time (JOYRIDE_FUZZ_SECONDS, default 30)
 #   4. joyride-sim scenarios end to end, checked by their exit status
-#   5. interop: the Linux kernel against joyrided on a veth through net_af_xdp
+#   5. interop: the Linux kernel against joyrided on a veth through net_af_xdp,
+#      net_af_packet and net_tap, then two joyrided over net_memif
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +38,7 @@ sim=build/debug/tools/sim/joyride-sim
 "$sim" tcp --bytes 20000 --connections 200 --direction echo --loss 0.01 --delay 1ms --seed 7 | tail -n 1
 "$sim" tcp --bytes 500000 --direction b2a --mtu 9000 --rate 1G --queue 200000 --delay 2ms --seed 8 | tail -n 1
 
-echo "== interop: Linux against joyrided over net_af_xdp (scripts/testbed)"
+echo "== interop: Linux against joyrided over af_xdp, af_packet and tap; joyrided pairs over memif"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs" --target joyrided joyride
 bash tests/interop/run.sh
