@@ -101,7 +101,7 @@ void parse_service_section(Issues& issues, const toml::node* node, ServiceOption
   const toml::table* t = section_table(issues, node, "service");
   if (t == nullptr) return;
   TableReader r(issues, *t, "service",
-                {"lcores", "polling", "idle_sleep_us", "busy_spin_us", "control_socket", "control_mode", "log_level"});
+                {"lcores", "polling", "idle_sleep_us", "idle_sleep_max_us", "busy_spin_us", "control_socket", "control_mode", "log_level"});
   if (const toml::array* a = r.array("lcores", "an array of CPU ids, such as [0, 1]")) {
     parse_lcores(issues, *a, r.path("lcores"), out.lcores);
   }
@@ -112,6 +112,7 @@ void parse_service_section(Issues& issues, const toml::node* node, ServiceOption
     }
   }
   r.integer("idle_sleep_us", 1, 100000, out.idle_sleep_us);
+  r.integer("idle_sleep_max_us", 1, 1000000, out.idle_sleep_max_us);
   r.integer("busy_spin_us", 0, 100000, out.busy_spin_us);
   parse_control_socket(issues, r, out.control_socket);
   if (const toml::node* n = r.get("control_mode")) parse_mode(issues, *n, r.path("control_mode"), out.control_mode);

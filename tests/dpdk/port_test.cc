@@ -22,22 +22,9 @@ using testing::DpdkEnv;
 using testing::dpdk_env;
 using testing::packet_of;
 using testing::pool_full;
+using testing::receive;
+using testing::wait_link_up;
 using testing::test_frame;
-
-// Receives until `want` frames arrived or `tries` bursts came back empty.
-std::vector<buf::Packet> receive(Port& port, size_t want, int tries = 1000) {
-  std::vector<buf::Packet> got;
-  std::vector<buf::Packet> burst(32);
-  for (int empty = 0; got.size() < want && empty < tries;) {
-    const size_t n = port.rx_burst(0, burst);
-    if (n == 0) {
-      ++empty;
-      continue;
-    }
-    for (size_t i = 0; i < n; ++i) got.push_back(std::move(burst[i]));
-  }
-  return got;
-}
 
 // Sends every packet, retrying while the PMD makes progress.
 size_t send_all(Port& port, std::vector<buf::Packet>& pkts) {
@@ -50,15 +37,6 @@ size_t send_all(Port& port, std::vector<buf::Packet>& pkts) {
   return done;
 }
 
-// Waits (no sleeping; a bounded number of yields) for the memif pair to connect: the
-// handshake runs on the EAL's interrupt thread.
-bool wait_link_up(Port& a, Port& b) {
-  for (int i = 0; i < 20'000'000; ++i) {
-    if (a.link().up && b.link().up) return true;
-    std::this_thread::yield();
-  }
-  return false;
-}
 
 class PortTest : public ::testing::Test {
  protected:

@@ -92,6 +92,30 @@ def ping(size):
     ok(f"ping {size} bytes (3/3)")
 
 
+def on_cpu_seconds(pid):
+    """Time the process's main thread has run, from the scheduler's own clock
+    (/proc/PID/task/PID/schedstat, nanoseconds): tick-based utime/stime overstates a
+    thread that wakes on timer interrupts."""
+    with open(f"/proc/{pid}/task/{pid}/schedstat") as f:
+        return int(f.read().split()[0]) / 1e9
+
+
+def idle_cpu(max_percent, seconds=3.0):
+    """An idle joyrided sleeps (rx interrupts, or growing naps where the PMD has
+    none): its CPU use over `seconds` of no traffic stays under max_percent of a core,
+    and the next ping is still answered."""
+    with open(os.path.join(os.environ.get("JR_TESTBED_DIR", "/run/joyride-testbed"), "joyrided.pid")) as f:
+        pid = int(f.read())
+    before, start = on_cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)  # the measurement window itself, not a wait for something
+    used = on_cpu_seconds(pid) - before
+    percent = 100 * used / (time.monotonic() - start)
+    if percent > max_percent:
+        fail(f"idle joyrided used {percent:.2f}% of a core over {seconds} s (limit {max_percent}%)")
+    ping(56)
+    ok(f"idle joyrided used {percent:.2f}% of a core over {seconds} s (limit {max_percent}%), then answered")
+
+
 def udp_echo(max_datagram):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(2)
@@ -327,9 +351,14 @@ def main():
     # (net_af_packet: the kernel reassembles fragments for the PMD into one ring frame;
     # config/testbed-af_packet.toml says why and how large that is).
     max_datagram = 60028
+    # --idle-cpu-max=PCT: what an idle joyrided may use (ports with rx interrupts
+    # sleep outright; others nap, which costs ~1% on these VMs).
+    idle_cpu_max = 5.0
     for arg in sys.argv[1:]:
         if arg.startswith("--max-datagram="):
             max_datagram = min(max_datagram, int(arg.split("=", 1)[1]))
+        if arg.startswith("--idle-cpu-max="):
+            idle_cpu_max = float(arg.split("=", 1)[1])
     ping(56)
     ping(max_datagram - 28)  # fragments both ways
     udp_echo(max_datagram)
@@ -342,6 +371,7 @@ def main():
     for _ in range(1000):
         tcp_echo(1000)
     ok("tcp echo 1000 sequential connections, every byte checked")
+    idle_cpu(idle_cpu_max)
     tcp_echo_concurrent(200, 20_000)
     refused()
     malformed_burst(5)

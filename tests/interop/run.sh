@@ -13,7 +13,7 @@ export JOYRIDE_CLI="$PWD/build/release/tools/joyride/joyride"
 devices=(
   "config/testbed.toml"
   "config/testbed-af_packet.toml --max-datagram=3504"
-  "config/testbed-tap.toml"
+  "config/testbed-tap.toml --idle-cpu-max=0.5"
 )
 for entry in "${devices[@]}"; do
   read -r config args <<<"$entry"

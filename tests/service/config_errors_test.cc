@@ -113,6 +113,8 @@ const ErrorCase kErrorCases[] = {
       e("6:11: interface[0].tx_ring: 32768 is out of range", kRingExpected)}},
     {"IdleSleepZero", "[service]\nidle_sleep_us = 0\n" IFACE_A,
      {e("2:17: service.idle_sleep_us: 0 is out of range", "expected an integer from 1 to 100000")}},
+    {"IdleSleepMaxTooLong", "[service]\nidle_sleep_max_us = 1000001\n" IFACE_A,
+     {e("2:21: service.idle_sleep_max_us: 1000001 is out of range", "expected an integer from 1 to 1000000")}},
     {"BusySpinTooLong", "[service]\nbusy_spin_us = 100001\n" IFACE_A,
      {e("2:16: service.busy_spin_us: 100001 is out of range", "expected an integer from 0 to 100000")}},
     {"LcoreOutOfRange", "[service]\nlcores = [2000]\n" IFACE_A,

@@ -82,6 +82,7 @@ constexpr const char* kFull = R"([service]
 lcores = [2, 3, 1]
 polling = "busy"
 idle_sleep_us = 250
+idle_sleep_max_us = 9000
 busy_spin_us = 0
 control_socket = "/tmp/j.sock"
 control_mode = "0660"
@@ -146,6 +147,7 @@ TEST(ConfigParse, EveryKeyIsRead) {
   EXPECT_EQ(c.service.lcores, (std::vector<uint32_t>{2, 3, 1}));
   EXPECT_EQ(c.service.polling, PollingMode::kBusy);
   EXPECT_EQ(c.service.idle_sleep_us, 250u);
+  EXPECT_EQ(c.service.idle_sleep_max_us, 9000u);
   EXPECT_EQ(c.service.busy_spin_us, 0u);
   EXPECT_EQ(c.service.control_socket, "/tmp/j.sock");
   EXPECT_EQ(c.service.control_mode, 0660u);

@@ -34,6 +34,8 @@ class ControlSocket {
   void poll(const Handler& answer);
 
   const std::string& path() const { return path_; }
+  // The listening socket: readable when a client waits (IdleWaiter::watch).
+  int fd() const { return fd_; }
 
  private:
   ControlSocket(int fd, std::string path, unsigned mode) : fd_(fd), path_(std::move(path)), mode_(mode) {}

@@ -8,8 +8,10 @@
 //
 // One polling loop per service today (lcores[0]); applications attach in a later
 // step (../shared/DESIGN.md). The loop is adaptive: it spins while there is work and
-// for busy_spin_us after, then sleeps idle_sleep_us at a time (never past the stack's
-// next timer), so an idle service costs almost no CPU.
+// for busy_spin_us after, then sleeps until a frame arrives (rx queue interrupts,
+// dev/dpdk/idle_waiter.h), a control client connects or the stack's next timer is
+// due, so an idle service costs almost no CPU. Ports without rx interrupts make it
+// nap idle_sleep_us at a time instead.
 //
 // Shutdown on SIGTERM/SIGINT: running traffic jobs fail and the services stop (their
 // established connections are reset, so peers learn at once), the resets are flushed to the wire, then ports and the EAL
@@ -21,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -37,6 +40,7 @@
 #include "joyride/core/stack.h"
 #include "joyride/dev/dpdk/eal.h"
 #include "joyride/dev/dpdk/mbuf_pool.h"
+#include "joyride/dev/dpdk/idle_waiter.h"
 #include "joyride/dev/dpdk/port.h"
 #include "joyride/dev/dpdk/stack_driver.h"
 #include "joyride/service/builtin_services.h"
@@ -184,12 +188,22 @@ int run(const std::string& config_path, const std::string& ready_file) {
     const bool adaptive = config.service.polling == service::PollingMode::kAdaptive;
     const auto spin = base::Duration::micros(config.service.busy_spin_us);
     const auto idle_sleep = base::Duration::micros(config.service.idle_sleep_us);
+    const auto idle_sleep_max = std::max(idle_sleep, base::Duration::micros(config.service.idle_sleep_max_us));
+    base::Duration nap_now = idle_sleep;  // doubles with each idle nap, up to idle_sleep_max
     const auto control_every = base::Duration::millis(10);
+    // Idle with rx interrupts: sleep until a frame, a control client or the next timer
+    // (at most a second, so nothing depends on a missed wake-up for long).
+    std::vector<dev::dpdk::Port*> port_list;
+    for (auto& p : ports) port_list.push_back(p.get());
+    dev::dpdk::IdleWaiter waiter(port_list);
+    const bool sleep_on_interrupts = adaptive && waiter.interrupts() && waiter.watch(control->fd());
+    log(sleep_on_interrupts ? "idle: sleeping on rx interrupts"
+                            : fmt::format("idle: naps of {} us growing to {} us (not every port has rx interrupts)",
+                                          idle_sleep.as_nanos() / 1000, idle_sleep_max.as_nanos() / 1000));
     std::vector<core::SocketEvent> events(256);
     base::Instant last_work = dev::dpdk::monotonic_now();
     base::Instant next_control = last_work;
-    while (!g_stop.load(std::memory_order_relaxed)) {
-      base::Instant now = dev::dpdk::monotonic_now();
+    auto poll_round = [&](base::Instant now) {
       size_t work = 0;
       for (auto& d : drivers) work += d->poll_once(now);
       while (size_t n = stack.take_events(events)) {
@@ -198,6 +212,11 @@ int run(const std::string& config_path, const std::string& ready_file) {
         }
         work += n;
       }
+      return work;
+    };
+    while (!g_stop.load(std::memory_order_relaxed)) {
+      base::Instant now = dev::dpdk::monotonic_now();
+      const size_t work = poll_round(now);
       // The control socket costs a syscall: looked at every 10 ms, busy or not.
       if (now >= next_control) {
         control->poll(answer);
@@ -205,15 +224,29 @@ int run(const std::string& config_path, const std::string& ready_file) {
       }
       if (work != 0) {
         last_work = now;
+        nap_now = idle_sleep;
         continue;
       }
       if (!adaptive || now - last_work < spin || stack.has_tx()) continue;
       // Idle: sleep, but wake for the stack's next timer and the control socket.
-      base::Duration nap = idle_sleep;
       const base::Instant deadline = stack.next_deadline();
       if (deadline <= now) continue;
-      if (!deadline.is_never() && deadline - now < nap) nap = deadline - now;
-      const timespec ts{0, static_cast<long>(nap.as_nanos())};
+      const base::Duration until_timer = deadline.is_never() ? base::Duration::millis(1000) : deadline - now;
+      if (sleep_on_interrupts && until_timer >= base::Duration::millis(1)) {
+        // arm, look once more (a frame that came before arming raised nothing), wait.
+        waiter.arm();
+        if (poll_round(dev::dpdk::monotonic_now()) == 0 && !stack.has_tx()) {
+          waiter.wait(std::min(until_timer, base::Duration::millis(1000)));
+          next_control = base::Instant{};  // a client may be what woke us
+        }
+        waiter.disarm();
+        last_work = dev::dpdk::monotonic_now();  // spin again before the next sleep
+        continue;
+      }
+      const base::Duration nap = std::min(nap_now, until_timer);
+      nap_now = std::min(nap_now + nap_now, idle_sleep_max);
+      const int64_t ns = nap.as_nanos();
+      const timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
       ::nanosleep(&ts, nullptr);
     }
 

@@ -66,9 +66,14 @@ base::Status<Error> Port::configure(Port& port, const PortConfig& config) {
   }
   // rte_eth_dev_configure checks the MTU against the PMD's min_mtu/max_mtu.
   conf.rxmode.mtu = config.mtu;
-  if (int rc = rte_eth_dev_configure(id, config.rx_queues, config.tx_queues, &conf); rc != 0) {
-    return base::Err(Error{"rte_eth_dev_configure", -rc});
+  conf.intr_conf.rxq = config.rx_interrupts ? 1 : 0;
+  int configured = rte_eth_dev_configure(id, config.rx_queues, config.tx_queues, &conf);
+  if (configured != 0 && conf.intr_conf.rxq != 0) {
+    // Some PMDs refuse rx interrupts at configure time: polling works without them.
+    conf.intr_conf.rxq = 0;
+    configured = rte_eth_dev_configure(id, config.rx_queues, config.tx_queues, &conf);
   }
+  if (configured != 0) return base::Err(Error{"rte_eth_dev_configure", -configured});
 
   uint16_t rx_ring = config.rx_ring, tx_ring = config.tx_ring;
   if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(id, &rx_ring, &tx_ring); rc != 0) {
@@ -111,6 +116,11 @@ base::Status<Error> Port::configure(Port& port, const PortConfig& config) {
   caps.tso = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO) != 0;
   caps.multi_seg_tx = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
   caps.rss = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS;
+  // Others accept the request and have no interrupt to give: ask each queue.
+  caps.rx_interrupts = conf.intr_conf.rxq != 0;
+  for (uint16_t q = 0; caps.rx_interrupts && q < config.rx_queues; ++q) {
+    caps.rx_interrupts = rte_eth_dev_rx_intr_ctl_q_get_fd(id, q) >= 0;
+  }
   if (rte_eth_dev_get_mtu(id, &caps.mtu) != 0) caps.mtu = config.mtu;
   caps.rx_queues = config.rx_queues;
   caps.tx_queues = config.tx_queues;

@@ -22,8 +22,12 @@ StackDriver::StackDriver(core::Stack& stack, Port& port, const StackDriverConfig
       pending_(std::max<uint16_t>(config.burst, 1)) {}
 
 size_t StackDriver::poll_once(base::Instant now) {
-  const size_t in = port_.rx_burst(config_.rx_queue, rx_);
-  for (size_t i = 0; i < in; ++i) stack_.input(config_.ifindex, std::move(rx_[i]), now);
+  size_t in = 0;
+  for (uint16_t q = 0; q < port_.capabilities().rx_queues; ++q) {
+    const size_t n = port_.rx_burst(q, rx_);
+    for (size_t i = 0; i < n; ++i) stack_.input(config_.ifindex, std::move(rx_[i]), now);
+    in += n;
+  }
   counters_.inc(StackDriverCounter::kRxFrames, in);
   stack_.poll(now);
   return in + transmit();

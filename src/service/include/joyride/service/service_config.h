@@ -64,6 +64,9 @@ struct ServiceOptions {
   std::vector<uint32_t> lcores{0};  // CPU ids of the worker threads, each once
   PollingMode polling = PollingMode::kAdaptive;
   uint32_t idle_sleep_us = 100;  // adaptive: sleep this long when idle (1..100000)
+  // adaptive, ports without rx interrupts: consecutive idle naps double up to this
+  // (1..1000000; not below idle_sleep_us in effect)
+  uint32_t idle_sleep_max_us = 2000;
   uint32_t busy_spin_us = 50;    // adaptive: keep spinning this long after the last work
   std::string control_socket = "/run/joyride/joyrided.sock";
   uint32_t control_mode = 0600;  // permission bits of the control socket

@@ -36,6 +36,9 @@ struct PortConfig {
   uint16_t rx_queues = 1, tx_queues = 1, rx_ring = 1024, tx_ring = 1024;
   uint16_t mtu = 1500;       // IP MTU
   bool promiscuous = false;  // receive frames for other MAC addresses too
+  // Ask for rx queue interrupts (an idle poller sleeps until a frame arrives:
+  // IdleWaiter). A PMD without them is set up without; capabilities() says which.
+  bool rx_interrupts = true;
 };
 
 // Which offloads are on (offered by the PMD and enabled), and the port's shape.
@@ -50,6 +53,7 @@ struct Capabilities {
   bool multi_seg_tx = false;  // chains go out as they are; otherwise they are linearised
   bool rx_scatter = false;    // a received frame may arrive as a chain
   bool rss = false;
+  bool rx_interrupts = false;  // every rx queue can raise an interrupt (IdleWaiter)
   uint16_t mtu = 0;  // as the PMD reports it after set-up
   uint16_t rx_queues = 0, tx_queues = 0;
   uint16_t rx_ring = 0, tx_ring = 0;  // descriptors per queue, after the PMD's adjustment

@@ -1,8 +1,10 @@
-// Runs one core::Stack over one Port queue pair: the host side of stack.h's contract
-// (input every received frame, poll, take_tx and transmit) for the DPDK device layer.
+// Runs one core::Stack over one Port: the host side of stack.h's contract (input every
+// received frame, poll, take_tx and transmit) for the DPDK device layer.
 //
-// poll_once is one round of a polling loop: an rx burst into stack.input, stack.poll,
-// then the stack's frames to the tx queue. It returns the frames moved in and out so
+// poll_once is one round of a polling loop: an rx burst from each of the port's rx
+// queues into stack.input (with RSS the NIC spreads flows over them; one owner reads
+// them all, so the stack needs no lock), stack.poll, then the stack's frames to the
+// tx queue. It returns the frames moved in and out so
 // the caller can poll adaptively (busy while there is work, back off when idle; the
 // next timer is stack.next_deadline()).
 //
@@ -37,7 +39,6 @@ base::Instant monotonic_now();
 
 struct StackDriverConfig {
   uint32_t ifindex = 0;  // the stack's interface this port is
-  uint16_t rx_queue = 0;
   uint16_t tx_queue = 0;
   uint16_t burst = 32;          // frames per rx burst, and the pending tx capacity
   uint32_t tx_retry_rounds = 64;  // rounds without tx progress before pending frames drop
