@@ -116,6 +116,17 @@ def idle_cpu(max_percent, seconds=3.0):
     ok(f"idle joyrided used {percent:.2f}% of a core over {seconds} s (limit {max_percent}%), then answered")
 
 
+def every_queue_used(before, after, queues):
+    """The concurrent connections arrived over every rx queue (the PMD's per-queue
+    counters, `xstat.rx_qN_packets` in joyride stat) and all were served: joyrided
+    reads every queue of its port."""
+    per_queue = [after.counters.get(f"xstat.rx_q{q}_packets", 0) - before.counters.get(f"xstat.rx_q{q}_packets", 0)
+                 for q in range(queues)]
+    if min(per_queue) == 0:
+        fail(f"frames per rx queue during the concurrent connections: {per_queue}; expected every queue used")
+    ok(f"rx queues used: {per_queue} frames")
+
+
 def udp_echo(max_datagram):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(2)
@@ -289,7 +300,8 @@ def zero_window(stall_seconds):
 
 PEER = """
 import socket, sys
-s = socket.create_connection(("%s", int(sys.argv[1])))
+s = socket.create_connection(("%s", int(sys.argv[1])), timeout=20)
+s.settimeout(None)
 print("connected", flush=True)
 if sys.argv[1] == "%d":
     while s.recv(1 << 16): pass
@@ -305,13 +317,17 @@ def sigkill_peer():
     before = js.stat()
     peers = [subprocess.Popen([sys.executable, "-c", PEER, str(p)], stdout=subprocess.PIPE, text=True)
              for p in (CHARGEN, DISCARD)]
-    for p in peers:
-        if p.stdout.readline().strip() != "connected":
-            fail("a peer process did not connect")
-    until("both peers transferring", lambda: (lambda a: a["builtin.chargen_tcp_bytes_out"] > before["builtin.chargen_tcp_bytes_out"] + (10 << 20) and a["builtin.discard_tcp_bytes_in"] > before["builtin.discard_tcp_bytes_in"] + (10 << 20))(js.stat()))
-    for p in peers:
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+    try:
+        for p in peers:
+            # The peer connects within its own 20 s timeout or exits: readline ends.
+            if p.stdout.readline().strip() != "connected":
+                fail(f"a peer process did not connect (exit status {p.wait(timeout=TIMEOUT)})")
+        until("both peers transferring", lambda: (lambda a: a["builtin.chargen_tcp_bytes_out"] > before["builtin.chargen_tcp_bytes_out"] + (10 << 20) and a["builtin.discard_tcp_bytes_in"] > before["builtin.discard_tcp_bytes_in"] + (10 << 20))(js.stat()))
+    finally:
+        # Killed in every case, so a failing run leaves no peer behind.
+        for p in peers:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
     after = until("joyrided frees the killed peers' connections",
                   lambda: (lambda a: a if a["builtin.chargen_tcp_active"] == 0 and a["builtin.discard_tcp_active"] == 0
                            and not a.open_connections(CHARGEN) and not a.open_connections(DISCARD) else None)(js.stat()))
@@ -354,7 +370,11 @@ def main():
     # --idle-cpu-max=PCT: what an idle joyrided may use (ports with rx interrupts
     # sleep outright; others nap, which costs ~1% on these VMs).
     idle_cpu_max = 5.0
+    # --rx-queues=N: joyrided's port has N rx queues the device spreads flows over.
+    rx_queues = 1
     for arg in sys.argv[1:]:
+        if arg.startswith("--rx-queues="):
+            rx_queues = int(arg.split("=", 1)[1])
         if arg.startswith("--max-datagram="):
             max_datagram = min(max_datagram, int(arg.split("=", 1)[1]))
         if arg.startswith("--idle-cpu-max="):
@@ -372,7 +392,10 @@ def main():
         tcp_echo(1000)
     ok("tcp echo 1000 sequential connections, every byte checked")
     idle_cpu(idle_cpu_max)
+    before = js.stat()
     tcp_echo_concurrent(200, 20_000)
+    if rx_queues > 1:
+        every_queue_used(before, js.stat(), rx_queues)
     refused()
     malformed_burst(5)
     chargen(1 << 30)

@@ -29,6 +29,11 @@ std::string stat_answer(const ControlTargets& t, base::Instant now) {
     p.counters().for_each([&](std::string_view n, uint64_t v) { r.counters.emplace_back("port." + std::string(n), v); });
     t.drivers[i]->counters().for_each(
         [&](std::string_view n, uint64_t v) { r.counters.emplace_back("driver." + std::string(n), v); });
+    // The PMD's extended stats (per queue, per drop reason on NICs), those that moved:
+    // a NIC has hundreds, most of them zero.
+    for (const auto& x : p.xstats()) {
+      if (x.value != 0) r.counters.emplace_back("xstat." + x.name, x.value);
+    }
     reports.push_back(std::move(r));
   }
   const auto uptime = static_cast<uint64_t>((now - t.started_at).as_nanos() / 1'000'000'000);
