@@ -204,7 +204,7 @@ TEST(ConfigParse, EveryKeyIsRead) {
   // The IPv6 address is kept but flagged.
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_EQ(c.warnings[0].to_string(),
-            "joyrided.toml:20:31: interface[0].addresses[1]: IPv6 is not supported by the stack yet; the address is "
+            "joyrided.toml:21:31: interface[0].addresses[1]: IPv6 is not supported by the stack yet; the address is "
             "not used; expected IPv4 addresses for now");
 }
 
