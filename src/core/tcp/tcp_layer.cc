@@ -137,7 +137,7 @@ void TcpLayer::connection_done(Tcb& t, Instant now) {
   // The application still holds a visible socket: it reads the error or EOF and
   // closes it. Orphans and never-accepted children go now.
   if (t.orphan || !t.user_visible) free_tcb(t);
-  else notify(t);
+  else notify(t, true);
 }
 
 void TcpLayer::abort(Tcb& t, std::optional<RecvError> error, bool send_rst_now, Instant now) {
@@ -170,14 +170,28 @@ void TcpLayer::set_state(Tcb& t, TcpState s, Instant now) {
   const TcpState old = t.state;
   t.state = s;
   if (s == TcpState::kEstablished && old == TcpState::kSynSent) counters_.inc(TcpCounter::kActiveOpens);
-  notify(t);
+  notify(t, true);
 }
 
-void TcpLayer::notify(Tcb& t) {
+// Edge-triggered, as epoll's EPOLLET: the host hears of a socket when a readiness bit
+// appears (data after an empty ring, space after a full one, a FIN, an error, a state
+// change that adds a bit) and on every state change. A change that only clears bits
+// (recv emptied the ring, send filled the buffer) queues nothing, but refreshes an
+// event the host has not taken yet, so what an event says is never staler than
+// before. The host's rule is the usual one for edge triggering: act until the call
+// would block; every event consumer in the tree (service, tools/sim) does.
+void TcpLayer::notify(Tcb& t, bool always) {
   if (!t.user_visible || t.orphan) {
     return;
   }
-  ready_.mark(t.id, readiness_of(t));
+  const uint32_t r = readiness_of(t);
+  if (r == t.reported && !always) return;
+  if ((r & ~t.reported) != 0 || always) {
+    ready_.mark(t.id, r);
+  } else {
+    ready_.update(t.id, r);
+  }
+  t.reported = r;
 }
 
 // ---- binding and demux -------------------------------------------------------------------
@@ -297,7 +311,7 @@ base::Result<SocketId, AcceptError> TcpLayer::accept(SocketId listener, Endpoint
     c->parent = SocketId{};
     c->user_visible = true;
     if (peer != nullptr) *peer = Endpoint{c->tuple.remote, c->tuple.remote_port};
-    notify(*c);
+    notify(*c, true);  // news to the host whatever its bits
     notify(*l);
     return child_id;
   }
@@ -574,13 +588,19 @@ uint32_t TcpLayer::readiness(SocketId s) {
 
 uint32_t TcpLayer::readiness_of(const Tcb& tcb) const {
   const Tcb* t = &tcb;
+  // Linux signals POLLOUT when a third of the send buffer is free (sk_stream_wspace).
+  const bool send_space = t->snd.free() >= std::max<size_t>(1, t->snd.capacity() / 3);
+  if (t->state == TcpState::kEstablished && !t->pending_error && !t->fin_received && !t->rd_shutdown &&
+      !t->fin_queued) {
+    // The data path's case (every segment received or read): only the rings matter.
+    return (t->rcv.empty() ? 0u : uint32_t{kReadable}) | (send_space ? uint32_t{kWritable} : 0u);
+  }
   uint32_t r = 0;
   if (t->state == TcpState::kListen) return t->accept_queue.empty() ? 0u : uint32_t{kReadable};
   if (t->pending_error) r |= kError;
   if (!t->rcv.empty() || t->fin_received || t->rd_shutdown) r |= kReadable;
   const bool can_send = t->state == TcpState::kEstablished || t->state == TcpState::kCloseWait;
-  // Linux signals POLLOUT when a third of the send buffer is free (sk_stream_wspace).
-  if (can_send && !t->fin_queued && t->snd.free() >= std::max<size_t>(1, t->snd.capacity() / 3)) r |= kWritable;
+  if (can_send && !t->fin_queued && send_space) r |= kWritable;
   if (t->state == TcpState::kClosed && (t->reset || t->fin_received || t->pending_error)) r |= kHangup | kReadable;
   if (t->state == TcpState::kClosed && t->reset) r |= kWritable;
   if (t->fin_received && t->fin_queued) r |= kHangup;

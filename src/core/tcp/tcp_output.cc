@@ -326,14 +326,14 @@ bool TcpLayer::transmit_data(Tcb& t, Instant now) {
     if (unsent != 0 && len == 0) {
       // Zero window: the persist timer probes it (RFC 9293 §3.8.6.1) when nothing
       // else is outstanding to elicit a window update.
-      if (t.rtx.empty() && !t.rtx_timer.armed()) arm_timer(t, tcp::RtxTimerMode::kZeroWindowProbe, now + t.rtt.rto());
+      if (t.rtx.empty() && t.rtx_mode == tcp::RtxTimerMode::kNone) arm_timer(t, tcp::RtxTimerMode::kZeroWindowProbe, now + t.rtt.rto());
       break;
     }
     if (len < mss && len < unsent) {
       // Sender-side SWS avoidance: a window-limited runt only when it is at least
       // half the largest window the peer has offered (RFC 9293 §3.8.6.2.1).
       if (len < t.max_snd_wnd / 2) {
-        if (t.rtx.empty() && !t.rtx_timer.armed()) arm_timer(t, tcp::RtxTimerMode::kZeroWindowProbe, now + t.rtt.rto());
+        if (t.rtx.empty() && t.rtx_mode == tcp::RtxTimerMode::kNone) arm_timer(t, tcp::RtxTimerMode::kZeroWindowProbe, now + t.rtt.rto());
         break;
       }
     } else if (len < mss && len == unsent && !fin_ready) {
@@ -377,7 +377,9 @@ void TcpLayer::output(Tcb& t, Instant now) {
   if (t.rtx.next_lost() != nullptr) sent |= retransmit_lost(t, now);
   sent |= transmit_data(t, now);
   if (t.ack_now) send_ack(t, now);
-  if (sent && (!t.rtx_timer.armed() || t.rtx_mode == tcp::RtxTimerMode::kZeroWindowProbe)) arm_rtx_timer(t, now);
+  if (sent && (t.rtx_mode == tcp::RtxTimerMode::kNone || t.rtx_mode == tcp::RtxTimerMode::kZeroWindowProbe)) {
+    arm_rtx_timer(t, now);
+  }
   // The send buffer grows with the congestion window (Linux tcp_sndbuf_expand) so a
   // long fat path is not limited by a small default.
   if (t.sndbuf_limit == 0 && t.snd.capacity() < config_.sndbuf_max &&

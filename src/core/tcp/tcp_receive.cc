@@ -122,6 +122,8 @@ void TcpLayer::receive_data(Tcb& t, const Rx& rx, buf::Packet& payload, Instant 
 // ring, then whatever the out-of-order queue now continues, then the ACK decision.
 void TcpLayer::receive_in_order(Tcb& t, buf::Packet& payload, Instant now) {
   const size_t len = payload.len();
+  // Data added to data the application has not read yet changes no readiness bit.
+  const bool was_empty = t.rcv.empty();
   const size_t n = copy_into(t.rcv, payload);
   assert(n == len);
   t.rcv_nxt += static_cast<uint32_t>(n);
@@ -142,7 +144,7 @@ void TcpLayer::receive_in_order(Tcb& t, buf::Packet& payload, Instant now) {
     receive_fin(t, now);
   }
   schedule_ack(t, len >= t.rcv_mss, now);
-  notify(t);
+  if (was_empty) notify(t);
 }
 
 void TcpLayer::receive_fin(Tcb& t, Instant now) {

@@ -18,15 +18,17 @@ using wire::TcpFlags;
 
 void TcpLayer::arm_timer(Tcb& t, RtxTimerMode mode, Instant deadline) {
   t.rtx_mode = mode;
+  t.rtx_due = deadline;
+  // Lazy re-arming: a timer already set no later than the new deadline stays where it
+  // is; on_rtx_timer moves it on when it fires before rtx_due. Only an earlier
+  // deadline needs the wheel now.
+  if (t.rtx_timer.armed() && t.rtx_timer.deadline() <= deadline) return;
   timers_.arm(t.rtx_timer, deadline);
 }
 
 void TcpLayer::arm_rtx_timer(Tcb& t, Instant now) {
   if (t.rtx.empty()) {
-    if (t.rtx_mode != RtxTimerMode::kZeroWindowProbe) {
-      t.rtx_timer.cancel();
-      t.rtx_mode = RtxTimerMode::kNone;
-    }
+    if (t.rtx_mode != RtxTimerMode::kZeroWindowProbe) stop_rtx_timer(t);
     return;
   }
   const Duration rto = t.rtt.rto();
@@ -46,6 +48,11 @@ void TcpLayer::arm_rtx_timer(Tcb& t, Instant now) {
 }
 
 void TcpLayer::on_rtx_timer(Tcb& t, Instant now) {
+  if (now < t.rtx_due && t.rtx_mode != RtxTimerMode::kNone) {
+    // Fired at a deadline that ACKs have since moved on (arm_timer): nothing is due.
+    timers_.arm(t.rtx_timer, t.rtx_due);
+    return;
+  }
   const RtxTimerMode mode = t.rtx_mode;
   t.rtx_mode = RtxTimerMode::kNone;
   switch (mode) {

@@ -128,7 +128,9 @@ class TcpLayer final : public PathMtuListener {
   Tcb* lookup(const tcp::FourTuple& t);
   Tcb* lookup_listener(wire::Ipv4Address addr, uint16_t port);
   void set_state(Tcb& t, TcpState s, base::Instant now);
-  void notify(Tcb& t);
+  // Tells the host of a readiness edge (tcp_layer.cc); `always` queues an event even
+  // when no bit appeared: a state change, which the host may be watching through state().
+  void notify(Tcb& t, bool always = false);
   uint32_t readiness_of(const Tcb& t) const;
   void init_buffers(Tcb& t);
   void set_mss_from_route(Tcb& t, base::Instant now);
@@ -203,7 +205,12 @@ class TcpLayer final : public PathMtuListener {
 
   // tcp_timers.cc
   void arm_rtx_timer(Tcb& t, base::Instant now);
+  // The retransmission timer's job is rtx_mode, due at rtx_due; rtx_mode == kNone
+  // means it is stopped (the wheel timer may still fire, into nothing).
   void arm_timer(Tcb& t, tcp::RtxTimerMode mode, base::Instant deadline);
+  // Stops it without touching the wheel: all data acknowledged, which on a bulk
+  // transfer happens on every ACK and is undone by the next send (see tcb.h rtx_due).
+  static void stop_rtx_timer(Tcb& t) { t.rtx_mode = tcp::RtxTimerMode::kNone; }
   void on_rtx_timer(Tcb& t, base::Instant now);
   void on_retransmit_timeout(Tcb& t, base::Instant now);
   void on_tail_loss_probe(Tcb& t, base::Instant now);
