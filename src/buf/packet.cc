@@ -38,8 +38,6 @@ void Packet::free_chain(Segment* s) {
   }
 }
 
-void Packet::reset() { free_chain(std::exchange(head_, nullptr)); }
-
 size_t Packet::segment_count() const {
   size_t n = 0;
   for (const Segment* s = head_; s != nullptr; s = s->next) ++n;

@@ -3,6 +3,8 @@
 // acknowledged stops the timer without cancelling it (TcpLayer::arm_timer,
 // stop_rtx_timer). Seen from the wire, nothing may change: the old, earlier wheel
 // deadline fires into nothing, and the real deadline still retransmits, exactly on time.
+// The delayed-ACK timer is left armed the same way when an ACK goes (tcb.h
+// delack_owed): the ACK owed next is still sent exactly 40 ms after its segment.
 #include "tcp_conn.h"
 
 namespace joyride::core::testing {
@@ -127,6 +129,28 @@ TEST(TcpTimerRestart, AShorterDeadlineMovesTheTimerEarlier) {
   c.expect_data(2 * kMss, kMss);  // the probe: nothing new to send, the last segment again
   EXPECT_EQ(c.h.counter("tcp.tlp_probes"), 1u);
   EXPECT_EQ(c.h.counter("tcp.timeouts"), 0u);
+}
+
+TEST(TcpTimerRestart, ADelayedAckIsDueFromItsOwnSegmentNotFromAnEarlierTimer) {
+  Conn c;
+  c.data(0, kMss);  // one full segment: the delayed ACK is armed for 40 ms from now
+  c.h.expect_no_segment();
+  c.h.advance(Duration::millis(30));
+  c.data(kMss, kMss);  // the second: acknowledged at once (RFC 5681 §4.2)
+  c.expect_ack(2 * kMss);
+  c.h.advance(Duration::millis(5));
+  c.data(2 * kMss, kMss);  // owed again, due at 35 + 40 = 75 ms
+  c.h.advance(Duration::millis(5));  // 40 ms: the first arming's deadline
+  c.h.expect_no_segment();
+  c.h.advance(Duration::millis(34));
+  c.h.expect_no_segment();
+  c.h.advance(Duration::millis(1));
+  c.expect_ack(3 * kMss);
+  EXPECT_EQ(c.h.counter("tcp.delayed_acks"), 1u);
+  // Nothing owed: the timer does not fire again.
+  c.h.advance(Duration::seconds(1));
+  c.h.expect_no_segment();
+  EXPECT_EQ(c.h.counter("tcp.delayed_acks"), 1u);
 }
 
 }  // namespace

@@ -94,6 +94,7 @@ void TcpLayer::free_tcb(Tcb& t) {
   const SocketId id = t.id;
   t.rtx_timer.cancel();
   t.delack_timer.cancel();
+  t.delack_owed = false;
   t.keepalive_timer.cancel();
   t.wait_timer.cancel();
   if (t.in_table) hash_remove(t);
@@ -129,6 +130,7 @@ void TcpLayer::connection_done(Tcb& t, Instant now) {
   set_state(t, TcpState::kClosed, now);
   t.rtx_timer.cancel();
   t.delack_timer.cancel();
+  t.delack_owed = false;
   t.keepalive_timer.cancel();
   t.wait_timer.cancel();
   if (t.in_table) hash_remove(t);

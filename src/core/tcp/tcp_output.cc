@@ -204,7 +204,7 @@ bool TcpLayer::send_segment(Tcb& t, SeqNum seq, uint32_t len, uint8_t flags, Ins
     t.ack_now = false;
     t.unacked_full_segments = 0;
     t.dsack_pending = false;
-    t.delack_timer.cancel();
+    t.delack_owed = false;  // the timer, if armed, fires into nothing (tcb.h)
   }
   return true;
 }

@@ -54,7 +54,12 @@ void TcpLayer::schedule_ack(Tcb& t, bool full_segment, Instant now) {
     t.ack_now = true;
     return;
   }
-  if (!t.delack_timer.armed()) timers_.arm(t.delack_timer, now + config_.delayed_ack_max);
+  if (!t.delack_owed) {
+    t.delack_owed = true;
+    t.delack_due = now + config_.delayed_ack_max;
+    // A timer still armed from an ACK owed before is due no later: it moves itself on.
+    if (!t.delack_timer.armed()) timers_.arm(t.delack_timer, t.delack_due);
+  }
 }
 
 void TcpLayer::receive_data(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now) {

@@ -245,6 +245,12 @@ void TcpLayer::on_zero_window_probe(Tcb& t, Instant now) {
 }
 
 void TcpLayer::on_delack_timer(Tcb& t, Instant now) {
+  if (!t.delack_owed) return;  // acknowledged since it was armed
+  if (now < t.delack_due) {
+    // Armed for an ACK already sent; the one owed now is due later.
+    timers_.arm(t.delack_timer, t.delack_due);
+    return;
+  }
   if (t.state == TcpState::kClosed || t.state == TcpState::kListen) return;
   counters_.inc(TcpCounter::kDelayedAcks);
   send_ack(t, now);
@@ -285,6 +291,7 @@ void TcpLayer::enter_time_wait(Tcb& t, Instant now) {
   t.rtx_timer.cancel();
   t.rtx_mode = RtxTimerMode::kNone;
   t.delack_timer.cancel();
+  t.delack_owed = false;
   t.keepalive_timer.cancel();
   t.rtx.clear();
   t.ooo.clear();

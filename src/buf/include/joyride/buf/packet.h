@@ -111,7 +111,11 @@ class Packet {
 
   bool empty() const { return head_ == nullptr; }
   explicit operator bool() const { return head_ != nullptr; }
-  void reset();  // frees the chain (what the destructor does)
+  // Frees the chain (what the destructor does). Inline: a packet handed down the
+  // layers by value leaves an empty handle behind at each, and those are many.
+  void reset() {
+    if (head_ != nullptr) free_chain(std::exchange(head_, nullptr));
+  }
 
   // Total data bytes in the chain.
   size_t len() const { return head_ ? head_->pkt_len : 0; }

@@ -141,6 +141,12 @@ struct Tcb {
   // ---- timers -------------------------------------------------------------------------
   base::Timer rtx_timer;       // RTO, TLP, zero-window probe, SYN/SYN-ACK retransmission
   base::Timer delack_timer;
+  // A delayed ACK is owed, due at delack_due. Sending any ACK clears it without
+  // cancelling the timer, which fires into nothing or, if a new ACK became owed
+  // meanwhile, moves itself on to delack_due (as rtx_due: a receiver owes one and
+  // pays it on every second segment, and the wheel need not hear of each).
+  bool delack_owed = false;
+  base::Instant delack_due;
   base::Timer keepalive_timer;
   base::Timer wait_timer;      // TIME_WAIT, FIN_WAIT_2 of an orphan, RACK reorder
   RtxTimerMode rtx_mode = RtxTimerMode::kNone;
