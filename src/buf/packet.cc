@@ -50,14 +50,6 @@ Segment* Packet::last() const {
   return s;
 }
 
-uint8_t* Packet::prepend(size_t n) {
-  if (head_ == nullptr || n > head_->data_off || !head_->writable() || n > kMaxPacketLen - len()) return nullptr;
-  head_->data_off -= static_cast<uint32_t>(n);
-  head_->data_len += static_cast<uint32_t>(n);
-  head_->pkt_len += static_cast<uint32_t>(n);
-  return head_->data();
-}
-
 uint8_t* Packet::append(size_t n) {
   if (head_ == nullptr) return nullptr;
   Segment* tail = last();

@@ -380,12 +380,6 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
   return {};
 }
 
-uint32_t TcpLayer::unsent_bytes(const Tcb& t) const {
-  const int32_t sent = t.snd_nxt - t.snd_buf_seq;
-  const size_t held = t.snd.size();
-  return sent <= 0 ? static_cast<uint32_t>(held) : static_cast<uint32_t>(held - std::min<size_t>(held, sent));
-}
-
 base::Result<size_t, SendError> TcpLayer::send(SocketId s, std::span<const uint8_t> data, Instant now) {
   Tcb* t = tcb(s);
   if (t == nullptr || t->orphan) return base::Err{SendError::kBadSocket};

@@ -25,8 +25,7 @@ uint32_t TcpLayer::tsval(const Tcb& t, Instant now) const {
   return static_cast<uint32_t>(now.as_nanos() / 1'000'000) + t.ts_offset;
 }
 
-size_t TcpLayer::sack_blocks_to_send(const Tcb& t, std::span<wire::SackBlock, 4> out) const {
-  if (!t.sack_ok || (!t.dsack_pending && t.ooo.empty())) return 0;
+size_t TcpLayer::sack_blocks(const Tcb& t, std::span<wire::SackBlock, 4> out) const {
   size_t n = 0;
   if (t.dsack_pending) out[n++] = t.dsack_block;  // RFC 2883: the D-SACK block goes first
   std::array<wire::SackBlock, 4> ooo;
@@ -36,7 +35,7 @@ size_t TcpLayer::sack_blocks_to_send(const Tcb& t, std::span<wire::SackBlock, 4>
   return std::min<size_t>(n, t.ts_ok ? 3 : 4);
 }
 
-uint32_t TcpLayer::current_mss(const Tcb& t) const {
+uint32_t TcpLayer::current_mss_with_sack(const Tcb& t) const {
   // Payload that fits a segment now: SACK blocks (and a D-SACK) carried on data
   // segments take option space too, so a full segment shrinks while they are sent
   // (Linux tcp_current_mss); otherwise it would exceed the path MTU.
@@ -45,11 +44,6 @@ uint32_t TcpLayer::current_mss(const Tcb& t) const {
   if (n == 0) return t.mss;
   const uint32_t extra = static_cast<uint32_t>(4 + 8 * n);  // NOP NOP SACK len, then the blocks
   return t.mss > extra + 64 ? t.mss - extra : 64;
-}
-
-uint32_t TcpLayer::send_window_left(const Tcb& t) const {
-  const int32_t left = (t.snd_una + t.snd_wnd) - t.snd_nxt;
-  return left > 0 ? static_cast<uint32_t>(left) : 0;
 }
 
 bool TcpLayer::emit_syn_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,

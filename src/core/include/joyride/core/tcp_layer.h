@@ -18,6 +18,7 @@
 //   tcp_timers.cc     retransmission, delayed ACK, probes, keepalive, TIME_WAIT
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -197,11 +198,26 @@ class TcpLayer final : public PathMtuListener {
                 const wire::TcpOptions& options);
   bool retransmit_lost(Tcb& t, base::Instant now);
   uint32_t tsval(const Tcb& t, base::Instant now) const;
-  uint32_t send_window_left(const Tcb& t) const;
-  uint32_t current_mss(const Tcb& t) const;
+  // The small helpers below run several times per segment sent: inline, with the
+  // cases of a connection that has no SACK blocks to send out of line.
+  uint32_t send_window_left(const Tcb& t) const {
+    const int32_t left = (t.snd_una + t.snd_wnd) - t.snd_nxt;
+    return left > 0 ? static_cast<uint32_t>(left) : 0;
+  }
+  static bool has_sack_blocks_to_send(const Tcb& t) { return t.sack_ok && (t.dsack_pending || !t.ooo.empty()); }
+  uint32_t current_mss(const Tcb& t) const { return has_sack_blocks_to_send(t) ? current_mss_with_sack(t) : t.mss; }
+  uint32_t current_mss_with_sack(const Tcb& t) const;
   // The SACK blocks a post-handshake segment carries now (D-SACK first), as many as fit.
-  size_t sack_blocks_to_send(const Tcb& t, std::span<wire::SackBlock, 4> out) const;
-  uint32_t unsent_bytes(const Tcb& t) const;
+  size_t sack_blocks_to_send(const Tcb& t, std::span<wire::SackBlock, 4> out) const {
+    return has_sack_blocks_to_send(t) ? sack_blocks(t, out) : 0;
+  }
+  size_t sack_blocks(const Tcb& t, std::span<wire::SackBlock, 4> out) const;
+  // Bytes in the send buffer not sent yet.
+  static uint32_t unsent_bytes(const Tcb& t) {
+    const int32_t sent = t.snd_nxt - t.snd_buf_seq;
+    const size_t held = t.snd.size();
+    return sent <= 0 ? static_cast<uint32_t>(held) : static_cast<uint32_t>(held - std::min<size_t>(held, sent));
+  }
 
   // tcp_timers.cc
   void arm_rtx_timer(Tcb& t, base::Instant now);
