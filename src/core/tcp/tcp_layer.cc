@@ -429,7 +429,8 @@ base::Result<size_t, RecvError> TcpLayer::recv(SocketId s, std::span<uint8_t> ou
   const size_t n = t->rcv.read(out);
   t->rcv_space_copied += n;
   if (n != 0 && t->state != TcpState::kClosed) {
-    autotune_rcvbuf(*t, now);
+    // Once per RTT, and an RTT is never taken below 1 ms: most reads skip the call.
+    if (now - t->rcv_space_at >= Duration::millis(1)) autotune_rcvbuf(*t, now);
     maybe_window_update(*t, now);
   }
   if (t->rcv.empty()) notify(*t);
@@ -582,21 +583,14 @@ uint32_t TcpLayer::readiness(SocketId s) {
   return t == nullptr ? uint32_t{kError | kHangup} : readiness_of(*t);
 }
 
-uint32_t TcpLayer::readiness_of(const Tcb& tcb) const {
+uint32_t TcpLayer::readiness_slow(const Tcb& tcb) {
   const Tcb* t = &tcb;
-  // Linux signals POLLOUT when a third of the send buffer is free (sk_stream_wspace).
-  const bool send_space = t->snd.free() >= std::max<size_t>(1, t->snd.capacity() / 3);
-  if (t->state == TcpState::kEstablished && !t->pending_error && !t->fin_received && !t->rd_shutdown &&
-      !t->fin_queued) {
-    // The data path's case (every segment received or read): only the rings matter.
-    return (t->rcv.empty() ? 0u : uint32_t{kReadable}) | (send_space ? uint32_t{kWritable} : 0u);
-  }
   uint32_t r = 0;
   if (t->state == TcpState::kListen) return t->accept_queue.empty() ? 0u : uint32_t{kReadable};
   if (t->pending_error) r |= kError;
   if (!t->rcv.empty() || t->fin_received || t->rd_shutdown) r |= kReadable;
   const bool can_send = t->state == TcpState::kEstablished || t->state == TcpState::kCloseWait;
-  if (can_send && !t->fin_queued && send_space) r |= kWritable;
+  if (can_send && !t->fin_queued && send_space(*t)) r |= kWritable;
   if (t->state == TcpState::kClosed && (t->reset || t->fin_received || t->pending_error)) r |= kHangup | kReadable;
   if (t->state == TcpState::kClosed && t->reset) r |= kWritable;
   if (t->fin_received && t->fin_queued) r |= kHangup;

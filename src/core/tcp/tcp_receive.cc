@@ -4,6 +4,7 @@
 // Linux's 40 ms and every second full segment), and receive-buffer auto-tuning.
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 
 #include "joyride/core/tcp_layer.h"
 #include "tcp_internal.h"
@@ -17,15 +18,31 @@ using tcp::Tcb;
 using wire::TcpFlags;
 
 namespace {
-// Copies a packet's bytes into the ring; returns how many fit.
+// Copies a packet's bytes into the ring; returns how many fit. One walk over the
+// packet's segments and the ring's (at most two) free spans together: a segment of
+// one buffer lands in one span but for the wrap.
 size_t copy_into(base::ByteRing& ring, const buf::Packet& p) {
-  size_t copied = 0;
   const size_t want = std::min(p.len(), ring.free());
-  for (auto span : ring.writable()) {
-    if (copied == want) break;
-    const size_t n = std::min(span.size(), want - copied);
-    p.copy_out(copied, span.first(n));
-    copied += n;
+  const auto spans = ring.writable();
+  uint8_t* to = spans[0].data();
+  size_t room = spans[0].size();
+  size_t copied = 0;
+  for (const buf::Segment* s = p.head(); s != nullptr && copied < want; s = s->next) {
+    const uint8_t* from = s->data();
+    size_t left = std::min<size_t>(s->data_len, want - copied);
+    while (left != 0) {
+      if (room == 0) {  // the wrap: the second span (want <= free() keeps us inside it)
+        to = spans[1].data();
+        room = spans[1].size();
+      }
+      const size_t n = std::min(left, room);
+      std::memcpy(to, from, n);
+      to += n;
+      room -= n;
+      from += n;
+      left -= n;
+      copied += n;
+    }
   }
   ring.commit(copied);
   return copied;
@@ -176,6 +193,9 @@ void TcpLayer::maybe_window_update(Tcb& t, Instant now) {
   // Linux tcp_cleanup_rbuf: after the application reads, announce the window if it has
   // at least doubled and grown by a full segment or more.
   const uint32_t old_wnd = static_cast<uint32_t>(std::max<int32_t>(0, t.rcv_adv - t.rcv_nxt));
+  // receive_window() is at most max(old_wnd, free space): when the free space cannot
+  // double the window (every read of a bulk transfer) there is nothing to announce.
+  if (old_wnd != 0 && t.rcv.free() < 2 * size_t{old_wnd}) return;
   const uint32_t new_wnd = receive_window(t);
   if (new_wnd > old_wnd && new_wnd >= 2 * old_wnd && new_wnd - old_wnd >= t.adv_mss) {
     t.ack_now = true;

@@ -132,7 +132,17 @@ class TcpLayer final : public PathMtuListener {
   // Tells the host of a readiness edge (tcp_layer.cc); `always` queues an event even
   // when no bit appeared: a state change, which the host may be watching through state().
   void notify(Tcb& t, bool always = false);
-  uint32_t readiness_of(const Tcb& t) const;
+  // Inline for the data path's case (ESTABLISHED, nothing but the rings to look at);
+  // readiness_slow has the rest.
+  static uint32_t readiness_of(const Tcb& t) {
+    if (t.state == TcpState::kEstablished && !t.pending_error && !t.fin_received && !t.rd_shutdown && !t.fin_queued) {
+      return (t.rcv.empty() ? 0u : uint32_t{kReadable}) | (send_space(t) ? uint32_t{kWritable} : 0u);
+    }
+    return readiness_slow(t);
+  }
+  static uint32_t readiness_slow(const Tcb& t);
+  // Linux signals POLLOUT when a third of the send buffer is free (sk_stream_wspace).
+  static bool send_space(const Tcb& t) { return t.snd.free() >= std::max<size_t>(1, t.snd.capacity() / 3); }
   void init_buffers(Tcb& t);
   void set_mss_from_route(Tcb& t, base::Instant now);
   void connection_done(Tcb& t, base::Instant now);  // CLOSED: free it if nobody holds it
