@@ -5,7 +5,8 @@
 // The socket calls mirror the POSIX ones and never block: connect() returns at once and
 // the socket becomes writable (or gets an error) when the handshake ends; accept(),
 // send() and recv() answer kWouldBlock. Readiness changes go to the stack's
-// ReadinessQueue.
+// ReadinessQueue edge-triggered, as epoll's EPOLLET (notify() in tcp_layer.cc): an
+// event when a bit appears or the state changes; the host acts until it would block.
 //
 // Files, one job each:
 //   tcp_layer.cc      sockets, binding, the demux tables, close and the API calls
