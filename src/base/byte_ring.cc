@@ -34,36 +34,6 @@ size_t ByteRing::peek(size_t offset, std::span<uint8_t> out) const {
   return done;
 }
 
-void ByteRing::consume(size_t n) {
-  assert(n <= size_ && "ByteRing::consume past the held bytes");
-  n = std::min(n, size_);
-  size_ -= n;
-  // Empty: restart at 0 so the free space is one span again.
-  head_ = size_ == 0 ? 0 : index(n);
-}
-
-std::array<std::span<const uint8_t>, 2> ByteRing::readable(size_t offset, size_t n) const {
-  if (offset >= size_) return {};
-  n = std::min(n, size_ - offset);
-  const size_t start = index(offset);
-  const size_t first = std::min(n, storage_.size() - start);
-  return {std::span<const uint8_t>(storage_.data() + start, first),
-          std::span<const uint8_t>(storage_.data(), n - first)};
-}
-
-std::array<std::span<uint8_t>, 2> ByteRing::writable() {
-  const size_t n = free();
-  if (n == 0) return {};
-  const size_t tail = index(size_);
-  const size_t first = std::min(n, storage_.size() - tail);
-  return {storage_.subspan(tail, first), storage_.first(n - first)};
-}
-
-void ByteRing::commit(size_t n) {
-  assert(n <= free() && "ByteRing::commit past the free space");
-  size_ += std::min(n, free());
-}
-
 std::span<uint8_t> ByteRing::migrate(std::span<uint8_t> new_storage) {
   assert(new_storage.size() >= size_ && "ByteRing::migrate into storage smaller than the held bytes");
   // (Release builds keep what fits rather than index past the new storage.)

@@ -38,8 +38,6 @@ void Packet::free_chain(Segment* s) {
   }
 }
 
-void Packet::reset() { free_chain(std::exchange(head_, nullptr)); }
-
 size_t Packet::segment_count() const {
   size_t n = 0;
   for (const Segment* s = head_; s != nullptr; s = s->next) ++n;
@@ -50,14 +48,6 @@ Segment* Packet::last() const {
   Segment* s = head_;
   while (s->next != nullptr) s = s->next;
   return s;
-}
-
-uint8_t* Packet::prepend(size_t n) {
-  if (head_ == nullptr || n > head_->data_off || !head_->writable() || n > kMaxPacketLen - len()) return nullptr;
-  head_->data_off -= static_cast<uint32_t>(n);
-  head_->data_len += static_cast<uint32_t>(n);
-  head_->pkt_len += static_cast<uint32_t>(n);
-  return head_->data();
 }
 
 uint8_t* Packet::append(size_t n) {

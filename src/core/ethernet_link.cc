@@ -25,7 +25,7 @@ bool EthernetLink::send(uint32_t ifindex, wire::MacAddress dst, uint16_t etherty
   return true;
 }
 
-uint16_t EthernetLink::receive(uint32_t ifindex, buf::Packet& frame) {
+uint16_t EthernetLink::receive_slow(uint32_t ifindex, buf::Packet& frame) {
   counters_.inc(LinkCounter::kRxFrames);
   const Interface* itf = interfaces_.get(ifindex);
   if (itf == nullptr) {

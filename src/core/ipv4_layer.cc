@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "joyride/base/bytes.h"
 #include "joyride/core/frame.h"
 #include "joyride/core/icmpv4_layer.h"
 #include "joyride/core/packet_checksum.h"
@@ -57,6 +58,35 @@ void Ipv4Layer::input(uint32_t ifindex, buf::Packet packet, base::Instant now) {
   counters_.inc(Ipv4Counter::kRxPackets);
   // A device that verified the header checksum says so (buf::Offload).
   const bool verified = (packet.offload() & buf::kRxIpv4ChecksumGood) != 0;
+  // Fast path: a 20-byte header, not a fragment (DF may be set), TTL not zero, total
+  // length within the frame, of the flow the previous datagram was (rx_flow_: the
+  // address checks are done), and a good checksum. parse_header and the checks below
+  // would accept it and deliver the same context.
+  if (rx_flow_.valid && packet.head_len() >= wire::kIpv4HeaderLen) {
+    const uint8_t* p = packet.data();
+    const uint16_t total = base::load_be<uint16_t>(p, 2);
+    const uint16_t flags_frag = base::load_be<uint16_t>(p, 6);
+    if (p[0] == 0x45 && (flags_frag & ~uint16_t{0x4000}) == 0 && p[8] != 0 && total >= wire::kIpv4HeaderLen &&
+        total <= packet.len() && ifindex == rx_flow_.ifindex &&
+        Ipv4Address::from_bytes(p + 12) == rx_flow_.src && Ipv4Address::from_bytes(p + 16) == rx_flow_.dst &&
+        (verified || wire::checksum_verify(std::span<const uint8_t>(p, wire::kIpv4HeaderLen)))) {
+      Ipv4RxContext ctx{ifindex, Ipv4Repr{}, false};
+      Ipv4Repr& h = ctx.header;
+      h.src = rx_flow_.src;
+      h.dst = rx_flow_.dst;
+      h.protocol = p[9];
+      h.ttl = p[8];
+      h.dscp_ecn = p[1];
+      h.ident = base::load_be<uint16_t>(p, 4);
+      h.dont_fragment = flags_frag != 0;
+      h.header_len = wire::kIpv4HeaderLen;
+      h.payload_len = static_cast<uint16_t>(total - wire::kIpv4HeaderLen);
+      if (total != packet.len()) packet.trim_back(packet.len() - total);
+      packet.trim_front(wire::kIpv4HeaderLen);
+      deliver(ctx, std::move(packet), now);
+      return;
+    }
+  }
   auto parsed = Ipv4Repr::parse_header(packet.head_bytes(), packet.len(), !verified);
   if (!parsed) {
     counters_.inc(parsed.error() == wire::WireError::kBadChecksum ? Ipv4Counter::kDropBadChecksum
@@ -77,6 +107,7 @@ void Ipv4Layer::input(uint32_t ifindex, buf::Packet packet, base::Instant now) {
     counters_.inc(Ipv4Counter::kDropNotForUs);
     return;
   }
+  if (!ctx.broadcast) rx_flow_ = RxFlow{true, ifindex, h.src, h.dst};
   // Link-layer padding beyond the IP total length is not part of the datagram.
   packet.trim_back(packet.len() - h.total_len());
   if (h.is_fragment()) {

@@ -2,17 +2,12 @@
 
 namespace joyride::core {
 
-void ReadinessQueue::mark(SocketId s, uint32_t readiness) {
+void ReadinessQueue::queue(SocketId s, uint32_t readiness) {
   uint32_t& at = position(s);
   if (at != kNone) {
-    SocketEvent& e = pending_[at];
-    if (e.socket == s) {
-      e.readiness = readiness;
-      return;
-    }
     // The slot was reused by a newer socket while the old one's event was pending
     // (close without forget): the old event is dropped, the new one queued.
-    e.socket = SocketId{};
+    pending_[at].socket = SocketId{};
     --live_;
   }
   at = static_cast<uint32_t>(pending_.size());

@@ -133,12 +133,6 @@ uint16_t checksum_reference(std::span<const uint8_t> data) {
   return static_cast<uint16_t>(~sum & 0xffff);
 }
 
-uint32_t pseudo_header_v4(Ipv4Address src, Ipv4Address dst, uint8_t protocol, uint16_t length) {
-  // At most six 16-bit terms: no overflow of 32 bits is possible.
-  return (src.value() >> 16) + (src.value() & 0xffff) + (dst.value() >> 16) +
-         (dst.value() & 0xffff) + protocol + length;
-}
-
 uint32_t pseudo_header_v6(const Ipv6Address& src, const Ipv6Address& dst, uint8_t next_header,
                           uint32_t length) {
   uint32_t sum = 0;

@@ -1,5 +1,7 @@
 // IPv4 and Ethernet input validation: every malformed frame is dropped with its
-// named counter and nothing is transmitted.
+// named counter and nothing is transmitted, both on a fresh stack and after a valid
+// frame of the same flow (which arms the receive fast paths: EthernetLink::receive's
+// inline check and Ipv4Layer::input's remembered flow).
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -60,6 +62,23 @@ TEST_P(MalformedIpv4Test, DroppedWithItsCounterAndNothingSent) {
   const auto drops = StackHarness::drops(StackHarness::delta(before, h.counters()));
   EXPECT_EQ(drops, (StackHarness::Counters{{GetParam().counter, 1}}));
   EXPECT_EQ(h.counter("ipv4.rx_delivered"), 0u);
+}
+
+TEST_P(MalformedIpv4Test, DroppedAfterAValidDatagramOfTheSameFlow) {
+  StackHarness h;
+  h.inject_datagram(echo_datagram());
+  ASSERT_TRUE(h.expect_tx().icmp);
+  Bytes d = echo_datagram();
+  GetParam().mutate(d);
+  const auto before = h.counters();
+  h.inject_datagram(d);
+  h.expect_no_tx();
+  const auto drops = StackHarness::drops(StackHarness::delta(before, h.counters()));
+  EXPECT_EQ(drops, (StackHarness::Counters{{GetParam().counter, 1}}));
+  EXPECT_EQ(h.counter("ipv4.rx_delivered"), 1u);
+  // And the flow still works.
+  h.inject_datagram(echo_datagram());
+  EXPECT_TRUE(h.expect_tx().icmp);
 }
 
 void set_src(Bytes& d, Ipv4Address a) {
@@ -228,6 +247,38 @@ TEST(Ipv4InputTest, HeaderOptionsAreSkipped) {
   EXPECT_EQ(f.payload, pattern(10));
 }
 
+TEST(Ipv4InputTest, AKnownFlowStillGetsPaddingFragmentsAndChecksumsRight) {
+  StackHarness h;
+  h.inject_datagram(echo_datagram());
+  ASSERT_TRUE(h.expect_tx().icmp);
+  // Padding beyond the total length is not echoed.
+  Bytes frame = ethernet(kOurMac, kPeerMac, wire::EtherType::kIpv4, echo_datagram(4));
+  frame.resize(wire::kEthernetMinFrameLen, 0xa5);
+  h.inject(frame);
+  TxFrame f = h.expect_tx();
+  ASSERT_TRUE(f.icmp);
+  EXPECT_EQ(f.payload, pattern(4));
+  // A first fragment waits for the rest instead of being delivered.
+  Bytes frag = echo_datagram(16);
+  frag[6] |= 0x20;  // more fragments
+  fix_ip_checksum(frag);
+  const uint64_t delivered = h.counter("ipv4.rx_delivered");
+  h.inject_datagram(frag);
+  h.expect_no_tx();
+  EXPECT_EQ(h.counter("ipv4.rx_delivered"), delivered);
+  // DF is allowed; a wrong checksum is not.
+  Bytes df = echo_datagram();
+  df[6] |= 0x40;
+  fix_ip_checksum(df);
+  h.inject_datagram(df);
+  EXPECT_TRUE(h.expect_tx().icmp);
+  Bytes bad = echo_datagram();
+  bad[10] ^= 0x01;
+  h.inject_datagram(bad);
+  h.expect_no_tx();
+  EXPECT_EQ(h.counter("ipv4.drop_bad_checksum"), 1u);
+}
+
 // ---- link layer ------------------------------------------------------------------
 
 struct LinkCase {
@@ -248,6 +299,18 @@ TEST_P(LinkDropTest, DroppedWithItsCounterAndNothingSent) {
   EXPECT_EQ(StackHarness::drops(d), (StackHarness::Counters{{GetParam().counter, 1}}));
   EXPECT_EQ(d.count("ipv4.rx_packets"), 0u);
   EXPECT_EQ(d.count("arp.rx_requests"), 0u);
+}
+
+TEST_P(LinkDropTest, DroppedAfterAValidFrame) {
+  StackHarness h;
+  h.inject_datagram(echo_datagram());
+  ASSERT_TRUE(h.expect_tx().icmp);
+  const auto before = h.counters();
+  h.inject(GetParam().frame(), GetParam().ifindex);
+  h.expect_no_tx();
+  const auto d = StackHarness::delta(before, h.counters());
+  EXPECT_EQ(StackHarness::drops(d), (StackHarness::Counters{{GetParam().counter, 1}}));
+  EXPECT_EQ(d.count("ipv4.rx_packets"), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(

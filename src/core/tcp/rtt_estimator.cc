@@ -8,7 +8,9 @@ using base::Duration;
 using base::Instant;
 
 RttEstimator::RttEstimator(Duration initial_rto, Duration min_rto, Duration max_rto)
-    : initial_rto_(initial_rto), min_rto_(min_rto), max_rto_(std::max(max_rto, min_rto)) {}
+    : initial_rto_(initial_rto), min_rto_(min_rto), max_rto_(std::max(max_rto, min_rto)) {
+  rto_ = compute_rto();
+}
 
 void RttEstimator::on_sample(Duration rtt, Instant now) {
   if (rtt < Duration::zero()) return;
@@ -26,6 +28,7 @@ void RttEstimator::on_sample(Duration rtt, Instant now) {
     srtt_ = srtt_ - srtt_ / 8 + rtt / 8;
   }
   update_min_rtt(rtt, now);
+  rto_ = compute_rto();
 }
 
 Duration RttEstimator::base_rto() const {
@@ -34,7 +37,7 @@ Duration RttEstimator::base_rto() const {
   return std::clamp(rto, min_rto_, max_rto_);
 }
 
-Duration RttEstimator::rto() const {
+Duration RttEstimator::compute_rto() const {
   Duration rto = base_rto();
   // Double with saturation: no shift can overflow however many backoffs there were.
   for (uint32_t i = 0; i < backoffs_ && rto < max_rto_; ++i) {
@@ -45,6 +48,7 @@ Duration RttEstimator::rto() const {
 
 void RttEstimator::backoff() {
   if (backoffs_ != UINT32_MAX) ++backoffs_;
+  rto_ = compute_rto();
 }
 
 void RttEstimator::update_min_rtt(Duration rtt, Instant now) {

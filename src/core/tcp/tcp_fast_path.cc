@@ -65,10 +65,7 @@ bool TcpLayer::fast_path(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now
       t.snd_wl1 = rx.seq();
       t.snd_wl2 = rx.ack();
     }
-    if (t.rtx_mode != tcp::RtxTimerMode::kZeroWindowProbe) {
-      t.rtx_timer.cancel();
-      t.rtx_mode = tcp::RtxTimerMode::kNone;
-    }
+    if (t.rtx_mode != tcp::RtxTimerMode::kZeroWindowProbe) stop_rtx_timer(t);
     if (len > t.rcv_mss) t.rcv_mss = static_cast<uint16_t>(std::min<uint32_t>(len, t.adv_mss));
     receive_in_order(t, payload, now);
   }

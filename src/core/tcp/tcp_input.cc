@@ -443,14 +443,12 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
 
   // RFC 6298 §5.2/5.3: all acknowledged stops the timer; new data acknowledged restarts it.
   if (t.rtx.empty()) {
-    if (t.rtx_mode != tcp::RtxTimerMode::kZeroWindowProbe) {
-      t.rtx_timer.cancel();
-      t.rtx_mode = tcp::RtxTimerMode::kNone;
-    }
+    if (t.rtx_mode != tcp::RtxTimerMode::kZeroWindowProbe) stop_rtx_timer(t);
   } else if (advanced || t.rtx_mode == tcp::RtxTimerMode::kTailLossProbe) {
     arm_rtx_timer(t, now);
   }
-  if (advanced && t.snd.free() >= t.snd.capacity() / 3) notify(t);
+  // Space freed: only news to a host that was told the socket was not writable.
+  if (advanced && (t.reported & kWritable) == 0 && t.snd.free() >= t.snd.capacity() / 3) notify(t);
 }
 
 uint32_t TcpLayer::rack_detect(Tcb& t, Instant now) {

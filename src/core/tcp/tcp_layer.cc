@@ -94,6 +94,7 @@ void TcpLayer::free_tcb(Tcb& t) {
   const SocketId id = t.id;
   t.rtx_timer.cancel();
   t.delack_timer.cancel();
+  t.delack_owed = false;
   t.keepalive_timer.cancel();
   t.wait_timer.cancel();
   if (t.in_table) hash_remove(t);
@@ -129,6 +130,7 @@ void TcpLayer::connection_done(Tcb& t, Instant now) {
   set_state(t, TcpState::kClosed, now);
   t.rtx_timer.cancel();
   t.delack_timer.cancel();
+  t.delack_owed = false;
   t.keepalive_timer.cancel();
   t.wait_timer.cancel();
   if (t.in_table) hash_remove(t);
@@ -137,7 +139,7 @@ void TcpLayer::connection_done(Tcb& t, Instant now) {
   // The application still holds a visible socket: it reads the error or EOF and
   // closes it. Orphans and never-accepted children go now.
   if (t.orphan || !t.user_visible) free_tcb(t);
-  else notify(t);
+  else notify(t, true);
 }
 
 void TcpLayer::abort(Tcb& t, std::optional<RecvError> error, bool send_rst_now, Instant now) {
@@ -170,14 +172,28 @@ void TcpLayer::set_state(Tcb& t, TcpState s, Instant now) {
   const TcpState old = t.state;
   t.state = s;
   if (s == TcpState::kEstablished && old == TcpState::kSynSent) counters_.inc(TcpCounter::kActiveOpens);
-  notify(t);
+  notify(t, true);
 }
 
-void TcpLayer::notify(Tcb& t) {
+// Edge-triggered, as epoll's EPOLLET: the host hears of a socket when a readiness bit
+// appears (data after an empty ring, space after a full one, a FIN, an error, a state
+// change that adds a bit) and on every state change. A change that only clears bits
+// (recv emptied the ring, send filled the buffer) queues nothing, but refreshes an
+// event the host has not taken yet, so what an event says is never staler than
+// before. The host's rule is the usual one for edge triggering: act until the call
+// would block; every event consumer in the tree (service, tools/sim) does.
+void TcpLayer::notify(Tcb& t, bool always) {
   if (!t.user_visible || t.orphan) {
     return;
   }
-  ready_.mark(t.id, readiness_of(t));
+  const uint32_t r = readiness_of(t);
+  if (r == t.reported && !always) return;
+  if ((r & ~t.reported) != 0 || always) {
+    ready_.mark(t.id, r);
+  } else {
+    ready_.update(t.id, r);
+  }
+  t.reported = r;
 }
 
 // ---- binding and demux -------------------------------------------------------------------
@@ -297,7 +313,7 @@ base::Result<SocketId, AcceptError> TcpLayer::accept(SocketId listener, Endpoint
     c->parent = SocketId{};
     c->user_visible = true;
     if (peer != nullptr) *peer = Endpoint{c->tuple.remote, c->tuple.remote_port};
-    notify(*c);
+    notify(*c, true);  // news to the host whatever its bits
     notify(*l);
     return child_id;
   }
@@ -364,12 +380,6 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
   return {};
 }
 
-uint32_t TcpLayer::unsent_bytes(const Tcb& t) const {
-  const int32_t sent = t.snd_nxt - t.snd_buf_seq;
-  const size_t held = t.snd.size();
-  return sent <= 0 ? static_cast<uint32_t>(held) : static_cast<uint32_t>(held - std::min<size_t>(held, sent));
-}
-
 base::Result<size_t, SendError> TcpLayer::send(SocketId s, std::span<const uint8_t> data, Instant now) {
   Tcb* t = tcb(s);
   if (t == nullptr || t->orphan) return base::Err{SendError::kBadSocket};
@@ -419,7 +429,8 @@ base::Result<size_t, RecvError> TcpLayer::recv(SocketId s, std::span<uint8_t> ou
   const size_t n = t->rcv.read(out);
   t->rcv_space_copied += n;
   if (n != 0 && t->state != TcpState::kClosed) {
-    autotune_rcvbuf(*t, now);
+    // Once per RTT, and an RTT is never taken below 1 ms: most reads skip the call.
+    if (now - t->rcv_space_at >= Duration::millis(1)) autotune_rcvbuf(*t, now);
     maybe_window_update(*t, now);
   }
   if (t->rcv.empty()) notify(*t);
@@ -572,15 +583,14 @@ uint32_t TcpLayer::readiness(SocketId s) {
   return t == nullptr ? uint32_t{kError | kHangup} : readiness_of(*t);
 }
 
-uint32_t TcpLayer::readiness_of(const Tcb& tcb) const {
+uint32_t TcpLayer::readiness_slow(const Tcb& tcb) {
   const Tcb* t = &tcb;
   uint32_t r = 0;
   if (t->state == TcpState::kListen) return t->accept_queue.empty() ? 0u : uint32_t{kReadable};
   if (t->pending_error) r |= kError;
   if (!t->rcv.empty() || t->fin_received || t->rd_shutdown) r |= kReadable;
   const bool can_send = t->state == TcpState::kEstablished || t->state == TcpState::kCloseWait;
-  // Linux signals POLLOUT when a third of the send buffer is free (sk_stream_wspace).
-  if (can_send && !t->fin_queued && t->snd.free() >= std::max<size_t>(1, t->snd.capacity() / 3)) r |= kWritable;
+  if (can_send && !t->fin_queued && send_space(*t)) r |= kWritable;
   if (t->state == TcpState::kClosed && (t->reset || t->fin_received || t->pending_error)) r |= kHangup | kReadable;
   if (t->state == TcpState::kClosed && t->reset) r |= kWritable;
   if (t->fin_received && t->fin_queued) r |= kHangup;

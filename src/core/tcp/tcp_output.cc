@@ -25,8 +25,7 @@ uint32_t TcpLayer::tsval(const Tcb& t, Instant now) const {
   return static_cast<uint32_t>(now.as_nanos() / 1'000'000) + t.ts_offset;
 }
 
-size_t TcpLayer::sack_blocks_to_send(const Tcb& t, std::span<wire::SackBlock, 4> out) const {
-  if (!t.sack_ok || (!t.dsack_pending && t.ooo.empty())) return 0;
+size_t TcpLayer::sack_blocks(const Tcb& t, std::span<wire::SackBlock, 4> out) const {
   size_t n = 0;
   if (t.dsack_pending) out[n++] = t.dsack_block;  // RFC 2883: the D-SACK block goes first
   std::array<wire::SackBlock, 4> ooo;
@@ -36,7 +35,7 @@ size_t TcpLayer::sack_blocks_to_send(const Tcb& t, std::span<wire::SackBlock, 4>
   return std::min<size_t>(n, t.ts_ok ? 3 : 4);
 }
 
-uint32_t TcpLayer::current_mss(const Tcb& t) const {
+uint32_t TcpLayer::current_mss_with_sack(const Tcb& t) const {
   // Payload that fits a segment now: SACK blocks (and a D-SACK) carried on data
   // segments take option space too, so a full segment shrinks while they are sent
   // (Linux tcp_current_mss); otherwise it would exceed the path MTU.
@@ -45,11 +44,6 @@ uint32_t TcpLayer::current_mss(const Tcb& t) const {
   if (n == 0) return t.mss;
   const uint32_t extra = static_cast<uint32_t>(4 + 8 * n);  // NOP NOP SACK len, then the blocks
   return t.mss > extra + 64 ? t.mss - extra : 64;
-}
-
-uint32_t TcpLayer::send_window_left(const Tcb& t) const {
-  const int32_t left = (t.snd_una + t.snd_wnd) - t.snd_nxt;
-  return left > 0 ? static_cast<uint32_t>(left) : 0;
 }
 
 bool TcpLayer::emit_syn_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
@@ -204,7 +198,7 @@ bool TcpLayer::send_segment(Tcb& t, SeqNum seq, uint32_t len, uint8_t flags, Ins
     t.ack_now = false;
     t.unacked_full_segments = 0;
     t.dsack_pending = false;
-    t.delack_timer.cancel();
+    t.delack_owed = false;  // the timer, if armed, fires into nothing (tcb.h)
   }
   return true;
 }
@@ -326,14 +320,14 @@ bool TcpLayer::transmit_data(Tcb& t, Instant now) {
     if (unsent != 0 && len == 0) {
       // Zero window: the persist timer probes it (RFC 9293 §3.8.6.1) when nothing
       // else is outstanding to elicit a window update.
-      if (t.rtx.empty() && !t.rtx_timer.armed()) arm_timer(t, tcp::RtxTimerMode::kZeroWindowProbe, now + t.rtt.rto());
+      if (t.rtx.empty() && t.rtx_mode == tcp::RtxTimerMode::kNone) arm_timer(t, tcp::RtxTimerMode::kZeroWindowProbe, now + t.rtt.rto());
       break;
     }
     if (len < mss && len < unsent) {
       // Sender-side SWS avoidance: a window-limited runt only when it is at least
       // half the largest window the peer has offered (RFC 9293 §3.8.6.2.1).
       if (len < t.max_snd_wnd / 2) {
-        if (t.rtx.empty() && !t.rtx_timer.armed()) arm_timer(t, tcp::RtxTimerMode::kZeroWindowProbe, now + t.rtt.rto());
+        if (t.rtx.empty() && t.rtx_mode == tcp::RtxTimerMode::kNone) arm_timer(t, tcp::RtxTimerMode::kZeroWindowProbe, now + t.rtt.rto());
         break;
       }
     } else if (len < mss && len == unsent && !fin_ready) {
@@ -377,7 +371,9 @@ void TcpLayer::output(Tcb& t, Instant now) {
   if (t.rtx.next_lost() != nullptr) sent |= retransmit_lost(t, now);
   sent |= transmit_data(t, now);
   if (t.ack_now) send_ack(t, now);
-  if (sent && (!t.rtx_timer.armed() || t.rtx_mode == tcp::RtxTimerMode::kZeroWindowProbe)) arm_rtx_timer(t, now);
+  if (sent && (t.rtx_mode == tcp::RtxTimerMode::kNone || t.rtx_mode == tcp::RtxTimerMode::kZeroWindowProbe)) {
+    arm_rtx_timer(t, now);
+  }
   // The send buffer grows with the congestion window (Linux tcp_sndbuf_expand) so a
   // long fat path is not limited by a small default.
   if (t.sndbuf_limit == 0 && t.snd.capacity() < config_.sndbuf_max &&

@@ -4,6 +4,7 @@
 // Linux's 40 ms and every second full segment), and receive-buffer auto-tuning.
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 
 #include "joyride/core/tcp_layer.h"
 #include "tcp_internal.h"
@@ -17,15 +18,31 @@ using tcp::Tcb;
 using wire::TcpFlags;
 
 namespace {
-// Copies a packet's bytes into the ring; returns how many fit.
+// Copies a packet's bytes into the ring; returns how many fit. One walk over the
+// packet's segments and the ring's (at most two) free spans together: a segment of
+// one buffer lands in one span but for the wrap.
 size_t copy_into(base::ByteRing& ring, const buf::Packet& p) {
-  size_t copied = 0;
   const size_t want = std::min(p.len(), ring.free());
-  for (auto span : ring.writable()) {
-    if (copied == want) break;
-    const size_t n = std::min(span.size(), want - copied);
-    p.copy_out(copied, span.first(n));
-    copied += n;
+  const auto spans = ring.writable();
+  uint8_t* to = spans[0].data();
+  size_t room = spans[0].size();
+  size_t copied = 0;
+  for (const buf::Segment* s = p.head(); s != nullptr && copied < want; s = s->next) {
+    const uint8_t* from = s->data();
+    size_t left = std::min<size_t>(s->data_len, want - copied);
+    while (left != 0) {
+      if (room == 0) {  // the wrap: the second span (want <= free() keeps us inside it)
+        to = spans[1].data();
+        room = spans[1].size();
+      }
+      const size_t n = std::min(left, room);
+      std::memcpy(to, from, n);
+      to += n;
+      room -= n;
+      from += n;
+      left -= n;
+      copied += n;
+    }
   }
   ring.commit(copied);
   return copied;
@@ -54,7 +71,12 @@ void TcpLayer::schedule_ack(Tcb& t, bool full_segment, Instant now) {
     t.ack_now = true;
     return;
   }
-  if (!t.delack_timer.armed()) timers_.arm(t.delack_timer, now + config_.delayed_ack_max);
+  if (!t.delack_owed) {
+    t.delack_owed = true;
+    t.delack_due = now + config_.delayed_ack_max;
+    // A timer still armed from an ACK owed before is due no later: it moves itself on.
+    if (!t.delack_timer.armed()) timers_.arm(t.delack_timer, t.delack_due);
+  }
 }
 
 void TcpLayer::receive_data(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now) {
@@ -122,6 +144,8 @@ void TcpLayer::receive_data(Tcb& t, const Rx& rx, buf::Packet& payload, Instant 
 // ring, then whatever the out-of-order queue now continues, then the ACK decision.
 void TcpLayer::receive_in_order(Tcb& t, buf::Packet& payload, Instant now) {
   const size_t len = payload.len();
+  // Data added to data the application has not read yet changes no readiness bit.
+  const bool was_empty = t.rcv.empty();
   const size_t n = copy_into(t.rcv, payload);
   assert(n == len);
   t.rcv_nxt += static_cast<uint32_t>(n);
@@ -142,7 +166,7 @@ void TcpLayer::receive_in_order(Tcb& t, buf::Packet& payload, Instant now) {
     receive_fin(t, now);
   }
   schedule_ack(t, len >= t.rcv_mss, now);
-  notify(t);
+  if (was_empty) notify(t);
 }
 
 void TcpLayer::receive_fin(Tcb& t, Instant now) {
@@ -169,6 +193,9 @@ void TcpLayer::maybe_window_update(Tcb& t, Instant now) {
   // Linux tcp_cleanup_rbuf: after the application reads, announce the window if it has
   // at least doubled and grown by a full segment or more.
   const uint32_t old_wnd = static_cast<uint32_t>(std::max<int32_t>(0, t.rcv_adv - t.rcv_nxt));
+  // receive_window() is at most max(old_wnd, free space): when the free space cannot
+  // double the window (every read of a bulk transfer) there is nothing to announce.
+  if (old_wnd != 0 && t.rcv.free() < 2 * size_t{old_wnd}) return;
   const uint32_t new_wnd = receive_window(t);
   if (new_wnd > old_wnd && new_wnd >= 2 * old_wnd && new_wnd - old_wnd >= t.adv_mss) {
     t.ack_now = true;

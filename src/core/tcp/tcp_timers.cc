@@ -18,15 +18,17 @@ using wire::TcpFlags;
 
 void TcpLayer::arm_timer(Tcb& t, RtxTimerMode mode, Instant deadline) {
   t.rtx_mode = mode;
+  t.rtx_due = deadline;
+  // Lazy re-arming: a timer already set no later than the new deadline stays where it
+  // is; on_rtx_timer moves it on when it fires before rtx_due. Only an earlier
+  // deadline needs the wheel now.
+  if (t.rtx_timer.armed() && t.rtx_timer.deadline() <= deadline) return;
   timers_.arm(t.rtx_timer, deadline);
 }
 
 void TcpLayer::arm_rtx_timer(Tcb& t, Instant now) {
   if (t.rtx.empty()) {
-    if (t.rtx_mode != RtxTimerMode::kZeroWindowProbe) {
-      t.rtx_timer.cancel();
-      t.rtx_mode = RtxTimerMode::kNone;
-    }
+    if (t.rtx_mode != RtxTimerMode::kZeroWindowProbe) stop_rtx_timer(t);
     return;
   }
   const Duration rto = t.rtt.rto();
@@ -46,6 +48,11 @@ void TcpLayer::arm_rtx_timer(Tcb& t, Instant now) {
 }
 
 void TcpLayer::on_rtx_timer(Tcb& t, Instant now) {
+  if (now < t.rtx_due && t.rtx_mode != RtxTimerMode::kNone) {
+    // Fired at a deadline that ACKs have since moved on (arm_timer): nothing is due.
+    timers_.arm(t.rtx_timer, t.rtx_due);
+    return;
+  }
   const RtxTimerMode mode = t.rtx_mode;
   t.rtx_mode = RtxTimerMode::kNone;
   switch (mode) {
@@ -238,6 +245,12 @@ void TcpLayer::on_zero_window_probe(Tcb& t, Instant now) {
 }
 
 void TcpLayer::on_delack_timer(Tcb& t, Instant now) {
+  if (!t.delack_owed) return;  // acknowledged since it was armed
+  if (now < t.delack_due) {
+    // Armed for an ACK already sent; the one owed now is due later.
+    timers_.arm(t.delack_timer, t.delack_due);
+    return;
+  }
   if (t.state == TcpState::kClosed || t.state == TcpState::kListen) return;
   counters_.inc(TcpCounter::kDelayedAcks);
   send_ack(t, now);
@@ -278,6 +291,7 @@ void TcpLayer::enter_time_wait(Tcb& t, Instant now) {
   t.rtx_timer.cancel();
   t.rtx_mode = RtxTimerMode::kNone;
   t.delack_timer.cancel();
+  t.delack_owed = false;
   t.keepalive_timer.cancel();
   t.rtx.clear();
   t.ooo.clear();

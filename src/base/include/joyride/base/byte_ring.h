@@ -22,10 +22,13 @@
 // place. Offsets are always from the front of the held bytes (for a send buffer:
 // from snd_una).
 //
-// Not thread-safe; one owner (the socket's shard).
+// The index arithmetic is inline (it runs for every segment sent and received); the
+// copies are in byte_ring.cc. Not thread-safe; one owner (the socket's shard).
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -51,17 +54,39 @@ class ByteRing {
   // Returns the count (0 when offset >= size()).
   size_t peek(size_t offset, std::span<uint8_t> out) const;
   // Drops n bytes from the front; n <= size() (asserted).
-  void consume(size_t n);
+  void consume(size_t n) {
+    assert(n <= size_ && "ByteRing::consume past the held bytes");
+    n = std::min(n, size_);
+    size_ -= n;
+    // Empty: restart at 0 so the free space is one span again.
+    head_ = size_ == 0 ? 0 : index(n);
+  }
 
   // The held bytes [offset, offset+n) as at most two contiguous spans (the second is
   // empty unless the range wraps). n is clamped to what is held past offset; both
   // spans are empty when offset >= size().
-  std::array<std::span<const uint8_t>, 2> readable(size_t offset, size_t n) const;
+  std::array<std::span<const uint8_t>, 2> readable(size_t offset, size_t n) const {
+    if (offset >= size_) return {};
+    n = std::min(n, size_ - offset);
+    const size_t start = index(offset);
+    const size_t first = std::min(n, storage_.size() - start);
+    return {std::span<const uint8_t>(storage_.data() + start, first),
+            std::span<const uint8_t>(storage_.data(), n - first)};
+  }
   // The free space, in order, as at most two spans; write into them and then
   // commit(n) to make the first n of those bytes held.
-  std::array<std::span<uint8_t>, 2> writable();
+  std::array<std::span<uint8_t>, 2> writable() {
+    const size_t n = free();
+    if (n == 0) return {};
+    const size_t tail = index(size_);
+    const size_t first = std::min(n, storage_.size() - tail);
+    return {storage_.subspan(tail, first), storage_.first(n - first)};
+  }
   // n <= free() (asserted).
-  void commit(size_t n);
+  void commit(size_t n) {
+    assert(n <= free() && "ByteRing::commit past the free space");
+    size_ += std::min(n, free());
+  }
 
   // Copies the held bytes to the start of `new_storage` (its size >= size(),
   // asserted; it must not overlap the current storage) and uses it from now on.

@@ -111,7 +111,11 @@ class Packet {
 
   bool empty() const { return head_ == nullptr; }
   explicit operator bool() const { return head_ != nullptr; }
-  void reset();  // frees the chain (what the destructor does)
+  // Frees the chain (what the destructor does). Inline: a packet handed down the
+  // layers by value leaves an empty handle behind at each, and those are many.
+  void reset() {
+    if (head_ != nullptr) free_chain(std::exchange(head_, nullptr));
+  }
 
   // Total data bytes in the chain.
   size_t len() const { return head_ ? head_->pkt_len : 0; }
@@ -131,8 +135,14 @@ class Packet {
 
   // Grow the data at the front into the head's headroom; returns the new first byte
   // or nullptr (unchanged) when the headroom is too small, the head is shared, or the
-  // handle is empty.
-  uint8_t* prepend(size_t n);
+  // handle is empty. Inline: every header pushed on every packet sent.
+  uint8_t* prepend(size_t n) {
+    if (head_ == nullptr || n > head_->data_off || !head_->writable() || n > kMaxLen - len()) return nullptr;
+    head_->data_off -= static_cast<uint32_t>(n);
+    head_->data_len += static_cast<uint32_t>(n);
+    head_->pkt_len += static_cast<uint32_t>(n);
+    return head_->data();
+  }
   // Grow the data at the end into the last segment's tailroom; returns the first new
   // byte or nullptr (unchanged) when there is no room, the last segment is shared, or
   // the handle is empty.
@@ -184,6 +194,7 @@ class Packet {
   Segment* release() { return std::exchange(head_, nullptr); }
 
  private:
+  static constexpr size_t kMaxLen = 0xffffffffu;  // pkt_len is 32-bit
   bool trim_front_chain(size_t n);  // trim_front when it empties the head segment
   static void free_segment(Segment* s);
   static void free_chain(Segment* s);

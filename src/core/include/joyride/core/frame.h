@@ -21,13 +21,30 @@ struct Frame {
 };
 
 // A fixed-capacity FIFO ring of frames. push() refuses when full (the caller
-// counts the drop); the ring never grows.
+// counts the drop); the ring never grows. Inline: one push and one pop per frame.
 class TxQueue {
  public:
   explicit TxQueue(size_t capacity) : ring_(capacity) {}
-  bool push(uint32_t ifindex, buf::Packet packet);
+  bool push(uint32_t ifindex, buf::Packet packet) {
+    if (count_ == ring_.size()) return false;
+    size_t at = head_ + count_;
+    if (at >= ring_.size()) at -= ring_.size();
+    Frame& slot = ring_[at];
+    slot.ifindex = ifindex;
+    slot.packet = std::move(packet);
+    ++count_;
+    return true;
+  }
   // Moves up to out.size() frames into out, oldest first; returns how many.
-  size_t pop_burst(std::span<Frame> out);
+  size_t pop_burst(std::span<Frame> out) {
+    size_t n = 0;
+    while (n < out.size() && count_ > 0) {
+      out[n++] = std::move(ring_[head_]);
+      if (++head_ == ring_.size()) head_ = 0;
+      --count_;
+    }
+    return n;
+  }
   size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }
   size_t capacity() const { return ring_.size(); }

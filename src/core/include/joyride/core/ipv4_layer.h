@@ -161,6 +161,15 @@ class Ipv4Layer {
   TcpLayer* tcp_ = nullptr;
   uint16_t next_ident_ = 0;
   uint64_t pmtu_version_ = 0;
+  // The last (interface, source, destination) a unicast datagram passed the martian
+  // and for-us checks with. Those depend only on the addresses and the interface
+  // table, which is fixed once the stack is built, so the next datagram of the same
+  // flow needs only the header's own checks (input's fast path).
+  struct RxFlow {
+    bool valid = false;
+    uint32_t ifindex = 0;
+    wire::Ipv4Address src, dst;
+  } rx_flow_;
   std::unordered_map<uint32_t, PathMtu> path_mtu_;
   std::deque<LoopbackDatagram> loopback_;
   base::CounterSet<Ipv4Counter> counters_;

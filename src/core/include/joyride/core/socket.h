@@ -49,9 +49,24 @@ struct SocketEvent {
 // the queue is bounded by the number of sockets. mark() and forget() are O(1): a
 // pending socket's position is kept in a table indexed by slot (a queue of thousands
 // of connections must not be scanned, nor a hash map probed, per packet).
+//
+// mark() queues an event (or updates the pending one); update() only refreshes a
+// pending event and never queues one: for a change that clears bits, which no host
+// needs to be woken for (epoll reports no falling edges) but which an event not yet
+// taken must not contradict. Both are inline for the pending case: a bulk transfer
+// marks its socket on every segment while the host is busy elsewhere.
 class ReadinessQueue {
  public:
-  void mark(SocketId s, uint32_t readiness);
+  void mark(SocketId s, uint32_t readiness) {
+    if (SocketEvent* e = pending(s)) {
+      e->readiness = readiness;
+      return;
+    }
+    queue(s, readiness);
+  }
+  void update(SocketId s, uint32_t readiness) {
+    if (SocketEvent* e = pending(s)) e->readiness = readiness;
+  }
   // Moves up to out.size() events into out, oldest first; returns how many.
   size_t take(std::span<SocketEvent> out);
   size_t size() const { return live_; }
@@ -60,6 +75,14 @@ class ReadinessQueue {
 
  private:
   static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+  // s's event if one is queued and not yet taken, else nullptr.
+  SocketEvent* pending(SocketId s) {
+    const auto& v = position_[static_cast<uint8_t>(s.kind)];
+    if (s.index >= v.size() || v[s.index] == kNone) return nullptr;
+    SocketEvent& e = pending_[v[s.index]];
+    return e.socket == s ? &e : nullptr;
+  }
+  void queue(SocketId s, uint32_t readiness);  // mark() without a pending event
   // The position of s's pending event in pending_, or kNone; grows with the slab.
   uint32_t& position(SocketId s) {
     auto& v = position_[static_cast<uint8_t>(s.kind)];

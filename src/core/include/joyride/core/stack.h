@@ -5,7 +5,8 @@
 //   stack.input(ifindex, frame, now);     // for every received frame
 //   stack.poll(now);                      // run due timers and deferred work
 //   stack.take_tx(frames);                // frames to put on the wire
-//   stack.take_events(events);            // sockets whose readiness changed
+//   stack.take_events(events);            // sockets whose readiness changed (TCP:
+//                                         //   a bit appeared or the state changed)
 //   wake me at stack.next_deadline()
 // The stack never reads a clock, sleeps, allocates per packet from the heap on the
 // fast path, or makes a system call.

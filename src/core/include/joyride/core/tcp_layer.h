@@ -5,7 +5,8 @@
 // The socket calls mirror the POSIX ones and never block: connect() returns at once and
 // the socket becomes writable (or gets an error) when the handshake ends; accept(),
 // send() and recv() answer kWouldBlock. Readiness changes go to the stack's
-// ReadinessQueue.
+// ReadinessQueue edge-triggered, as epoll's EPOLLET (notify() in tcp_layer.cc): an
+// event when a bit appears or the state changes; the host acts until it would block.
 //
 // Files, one job each:
 //   tcp_layer.cc      sockets, binding, the demux tables, close and the API calls
@@ -18,6 +19,7 @@
 //   tcp_timers.cc     retransmission, delayed ACK, probes, keepalive, TIME_WAIT
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -128,8 +130,20 @@ class TcpLayer final : public PathMtuListener {
   Tcb* lookup(const tcp::FourTuple& t);
   Tcb* lookup_listener(wire::Ipv4Address addr, uint16_t port);
   void set_state(Tcb& t, TcpState s, base::Instant now);
-  void notify(Tcb& t);
-  uint32_t readiness_of(const Tcb& t) const;
+  // Tells the host of a readiness edge (tcp_layer.cc); `always` queues an event even
+  // when no bit appeared: a state change, which the host may be watching through state().
+  void notify(Tcb& t, bool always = false);
+  // Inline for the data path's case (ESTABLISHED, nothing but the rings to look at);
+  // readiness_slow has the rest.
+  static uint32_t readiness_of(const Tcb& t) {
+    if (t.state == TcpState::kEstablished && !t.pending_error && !t.fin_received && !t.rd_shutdown && !t.fin_queued) {
+      return (t.rcv.empty() ? 0u : uint32_t{kReadable}) | (send_space(t) ? uint32_t{kWritable} : 0u);
+    }
+    return readiness_slow(t);
+  }
+  static uint32_t readiness_slow(const Tcb& t);
+  // Linux signals POLLOUT when a third of the send buffer is free (sk_stream_wspace).
+  static bool send_space(const Tcb& t) { return t.snd.free() >= std::max<size_t>(1, t.snd.capacity() / 3); }
   void init_buffers(Tcb& t);
   void set_mss_from_route(Tcb& t, base::Instant now);
   void connection_done(Tcb& t, base::Instant now);  // CLOSED: free it if nobody holds it
@@ -195,15 +209,35 @@ class TcpLayer final : public PathMtuListener {
                 const wire::TcpOptions& options);
   bool retransmit_lost(Tcb& t, base::Instant now);
   uint32_t tsval(const Tcb& t, base::Instant now) const;
-  uint32_t send_window_left(const Tcb& t) const;
-  uint32_t current_mss(const Tcb& t) const;
+  // The small helpers below run several times per segment sent: inline, with the
+  // cases of a connection that has no SACK blocks to send out of line.
+  uint32_t send_window_left(const Tcb& t) const {
+    const int32_t left = (t.snd_una + t.snd_wnd) - t.snd_nxt;
+    return left > 0 ? static_cast<uint32_t>(left) : 0;
+  }
+  static bool has_sack_blocks_to_send(const Tcb& t) { return t.sack_ok && (t.dsack_pending || !t.ooo.empty()); }
+  uint32_t current_mss(const Tcb& t) const { return has_sack_blocks_to_send(t) ? current_mss_with_sack(t) : t.mss; }
+  uint32_t current_mss_with_sack(const Tcb& t) const;
   // The SACK blocks a post-handshake segment carries now (D-SACK first), as many as fit.
-  size_t sack_blocks_to_send(const Tcb& t, std::span<wire::SackBlock, 4> out) const;
-  uint32_t unsent_bytes(const Tcb& t) const;
+  size_t sack_blocks_to_send(const Tcb& t, std::span<wire::SackBlock, 4> out) const {
+    return has_sack_blocks_to_send(t) ? sack_blocks(t, out) : 0;
+  }
+  size_t sack_blocks(const Tcb& t, std::span<wire::SackBlock, 4> out) const;
+  // Bytes in the send buffer not sent yet.
+  static uint32_t unsent_bytes(const Tcb& t) {
+    const int32_t sent = t.snd_nxt - t.snd_buf_seq;
+    const size_t held = t.snd.size();
+    return sent <= 0 ? static_cast<uint32_t>(held) : static_cast<uint32_t>(held - std::min<size_t>(held, sent));
+  }
 
   // tcp_timers.cc
   void arm_rtx_timer(Tcb& t, base::Instant now);
+  // The retransmission timer's job is rtx_mode, due at rtx_due; rtx_mode == kNone
+  // means it is stopped (the wheel timer may still fire, into nothing).
   void arm_timer(Tcb& t, tcp::RtxTimerMode mode, base::Instant deadline);
+  // Stops it without touching the wheel: all data acknowledged, which on a bulk
+  // transfer happens on every ACK and is undone by the next send (see tcb.h rtx_due).
+  static void stop_rtx_timer(Tcb& t) { t.rtx_mode = tcp::RtxTimerMode::kNone; }
   void on_rtx_timer(Tcb& t, base::Instant now);
   void on_retransmit_timeout(Tcb& t, base::Instant now);
   void on_tail_loss_probe(Tcb& t, base::Instant now);

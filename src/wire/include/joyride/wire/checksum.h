@@ -69,7 +69,11 @@ uint16_t checksum_reference(std::span<const uint8_t> data);
 
 // Partial sums of the pseudo headers TCP and UDP checksum over.
 // RFC 768 / RFC 9293 §3.1: src, dst, zero, protocol, TCP/UDP length (16 bits).
-uint32_t pseudo_header_v4(Ipv4Address src, Ipv4Address dst, uint8_t protocol, uint16_t length);
+inline uint32_t pseudo_header_v4(Ipv4Address src, Ipv4Address dst, uint8_t protocol, uint16_t length) {
+  // At most six 16-bit terms: no overflow of 32 bits is possible.
+  return (src.value() >> 16) + (src.value() & 0xffff) + (dst.value() >> 16) + (dst.value() & 0xffff) + protocol +
+         length;
+}
 // RFC 8200 §8.1: src, dst, upper-layer length (32 bits), zeros, next header.
 uint32_t pseudo_header_v6(const Ipv6Address& src, const Ipv6Address& dst, uint8_t next_header,
                           uint32_t length);

@@ -51,13 +51,18 @@ class RttEstimator {
   // Does not reset the backoff.
   void on_sample(base::Duration rtt, base::Instant now);
 
-  // base_rto() doubled once per backoff, saturating at max_rto.
-  base::Duration rto() const;
+  // base_rto() doubled once per backoff, saturating at max_rto. Kept up to date by
+  // every change (it is read on every segment sent and every ACK).
+  base::Duration rto() const { return rto_; }
   // srtt + max(4*rttvar, min_rto) clamped to [min_rto, max_rto]; initial_rto before
   // the first sample.
   base::Duration base_rto() const;
   void backoff();
-  void reset_backoff() { backoffs_ = 0; }
+  void reset_backoff() {
+    if (backoffs_ == 0) return;
+    backoffs_ = 0;
+    rto_ = compute_rto();
+  }
   uint32_t backoffs() const { return backoffs_; }
 
   bool has_sample() const { return has_sample_; }
@@ -73,10 +78,12 @@ class RttEstimator {
     base::Duration rtt = base::Duration::max();
   };
   void update_min_rtt(base::Duration rtt, base::Instant now);
+  base::Duration compute_rto() const;
 
   base::Duration initial_rto_;
   base::Duration min_rto_;
   base::Duration max_rto_;
+  base::Duration rto_;
   base::Duration srtt_;
   base::Duration rttvar_;
   base::Duration latest_;

@@ -49,6 +49,9 @@ struct Tcb {
   bool reuse_addr = false;
   bool orphan = false;       // the application closed it; it lives on to finish closing
   bool user_visible = true;  // false for a child not yet accepted
+  // The readiness bits the host was last told of (TcpLayer::notify): an event is
+  // queued only when a bit is set that was not (an edge), as epoll's EPOLLET.
+  uint32_t reported = 0;
 
   // ---- listener --------------------------------------------------------------------
   uint32_t backlog = 0;
@@ -138,9 +141,20 @@ struct Tcb {
   // ---- timers -------------------------------------------------------------------------
   base::Timer rtx_timer;       // RTO, TLP, zero-window probe, SYN/SYN-ACK retransmission
   base::Timer delack_timer;
+  // A delayed ACK is owed, due at delack_due. Sending any ACK clears it without
+  // cancelling the timer, which fires into nothing or, if a new ACK became owed
+  // meanwhile, moves itself on to delack_due (as rtx_due: a receiver owes one and
+  // pays it on every second segment, and the wheel need not hear of each).
+  bool delack_owed = false;
+  base::Instant delack_due;
   base::Timer keepalive_timer;
   base::Timer wait_timer;      // TIME_WAIT, FIN_WAIT_2 of an orphan, RACK reorder
   RtxTimerMode rtx_mode = RtxTimerMode::kNone;
+  // When rtx_mode's job is due. The wheel timer may be set earlier: an advancing ACK
+  // restarts the RTO (RFC 6298 §5.3) on every segment, and re-arming the wheel each
+  // time is most of the cost, so a later deadline is only recorded here and the
+  // timer, when it fires early, moves itself to it (TcpLayer::arm_timer).
+  base::Instant rtx_due;
   uint32_t probes = 0;         // zero-window or keepalive probes without answer
   base::Instant probes_started;  // first zero-window probe of this stall (Linux icsk_probes_tstamp)
 
