@@ -69,6 +69,7 @@ bool Packet::trim_front_chain(size_t n) {
     n -= head_->data_len;
     Segment* next = head_->next;
     next->offload = head_->offload;
+    next->tso_segsz = head_->tso_segsz;
     free_segment(head_);
     head_ = next;
   }
@@ -196,6 +197,7 @@ Packet Packet::clone(PacketPool& pool) const {
   if (!out.empty()) {
     out.head_->pkt_len = head_->pkt_len;
     out.head_->offload = head_->offload;
+    out.head_->tso_segsz = head_->tso_segsz;
   }
   return out;
 }

@@ -196,6 +196,7 @@ bool Ipv4Layer::emit_header(buf::Packet& packet, const Ipv4Repr& header) {
     buf::Packet head = pool_.alloc(kPacketHeadroom);
     if (head.empty()) return false;
     head.set_offload(packet.offload());  // the marks live on the head segment
+    head.head()->tso_segsz = packet.tso_segsz();
     head.chain(std::move(packet));
     packet = std::move(head);
     at = packet.prepend(header.header_len);

@@ -1,5 +1,6 @@
 // Ipv4Layer::output_cached: the per-connection fast path for sending (see
 // ipv4_path_cache.h for what is cached and when it is trusted).
+#include <algorithm>
 #include <cstring>
 
 #include "joyride/base/bytes.h"
@@ -19,6 +20,14 @@ constexpr size_t kIpIdent = kIp + 4;
 constexpr size_t kIpChecksum = kIp + 10;
 
 }  // namespace
+
+base::Status<SendError> Ipv4Layer::drop_tso(Ipv4PathCache& cache) {
+  // A TSO frame can only leave through the cached path it was built for; TCP
+  // retransmits the data in wire-sized segments (RACK or the RTO), as after any loss.
+  cache.invalidate();
+  counters_.inc(Ipv4Counter::kDropTsoUnsendable);
+  return base::Err{SendError::kMessageTooLong};
+}
 
 bool Ipv4Layer::fill_path_cache(Ipv4PathCache& cache, const Ipv4SendParams& params, base::Instant now) {
   cache.invalidate();
@@ -50,6 +59,8 @@ bool Ipv4Layer::fill_path_cache(Ipv4PathCache& cache, const Ipv4SendParams& para
 
   cache.ifindex = r->ifindex;
   cache.l4_checksum_offload = itf->config.tx_l4_checksum_offload;
+  cache.tso_max = cache.l4_checksum_offload ? std::min<uint32_t>(itf->config.tx_tso_max, kTsoMaxPayload) : 0;
+  cache.tso_segment_max = itf->config.tx_tso_segment_max;
   cache.mtu = r->mtu;
   cache.valid_until = base::Instant::never();
   if (auto it = path_mtu_.find(params.dst.value()); it != path_mtu_.end() && it->second.expires > now) {
@@ -61,11 +72,17 @@ bool Ipv4Layer::fill_path_cache(Ipv4PathCache& cache, const Ipv4SendParams& para
 
 base::Status<SendError> Ipv4Layer::output_cached(Ipv4PathCache& cache, const Ipv4SendParams& params,
                                                  buf::Packet payload, base::Instant now) {
+  const bool tso = (payload.offload() & buf::kTxTcpSegmentation) != 0;
   if ((cache.version != path_version() || now >= cache.valid_until) && !fill_path_cache(cache, params, now)) {
+    if (tso) return drop_tso(cache);
     return output(params, std::move(payload), now);
   }
   const size_t total = payload.len() + 20;
-  if (total > cache.mtu) {
+  if (tso) {
+    // Cut by the device into segments that fit the path (TCP sized them from it); the
+    // route may have moved to an interface without TSO since TCP looked.
+    if (cache.tso_max == 0 || total > 65535) return drop_tso(cache);
+  } else if (total > cache.mtu) {
     // Too big for the path: output() fragments it or refuses it, and counts.
     return output(params, std::move(payload), now);
   }
@@ -73,10 +90,14 @@ base::Status<SendError> Ipv4Layer::output_cached(Ipv4PathCache& cache, const Ipv
     complete_l4_checksum(payload, params.protocol);  // this interface does not offload it
   }
   uint8_t* at = payload.prepend(Ipv4PathCache::kHeaderLen);
-  if (at == nullptr) return output(params, std::move(payload), now);  // no headroom: the general path copes
+  if (at == nullptr) {
+    if (tso) return drop_tso(cache);
+    return output(params, std::move(payload), now);  // no headroom: the general path copes
+  }
 
   std::memcpy(at, cache.header.data(), Ipv4PathCache::kHeaderLen);
-  const uint16_t ident = next_ident_++;
+  const uint16_t ident = next_ident_;
+  next_ident_ = static_cast<uint16_t>(next_ident_ + params.segments);
   at[kIpTos] = params.tos;
   base::store_be<uint16_t>(at, kIpTotalLen, static_cast<uint16_t>(total));
   base::store_be<uint16_t>(at, kIpIdent, ident);

@@ -505,5 +505,30 @@ TEST_F(MbufPoolTest, TxChecksumMarkBecomesTheDpdkRequest) {
   }
 }
 
+TEST_F(MbufPoolTest, TsoMarkBecomesTheDpdkSegmentationRequest) {
+  // A TCP frame of 3 segments' payload with 32 bytes of TCP header (timestamps).
+  Bytes frame = pattern(14 + 20 + 32 + 3 * 1448);
+  frame[23] = 6;
+  frame[14 + 20 + 12] = 8 << 4;  // data offset: 32 bytes
+  frame[14 + 10] = 0x12;         // an IPv4 header checksum the device is to redo
+  frame[14 + 11] = 0x34;
+  buf::Packet p = packet_of(*pool_, frame);
+  ASSERT_FALSE(p.empty());
+  p.set_offload(buf::kTxL4ChecksumPartial);
+  p.set_tso(1448);
+  rte_mbuf* m = pool_->to_mbuf(std::move(p));
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->ol_flags,
+            RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IP_CKSUM);
+  EXPECT_EQ(m->l2_len, 14u);
+  EXPECT_EQ(m->l3_len, 20u);
+  EXPECT_EQ(m->l4_len, 32u);
+  EXPECT_EQ(m->tso_segsz, 1448u);
+  EXPECT_GT(m->nb_segs, 1u);  // 4.4 KB: a chain
+  frame[14 + 10] = frame[14 + 11] = 0;  // zeroed for the device, as DPDK asks
+  EXPECT_EQ(mbuf_bytes(m), frame);
+  rte_pktmbuf_free(m);
+}
+
 }  // namespace
 }  // namespace joyride::dev::dpdk

@@ -116,8 +116,10 @@ bool TcpLayer::emit_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, ui
   base::store_be<uint16_t>(h, 16, 0);  // checksum, below
   base::store_be<uint16_t>(h, 18, 0);  // urgent pointer: we never send urgent data
   if (olen != 0) std::memcpy(h + wire::kTcpHeaderLen, options, olen);
+  // TSO: the device adds each segment's length to a pseudo-header sum without it.
+  const bool tso = (p.offload() & buf::kTxTcpSegmentation) != 0;
   uint32_t sum = wire::pseudo_header_v4(t.tuple.local, t.tuple.remote, wire::IpProtocol::kTcp,
-                                        static_cast<uint16_t>(hlen + len));
+                                        tso ? uint16_t{0} : static_cast<uint16_t>(hlen + len));
   if (offload) {
     // The device sums header and payload from the pseudo header's sum (buf::Offload).
     base::store_be<uint16_t>(h, 16, pseudo_header_partial(sum));
@@ -129,12 +131,24 @@ bool TcpLayer::emit_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, ui
   return true;
 }
 
-bool TcpLayer::send_segment(Tcb& t, SeqNum seq, uint32_t len, uint8_t flags, Instant now, bool retransmit) {
+TcpLayer::TsoPlan TcpLayer::tso_plan(const Tcb& t, uint32_t mss, Instant now) const {
+  // Only along a path already resolved (its cache current): the frame must leave by
+  // the interface whose TSO limits it was sized for (Ipv4Layer::output_cached).
+  const Ipv4PathCache& path = t.path;
+  if (path.tso_max == 0 || path.version != ip_.path_version() || now >= path.valid_until) return {};
+  const uint32_t segment = path.tso_segment_max != 0 ? std::min<uint32_t>(mss, path.tso_segment_max) : mss;
+  if (path.tso_max < 2 * segment) return {};
+  return {segment, path.tso_max / segment * segment};
+}
+
+bool TcpLayer::send_segment(Tcb& t, SeqNum seq, uint32_t len, uint8_t flags, Instant now, bool retransmit,
+                            uint16_t tso_segsz) {
   buf::Packet p = pool_.alloc(kPacketHeadroom);
   if (p.empty()) {
     counters_.inc(TcpCounter::kDropNoBuffers);
     return false;
   }
+  if (tso_segsz != 0) p.set_tso(tso_segsz);
   const bool syn = (flags & TcpFlags::kSyn) != 0;
   // With a device that completes checksums the payload is not summed here at all.
   const bool offload = !syn && ip_.tx_l4_checksum_offload();
@@ -184,9 +198,12 @@ bool TcpLayer::send_segment(Tcb& t, SeqNum seq, uint32_t len, uint8_t flags, Ins
   params.dont_fragment = true;  // path MTU discovery (RFC 1191), as Linux
   // ECT(0) on new data only: never on retransmissions or pure ACKs (RFC 3168 §6.1.5).
   if (t.ecn_ok && len != 0 && !retransmit) params.tos = 0x02;
+  const uint32_t wire_segments = tso_segsz != 0 ? (len + tso_segsz - 1) / tso_segsz : 1;
+  params.segments = static_cast<uint16_t>(wire_segments);
   if (!ip_.output_cached(t.path, params, std::move(p), now)) return false;
-  counters_.inc(TcpCounter::kTxSegments);
-  ++t.segs_out;
+  counters_.inc(TcpCounter::kTxSegments, wire_segments);
+  if (tso_segsz != 0) counters_.inc(TcpCounter::kTxTsoFrames);
+  t.segs_out += wire_segments;
   t.bytes_sent += len;
   if (retransmit) {
     counters_.inc(TcpCounter::kRetransSegments);
@@ -307,6 +324,7 @@ bool TcpLayer::transmit_data(Tcb& t, Instant now) {
     t.cc->on_idle_restart(now);
   }
   const uint32_t mss = current_mss(t);
+  const TsoPlan tso = tso_plan(t, mss, now);
   for (;;) {
     const uint32_t unsent = unsent_bytes(t);
     const bool fin_ready = t.fin_queued && !t.fin_sent;
@@ -317,6 +335,23 @@ bool TcpLayer::transmit_data(Tcb& t, Instant now) {
     const uint32_t extra = (!t.in_recovery && !t.in_loss) ? std::min<uint32_t>(t.dupacks, 2) * mss : 0;
     if (in_flight >= t.cc->cwnd() + extra) break;
     uint32_t len = std::min<uint32_t>({unsent, mss, send_window_left(t)});
+    uint16_t tso_segsz = 0;
+    if (tso.frame_max != 0 && len == mss) {
+      // TSO: as many whole segments as the windows have room for; only the frame
+      // ending the queued data may end in a partial one. A single segment goes as
+      // usual (MSS-sized).
+      const uint32_t room = std::min(t.cc->cwnd() + extra - in_flight, send_window_left(t));
+      uint32_t big = std::min<uint32_t>({unsent, tso.frame_max, std::max(room, mss)});
+      // A partial tail only ends the queued data, and only where a lone partial
+      // segment could go now (cork and Nagle hold it, a FIN does not wait; Linux's
+      // tcp_mss_split_point): otherwise it stays queued, as without TSO.
+      const bool tail_may_go = big == unsent && (fin_ready || (!t.cork && t.nodelay));
+      if (!tail_may_go) big -= big % tso.segment;
+      if (big > mss) {
+        len = big;
+        tso_segsz = static_cast<uint16_t>(tso.segment);
+      }
+    }
     if (unsent != 0 && len == 0) {
       // Zero window: the persist timer probes it (RFC 9293 §3.8.6.1) when nothing
       // else is outstanding to elicit a window update.
@@ -340,7 +375,7 @@ bool TcpLayer::transmit_data(Tcb& t, Instant now) {
     uint8_t flags = TcpFlags::kAck;
     if (len != 0 && len == unsent) flags |= TcpFlags::kPsh;
     if (fin) flags |= TcpFlags::kFin;
-    if (!send_segment(t, t.snd_nxt, len, flags, now)) break;
+    if (!send_segment(t, t.snd_nxt, len, flags, now, false, tso_segsz)) break;
     const SeqNum begin = t.snd_nxt;
     t.snd_nxt += len + (fin ? 1u : 0u);
     t.snd_max = base::seq_max(t.snd_max, t.snd_nxt);

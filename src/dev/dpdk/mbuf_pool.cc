@@ -278,6 +278,7 @@ rte_mbuf* MbufPool::to_mbuf(buf::Packet&& p) {
   auto sent = [](const buf::Segment* s, bool any_before) { return s->data_len > 0 || (!any_before && s->next == nullptr); };
 
   const uint8_t offload = p.offload();
+  const uint16_t tso_segsz = p.tso_segsz();
   // 1. Reserve every mbuf the copies need, so that failing leaves `p` untouched.
   size_t need = 0;
   bool any = false;
@@ -361,6 +362,7 @@ rte_mbuf* MbufPool::to_mbuf(buf::Packet&& p) {
   head->pkt_len = total;
   head->nb_segs = segs;
   if ((offload & buf::kTxL4ChecksumPartial) != 0) request_l4_checksum(head);
+  if ((offload & buf::kTxTcpSegmentation) != 0) request_tcp_segmentation(head, tso_segsz);
   return head;
 }
 
@@ -375,6 +377,20 @@ void MbufPool::request_l4_checksum(rte_mbuf* head) {
   head->ol_flags |= RTE_MBUF_F_TX_IPV4 | (protocol == IPPROTO_TCP ? RTE_MBUF_F_TX_TCP_CKSUM : RTE_MBUF_F_TX_UDP_CKSUM);
   head->l2_len = kL2;
   head->l3_len = kL3;
+}
+
+// buf::kTxTcpSegmentation as DPDK's TSO request (buf/packet.h): on top of the TCP
+// checksum request, the device cuts the payload into tso_segsz-byte segments and
+// redoes the IPv4 header checksum of each, which DPDK wants zero in the frame.
+void MbufPool::request_tcp_segmentation(rte_mbuf* head, uint16_t segsz) {
+  constexpr uint32_t kL2 = 14, kL3 = 20, kTcpOffsetAt = kL2 + kL3 + 12, kIpChecksumAt = kL2 + 10;
+  if ((head->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM) == 0 || head->data_len <= kTcpOffsetAt || segsz == 0) return;
+  uint8_t* frame = rte_pktmbuf_mtod(head, uint8_t*);
+  head->l4_len = (frame[kTcpOffsetAt] >> 4) * 4u;
+  head->tso_segsz = segsz;
+  head->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IP_CKSUM;
+  frame[kIpChecksumAt] = 0;
+  frame[kIpChecksumAt + 1] = 0;
 }
 
 }  // namespace joyride::dev::dpdk

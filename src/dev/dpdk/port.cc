@@ -114,6 +114,9 @@ base::Status<Error> Port::configure(Port& port, const PortConfig& config) {
   caps.tx_tcp_checksum = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0;
   caps.tx_udp_checksum = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
   caps.tso = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO) != 0;
+  if (caps.tso && std::string_view(info.driver_name) == "net_tap") {
+    caps.tso_segment_max = static_cast<uint16_t>(config.mtu - 14 - 20 - 60);  // the largest TCP header
+  }
   caps.multi_seg_tx = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
   caps.rss = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS;
   // Others accept the request and have no interrupt to give: ask each queue.

@@ -71,7 +71,23 @@ enum Offload : uint8_t {
   kRxIpv4ChecksumGood = 1u << 0,   // the IPv4 header checksum was verified
   kRxL4ChecksumGood = 1u << 1,     // the TCP/UDP checksum was verified
   kTxL4ChecksumPartial = 1u << 2,  // the TCP/UDP checksum is left to the device (above)
+  kTxTcpSegmentation = 1u << 3,    // TSO: the device cuts the TCP payload (below)
 };
+// kTxTcpSegmentation (TSO) on a frame the stack hands to a device promises what
+// kTxL4ChecksumPartial promises (it is always set with it), except that:
+//   - the frame is one TCP segment whose payload is larger than one wire segment: the
+//     device sends it as segments of Segment::tso_segsz payload bytes (the last may
+//     be shorter), each with the headers copied, sequence number, IPv4 total length,
+//     identification and both checksums redone, and FIN/PSH only on the last;
+//   - the TCP checksum field holds the pseudo-header sum with an L4 length of 0 (the
+//     device adds each segment's length): what rte_ipv4_phdr_cksum() returns for
+//     RTE_MBUF_F_TX_TCP_SEG;
+//   - the IPv4 header checksum is to be computed by the device (per segment); the
+//     IPv4 total length covers the whole frame (at most 65,535);
+//   - the TCP header (its length from the data offset) is in the head segment.
+// A DPDK device maps it to RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4 |
+// RTE_MBUF_F_TX_IP_CKSUM with l2_len 14, l3_len 20, l4_len and tso_segsz. The stack
+// sets it only towards an interface with InterfaceConfig::tx_tso_max != 0.
 
 struct Segment {
   uint8_t* base = nullptr;     // start of the storage block
@@ -84,6 +100,7 @@ struct Segment {
   uint32_t refcnt = 1;         // direct segments: users of the storage, this one included
   PacketPool* pool = nullptr;  // where this descriptor (and direct storage) returns
   uint8_t offload = 0;         // head only: Offload bits
+  uint16_t tso_segsz = 0;      // head only, with kTxTcpSegmentation: payload bytes per wire segment
 
   uint8_t* data() { return base + data_off; }
   const uint8_t* data() const { return base + data_off; }
@@ -128,6 +145,12 @@ class Packet {
   // Offload bits (see Offload); not on an empty handle.
   uint8_t offload() const { return head_->offload; }
   void set_offload(uint8_t bits) { head_->offload = bits; }
+  // TSO: the device cuts the payload into segments of `segsz` bytes (kTxTcpSegmentation).
+  uint16_t tso_segsz() const { return head_->tso_segsz; }
+  void set_tso(uint16_t segsz) {
+    head_->offload = static_cast<uint8_t>(head_->offload | kTxTcpSegmentation);
+    head_->tso_segsz = segsz;
+  }
   bool is_contiguous() const { return head_ == nullptr || head_->next == nullptr; }
   size_t segment_count() const;
   Segment* head() { return head_; }

@@ -21,6 +21,11 @@ struct InterfaceConfig {
   // buf::kTxL4ChecksumPartial (see buf/packet.h for what the mark promises). Off by
   // default: simulated links and devices without the offload get full checksums.
   bool tx_l4_checksum_offload = false;
+  // TSO: the largest TCP payload the device cuts into segments itself
+  // (buf::kTxTcpSegmentation); 0 = off. Only with tx_l4_checksum_offload.
+  uint32_t tx_tso_max = 0;
+  // With TSO: the largest segment payload the device accepts (0: the MSS).
+  uint16_t tx_tso_segment_max = 0;
 };
 
 struct Interface {

@@ -50,13 +50,14 @@ enum class Ipv4Counter : uint8_t {
   kDropFragmentNeeded,   // DF set and larger than the path MTU (sender told EMSGSIZE)
   kDropNoBuffers,
   kDropLoopbackFull,
+  kDropTsoUnsendable,    // a TSO frame whose cached path went away or lost TSO (TCP resends the data)
   kCount
 };
-constexpr std::array<std::string_view, 14> counter_names(Ipv4Counter) {
+constexpr std::array<std::string_view, 15> counter_names(Ipv4Counter) {
   return {"rx_packets",        "rx_delivered",       "tx_packets",           "tx_fragments",
           "drop_malformed",    "drop_bad_checksum",  "drop_ttl_zero",        "drop_martian_source",
           "drop_not_for_us",   "drop_unknown_protocol", "drop_no_route",     "drop_fragment_needed",
-          "drop_no_buffers",   "drop_loopback_full"};
+          "drop_no_buffers",   "drop_loopback_full", "drop_tso_unsendable"};
 }
 
 // What the transport layers learn about a received datagram.
@@ -73,6 +74,9 @@ struct Ipv4SendParams {
   uint8_t ttl = 0;  // 0: the default TTL
   uint8_t tos = 0;
   bool dont_fragment = false;
+  // A TSO frame: the datagrams the device makes of it, each taking the next
+  // identification (so the counter moves past them all, as Linux's ip_select_ident_segs).
+  uint16_t segments = 1;
 };
 
 struct Ipv4Route {
@@ -129,6 +133,7 @@ class Ipv4Layer {
   const base::CounterSet<Ipv4Counter>& counters() const { return counters_; }
 
  private:
+  base::Status<SendError> drop_tso(Ipv4PathCache& cache);
   // A datagram to one of our own addresses: its header and transport payload.
   struct LoopbackDatagram {
     wire::Ipv4Repr header;

@@ -18,6 +18,10 @@
 
 namespace joyride::core {
 
+// The largest TSO payload: the frame's IPv4 total length must fit 16 bits, with a
+// 20-byte IPv4 header and up to 60 bytes of TCP header.
+constexpr uint32_t kTsoMaxPayload = 65535 - 20 - 60;
+
 struct Ipv4PathCache {
   static constexpr size_t kHeaderLen = 14 + 20;  // Ethernet II + IPv4 without options
 
@@ -29,6 +33,8 @@ struct Ipv4PathCache {
   // ident, TOS and checksum are zero in `header`).
   uint32_t header_sum = 0;
   bool l4_checksum_offload = false;  // the interface's InterfaceConfig::tx_l4_checksum_offload
+  uint32_t tso_max = 0;              // the interface's InterfaceConfig::tx_tso_max (0 without offload)
+  uint16_t tso_segment_max = 0;      // the interface's InterfaceConfig::tx_tso_segment_max
   std::array<uint8_t, kHeaderLen> header{};
 
   void invalidate() { version = 0; }

@@ -195,7 +195,17 @@ class TcpLayer final : public PathMtuListener {
 
   // tcp_output.cc
   bool transmit_data(Tcb& t, base::Instant now);
-  bool send_segment(Tcb& t, base::SeqNum seq, uint32_t len, uint8_t flags, base::Instant now, bool retransmit = false);
+  // tso_segsz != 0: `len` is several wire segments of that size, cut by the device (TSO).
+  bool send_segment(Tcb& t, base::SeqNum seq, uint32_t len, uint8_t flags, base::Instant now, bool retransmit = false,
+                    uint16_t tso_segsz = 0);
+  // TSO along the connection's cached path, if its device does it: the segment size
+  // the device is to cut (at most `mss`) and the most payload one frame may carry (a
+  // multiple of it). {0, 0} when frames must be single segments.
+  struct TsoPlan {
+    uint32_t segment = 0;
+    uint32_t frame_max = 0;
+  };
+  TsoPlan tso_plan(const Tcb& t, uint32_t mss, base::Instant now) const;
   // offload: leave the checksum to the device (buf::kTxL4ChecksumPartial); payload_sum
   // is then unused.
   bool emit_header(Tcb& t, buf::Packet& p, base::SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,

@@ -147,9 +147,10 @@ enum class TcpCounter : uint8_t {
   kUndoDsack,           // reduction undone: every retransmission D-SACKed (TCPDSACKUndo)
   kUndoTimestamp,       // reduction undone: the ACK echoed a pre-retransmission TSval (Eifel)
   kRxFastPath,          // segments handled by header prediction (tcp_fast_path.cc)
+  kTxTsoFrames,         // frames of several segments the device cuts (TSO); tx_segments counts the segments
   kCount
 };
-constexpr std::array<std::string_view, 38> counter_names(TcpCounter) {
+constexpr std::array<std::string_view, 39> counter_names(TcpCounter) {
   return {"rx_segments",      "tx_segments",       "retrans_segments",     "active_opens",
           "passive_opens",    "attempt_fails",     "estab_resets",         "out_rsts",
           "drop_malformed",   "drop_bad_checksum", "drop_no_socket",       "drop_listen_overflow",
@@ -159,7 +160,7 @@ constexpr std::array<std::string_view, 38> counter_names(TcpCounter) {
           "rack_loss",        "dsack_recv",        "dsack_sent",           "time_wait_recycled",
           "delayed_acks",     "zero_window_probes", "keepalive_timeouts",  "user_timeouts",
           "probe_timeouts",   "tlp_probes",        "tlp_recoveries",       "undo_dsack",
-          "undo_timestamp",   "rx_fast_path"};
+          "undo_timestamp",   "rx_fast_path",      "tx_tso_frames"};
 }
 
 }  // namespace joyride::core

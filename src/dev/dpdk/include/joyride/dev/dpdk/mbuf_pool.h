@@ -128,6 +128,7 @@ class MbufPool final : public buf::PacketPool {
   MbufPool(rte_mempool* mp, uint32_t data_room, uint32_t descriptors);
   static int populate_page_aligned(rte_mempool* mp);
   static void request_l4_checksum(rte_mbuf* head);
+  static void request_tcp_segmentation(rte_mbuf* head, uint16_t segsz);
   static bool objects_evenly_spaced(rte_mempool* mp);
   bool is_descriptor(const buf::Segment* s) const;
   buf::Segment* adopt(rte_mbuf* m, uint32_t data_off, uint32_t data_len);

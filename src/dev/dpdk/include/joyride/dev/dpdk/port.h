@@ -50,6 +50,9 @@ struct Capabilities {
   bool tx_tcp_checksum = false;
   bool tx_udp_checksum = false;
   bool tso = false;
+  // With tso: the largest tso_segsz the PMD takes (0: any up to the MTU's). net_tap
+  // (22.11) checks tso_segsz plus every header, Ethernet included, against the IP MTU.
+  uint16_t tso_segment_max = 0;
   bool multi_seg_tx = false;  // chains go out as they are; otherwise they are linearised
   bool rx_scatter = false;    // a received frame may arrive as a chain
   bool rss = false;
