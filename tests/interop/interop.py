@@ -385,6 +385,10 @@ def main():
     tcp_echo(1_000_000)
     ok("tcp echo 1 MB, every byte checked")
     if quick:
+        if rx_queues > 1:
+            before = js.stat()
+            tcp_echo_concurrent(200, 20_000)
+            every_queue_used(before, js.stat(), rx_queues)
         chargen(100 << 20)
         discard(100 << 20)
         return

@@ -12,7 +12,8 @@ export JOYRIDE_CLI="$PWD/build/release/tools/joyride/joyride"
 # config  interop.py arguments
 devices=(
   "config/testbed.toml"
-  "config/testbed-af_packet.toml --max-datagram=3504 --rx-queues=2"
+  "config/testbed-af_packet.toml --max-datagram=3504"
+  "config/testbed-af_packet-2q.toml --max-datagram=3504 --rx-queues=2 --quick"
   "config/testbed-tap.toml --idle-cpu-max=0.5"
 )
 for entry in "${devices[@]}"; do
