@@ -22,8 +22,11 @@ constexpr size_t kIpChecksum = kIp + 10;
 }  // namespace
 
 base::Status<SendError> Ipv4Layer::drop_tso(Ipv4PathCache& cache) {
-  // A TSO frame can only leave through the cached path it was built for; TCP
-  // retransmits the data in wire-sized segments (RACK or the RTO), as after any loss.
+  // A TSO frame can only leave through the cached path it was built for. TCP sizes
+  // one only when that path is current (TcpLayer::tso_plan checks what is checked
+  // here, at the same instant), so this is a guard, not a path: the send fails, the
+  // data stays unsent in TCP's queue, and the next output sends it in single
+  // segments (the cache is invalidated).
   cache.invalidate();
   counters_.inc(Ipv4Counter::kDropTsoUnsendable);
   return base::Err{SendError::kMessageTooLong};

@@ -50,7 +50,7 @@ enum class Ipv4Counter : uint8_t {
   kDropFragmentNeeded,   // DF set and larger than the path MTU (sender told EMSGSIZE)
   kDropNoBuffers,
   kDropLoopbackFull,
-  kDropTsoUnsendable,    // a TSO frame whose cached path went away or lost TSO (TCP resends the data)
+  kDropTsoUnsendable,    // a TSO frame with no current TSO path to leave by (TCP checks first: a bug if seen)
   kCount
 };
 constexpr std::array<std::string_view, 15> counter_names(Ipv4Counter) {
