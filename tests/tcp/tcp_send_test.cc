@@ -179,6 +179,49 @@ TEST(TcpSend, ApplicationLimitedAcksDoNotGrowTheWindow) {
   EXPECT_EQ(c.info().cwnd, 10 * kMss);
 }
 
+TEST(TcpSend, PeerWindowLimitedAcksDoNotGrowTheWindow) {
+  // RFC 7661 / Linux tcp_is_cwnd_limited: a bulk sender held back by the peer's window
+  // (4 segments, cwnd 10) keeps cwnd where it is, however many ACKs come: a window
+  // grown without being used would go out as one burst when the peer's window opens.
+  for (const char* cc : {"newreno", "cubic"}) {
+    SCOPED_TRACE(cc);
+    Conn c(ConnOptions{.cc = cc});
+    c.peer_wnd = 4 * kMss;
+    c.ack(0);
+    c.send(40 * kMss);
+    uint32_t next = 0;
+    for (int round = 0; round < 40; ++round) {
+      for (uint32_t i = 0; i < 4; ++i) c.expect_data((next + i) * kMss, kMss);
+      c.h.expect_no_segment();
+      next += 4;
+      c.ack(next * kMss);
+      EXPECT_EQ(c.send(4 * kMss), 4 * kMss);  // the application keeps the buffer full
+    }
+    EXPECT_EQ(c.info().cwnd, 10 * kMss);
+    // The window opens wide: cwnd, not the peer, is the limit again, so it grows.
+    c.peer_wnd = 65535;
+    c.ack(next * kMss);
+    for (uint32_t i = 0; i < 10; ++i) c.expect_data((next + i) * kMss, kMss);
+    c.h.expect_no_segment();
+    c.ack((next + 10) * kMss);
+    EXPECT_EQ(c.info().cwnd, 12 * kMss);
+  }
+}
+
+TEST(TcpSend, SlowStartGrowsWhileHalfTheWindowIsInUse) {
+  // Linux tcp_is_cwnd_limited: in slow start a window counts as used while cwnd is
+  // under twice the most that was in flight (6 of 10 segments here), so a sender
+  // that the application feeds in bursts still doubles it each round.
+  Conn c(ConnOptions{.cc = "newreno"});
+  c.send(6 * kMss);
+  for (uint32_t i = 0; i < 6; ++i) c.expect_data(i * kMss, kMss);
+  c.ack(2 * kMss);
+  EXPECT_EQ(c.info().cwnd, 12 * kMss);
+  // 12 is no longer under twice the 6 in flight: the next ACK does not grow it.
+  c.ack(4 * kMss);
+  EXPECT_EQ(c.info().cwnd, 12 * kMss);
+}
+
 // RFC 3042: each of the first two duplicate ACKs lets one new segment out beyond cwnd.
 TEST(TcpSend, LimitedTransmitSendsOneNewSegmentPerEarlyDupack) {
   Conn c(ConnOptions{.sack = false, .cc = "newreno"});

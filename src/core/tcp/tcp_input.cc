@@ -415,8 +415,9 @@ void TcpLayer::process_ack(Tcb& t, const Rx& rx, Instant now) {
     s.ack = ack;
     s.snd_nxt = t.snd_max;
     s.inflight = t.rtx.in_flight();
-    // Application- or window-limited: less than the window was in use.
-    s.app_limited = unsent_bytes(t) == 0 && s.inflight + t.mss < t.cc->cwnd();
+    // Application- or peer-window-limited: cwnd was not what held sending back, so it
+    // does not grow (RFC 7661; Linux calls cong_avoid only if tcp_is_cwnd_limited).
+    s.app_limited = !cwnd_is_limited(t);
     t.cc->on_ack(s);
   }
 

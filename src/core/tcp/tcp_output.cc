@@ -389,6 +389,10 @@ bool TcpLayer::transmit_data(Tcb& t, Instant now) {
       break;
     }
   }
+  // cwnd held sending back if not even one more full segment fits in it (Linux counts
+  // packets: in flight >= cwnd).
+  const bool cwnd_full = t.rtx.in_flight() + mss > t.cc->cwnd();
+  if (any || cwnd_full) cwnd_validate(t, cwnd_full);
   return any;
 }
 

@@ -240,6 +240,23 @@ class TcpLayer final : public PathMtuListener {
     return sent <= 0 ? static_cast<uint32_t>(held) : static_cast<uint32_t>(held - std::min<size_t>(held, sent));
   }
 
+  // Congestion window validation (RFC 7661 §4.1, as Linux's tcp_cwnd_validate and
+  // tcp_is_cwnd_limited): after a transmit attempt, record whether cwnd held it back;
+  // an ACK grows cwnd only while it did (or, in slow start, while cwnd is under twice
+  // the most the window has had in flight).
+  static void cwnd_validate(Tcb& t, bool limited) {
+    const uint32_t inflight = t.rtx.in_flight();
+    if (!(t.snd_una < t.cwnd_usage_seq) || limited || inflight > t.max_inflight) {
+      t.max_inflight = inflight;
+      t.cwnd_usage_seq = t.snd_nxt;
+      t.cwnd_limited = limited;
+    }
+  }
+  static bool cwnd_is_limited(const Tcb& t) {
+    if (t.cwnd_limited) return true;
+    return t.cc->in_slow_start() && t.cc->cwnd() < 2 * uint64_t{t.max_inflight};
+  }
+
   // tcp_timers.cc
   void arm_rtx_timer(Tcb& t, base::Instant now);
   // The retransmission timer's job is rtx_mode, due at rtx_due; rtx_mode == kNone

@@ -103,6 +103,14 @@ struct Tcb {
   SeqNum recovery_point;
   uint32_t dupacks = 0;
   uint32_t rto_count = 0;     // consecutive timeouts (tcpi_retransmits)
+  // Whether cwnd, not the peer's window or the application, limits sending (RFC 7661
+  // §4.1; Linux tcp_cwnd_validate): cwnd grows only while it does, so a sender held by
+  // rwnd for a long transfer does not build a window it has never used and then burst
+  // it all when rwnd opens. Judged over one window of data: from the send that set it
+  // until snd_una passes cwnd_usage_seq.
+  bool cwnd_limited = false;
+  uint32_t max_inflight = 0;  // most bytes in flight seen in that window
+  SeqNum cwnd_usage_seq;      // snd_nxt when the window was opened
   // TLP episode (RFC 8985 §7.4, Linux tlp_high_seq/tlp_retrans): open from a probe
   // until an ACK tells whether it repaired a loss (then one window reduction) or was
   // spurious; no second probe while it is open.
