@@ -24,6 +24,11 @@ ECHO, DISCARD, CHARGEN = 7, 9, 19
 
 def fail(msg):
     print("FAIL:", msg)
+    # What joyrided counted at the failure (its sockets, drops, queues), for the log.
+    try:
+        print(js.stat().text)
+    except Exception as e:  # the service may be what failed
+        print(f"(joyride stat failed too: {e})")
     sys.exit(1)
 
 
