@@ -724,6 +724,12 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now)
     auto parsed = wire::TcpRepr::parse(std::span<const uint8_t>(segment.data(), header_len), ctx.header.src,
                                        ctx.header.dst, false);
     if (!parsed) {
+      // A malformed option (a length past the header, below 2, or wrong for its kind)
+      // drops the whole segment and counts it. A deliberate difference from Linux,
+      // whose tcp_parse_options stops at a bad length (keeping the options read so
+      // far) and skips a known option of the wrong size, and keeps the segment either
+      // way: we count such frames as drops (issue 4's interop test relies on it)
+      // rather than act on a half-parsed header.
       counters_.inc(TcpCounter::kDropMalformed);
       return;
     }
