@@ -167,13 +167,13 @@ void TcpLayer::time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
 }
 
 void TcpLayer::reset_received(Tcb& t, Instant now) {
-  // Linux tcp_reset chooses the error as BSD does: ECONNREFUSED in SYN-SENT
-  // (syn_sent_input), EPIPE in CLOSE_WAIT, ECONNRESET in every other state, the
-  // CLOSING and LAST_ACK of a socket the application still holds and an active
-  // (simultaneous) open's SYN-RECEIVED included; RFC 9293 §3.10.7.4 would say
-  // "refused" for the latter. The peer's FIN came before the RST in CLOSE_WAIT,
-  // LAST_ACK and CLOSING: recv() still returns the data it left and then end of
-  // stream (recv in tcp_layer.cc), while send() and readiness see the error.
+  // Linux tcp_reset picks the error as BSD does: ECONNREFUSED in SYN-SENT (see
+  // syn_sent_input), EPIPE in CLOSE_WAIT, ECONNRESET in every other state. That
+  // includes CLOSING and LAST_ACK (after shutdown(SHUT_WR) the application still
+  // holds the socket) and a simultaneous open's SYN-RECEIVED, where RFC 9293
+  // §3.10.7.4 would say "refused". In CLOSE_WAIT, LAST_ACK and CLOSING the peer's
+  // FIN came first: recv() returns the data left and then end of stream (recv in
+  // tcp_layer.cc), while send() and readiness report the error.
   if (t.state == TcpState::kSynReceived) counters_.inc(TcpCounter::kAttemptFails);  // Linux tcp_done
   abort(t, t.state == TcpState::kCloseWait ? RecvError::kBrokenPipe : RecvError::kConnectionReset, false, now);
 }
@@ -289,8 +289,8 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     challenge_ack(t, now);
     return;
   }
-  // Linux tcp_ack: an ACK not older than SND.UNA shows the path works; an ICMP soft
-  // error from before is forgotten (so is the fast path's, tcp_fast_path.cc).
+  // Linux tcp_ack: an ACK not older than SND.UNA shows the path works, so an ICMP
+  // soft error from before is forgotten (tcp_fast_path.cc does the same).
   if (rx.ack() >= t.snd_una) t.soft_error.reset();
   // RFC 7323 §4.3: remember the timestamp of a segment that covers Last.ACK.sent.
   if (t.ts_ok && rx.h.options.timestamps && rx.seq() <= t.last_ack_sent) {
