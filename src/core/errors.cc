@@ -51,6 +51,11 @@ std::string_view to_string(SendError e) {
     case SendError::kBrokenPipe: return "broken pipe";
     case SendError::kConnectionReset: return "connection reset";
     case SendError::kTimedOut: return "timed out";
+    case SendError::kHostUnreachable: return "host unreachable";
+    case SendError::kProtocolUnavailable: return "protocol not available";
+    case SendError::kNotSupported: return "operation not supported";
+    case SendError::kHostDown: return "host is down";
+    case SendError::kNoNetwork: return "machine is not on the network";
   }
   return "?";
 }
@@ -63,8 +68,34 @@ std::string_view to_string(RecvError e) {
     case RecvError::kNotConnected: return "not connected";
     case RecvError::kConnectionReset: return "connection reset";
     case RecvError::kTimedOut: return "timed out";
+    case RecvError::kBrokenPipe: return "broken pipe";
+    case RecvError::kNoRoute: return "no route";
+    case RecvError::kHostUnreachable: return "host unreachable";
+    case RecvError::kProtocolUnavailable: return "protocol not available";
+    case RecvError::kNotSupported: return "operation not supported";
+    case RecvError::kHostDown: return "host is down";
+    case RecvError::kNoNetwork: return "machine is not on the network";
   }
   return "?";
+}
+
+SendError send_error_for(RecvError e) {
+  switch (e) {
+    case RecvError::kBadSocket: return SendError::kBadSocket;
+    case RecvError::kWouldBlock: return SendError::kWouldBlock;
+    case RecvError::kConnectionRefused: return SendError::kConnectionRefused;
+    case RecvError::kNotConnected: return SendError::kBrokenPipe;  // Linux send on an unconnected TCP socket: EPIPE
+    case RecvError::kConnectionReset: return SendError::kConnectionReset;
+    case RecvError::kTimedOut: return SendError::kTimedOut;
+    case RecvError::kBrokenPipe: return SendError::kBrokenPipe;
+    case RecvError::kNoRoute: return SendError::kNoRoute;
+    case RecvError::kHostUnreachable: return SendError::kHostUnreachable;
+    case RecvError::kProtocolUnavailable: return SendError::kProtocolUnavailable;
+    case RecvError::kNotSupported: return SendError::kNotSupported;
+    case RecvError::kHostDown: return SendError::kHostDown;
+    case RecvError::kNoNetwork: return SendError::kNoNetwork;
+  }
+  return SendError::kConnectionReset;
 }
 
 std::string_view to_string(ListenError e) {

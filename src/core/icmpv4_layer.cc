@@ -132,11 +132,13 @@ void Icmpv4Layer::handle_error(const Icmpv4Repr& error, base::Instant now) {
     const uint16_t dport = base::load_be<uint16_t>(transport.data(), 2);
     udp_->on_icmp_error(src, sport, dst, dport, error.type, error.code);
   }
-  if (protocol == wire::IpProtocol::kTcp && tcp_ != nullptr && transport.size() >= 4 &&
+  // TCP needs the quoted sequence number too (RFC 792 quotes 8 bytes at least).
+  if (protocol == wire::IpProtocol::kTcp && tcp_ != nullptr && transport.size() >= 8 &&
       error.type == Icmpv4Type::kDestUnreachable) {
     const uint16_t sport = base::load_be<uint16_t>(transport.data(), 0);
     const uint16_t dport = base::load_be<uint16_t>(transport.data(), 2);
-    tcp_->on_icmp_unreachable(src, sport, dst, dport, error.code, now);
+    const base::SeqNum seq(base::load_be<uint32_t>(transport.data(), 4));
+    tcp_->on_icmp_unreachable(src, sport, dst, dport, seq, error.code, now);
   }
 }
 

@@ -165,6 +165,31 @@ TEST(StackTest, ErrorEnumsHaveNames) {
   for (auto e : {RecvError::kBadSocket, RecvError::kWouldBlock, RecvError::kConnectionRefused}) {
     EXPECT_NE(to_string(e), "?");
   }
+  // A TCP connection's pending errors (tcp_reset, icmp_err_convert) and the SendError
+  // send() reports each as: the same errno.
+  struct Pending {
+    RecvError recv;
+    SendError send;
+  };
+  const Pending pending[] = {
+      {RecvError::kConnectionRefused, SendError::kConnectionRefused},
+      {RecvError::kConnectionReset, SendError::kConnectionReset},
+      {RecvError::kTimedOut, SendError::kTimedOut},
+      {RecvError::kBrokenPipe, SendError::kBrokenPipe},
+      {RecvError::kNoRoute, SendError::kNoRoute},
+      {RecvError::kHostUnreachable, SendError::kHostUnreachable},
+      {RecvError::kProtocolUnavailable, SendError::kProtocolUnavailable},
+      {RecvError::kNotSupported, SendError::kNotSupported},
+      {RecvError::kHostDown, SendError::kHostDown},
+      {RecvError::kNoNetwork, SendError::kNoNetwork},
+  };
+  for (const Pending& p : pending) {
+    SCOPED_TRACE(to_string(p.recv));
+    EXPECT_NE(to_string(p.recv), "?");
+    EXPECT_NE(to_string(p.send), "?");
+    EXPECT_EQ(to_string(p.recv), to_string(p.send));
+    EXPECT_EQ(send_error_for(p.recv), p.send);
+  }
   EXPECT_NE(to_string(OpenError::kTooManySockets), "?");
   EXPECT_NE(to_string(ConnectError::kInvalid), "?");
 }

@@ -1,5 +1,5 @@
-// Listeners (RFC 9293 §3.10.7.2 with Linux's queues): listen()'s backlog bounds, the
-// SYN queue and its SYN-ACK retransmission with exponential backoff (1 s initial RTO,
+// Listeners (RFC 9293 §3.10.7.2 with Linux's queues): listen()'s backlog bounds (both
+// queues hold one more than the backlog, as Linux's), the SYN queue and its SYN-ACK retransmission with exponential backoff (1 s initial RTO,
 // tcp_synack_retries = 5), a full accept queue dropping the handshake's last ACK
 // until a retransmitted SYN-ACK lets it complete, and SYN cookies when the SYN queue
 // is full, with and without timestamps.
@@ -41,14 +41,18 @@ size_t accept_queue_room(TcpHarness& h, SocketId l) {
   return n;
 }
 
-// Linux: listen()'s backlog is at least 1 and at most net.core.somaxconn.
+// Linux: the accept queue is full when it holds MORE than the backlog
+// (sk_acceptq_is_full), so listen(fd, N) lets N + 1 connections wait and listen(fd, 0)
+// one; the backlog is capped at net.core.somaxconn, compared unsigned, so a negative
+// one means somaxconn (__sys_listen).
 TEST(TcpListen, BacklogBounds) {
   struct Case {
     const char* name;
     int backlog;
     size_t room;
   };
-  const Case cases[] = {{"negative", -5, 1}, {"zero", 0, 1}, {"three", 3, 3}, {"above somaxconn", 100, 4}};
+  const Case cases[] = {{"negative", -5, 5}, {"zero", 0, 1},           {"one", 1, 2},
+                        {"three", 3, 4},     {"somaxconn", 4, 5},      {"above somaxconn", 100, 5}};
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     HarnessOptions o;
@@ -117,7 +121,7 @@ TEST(TcpListen, RetransmittedSynIsAnsweredWithTheSameSynAck) {
 // SYN-ACK completes the handshake once there is room.
 TEST(TcpListen, FullAcceptQueueDropsTheFinalAckUntilTheRetransmission) {
   TcpHarness h;
-  SocketId l = h.listen(80, 2);
+  SocketId l = h.listen(80, 1);  // room for two (Linux sk_acceptq_is_full)
   // A and B complete; C's SYN arrives while B is still in SYN-RECEIVED.
   h.inject(syn_from(h, 1, 100));
   Seg sa_a = h.expect_segment();
@@ -128,7 +132,7 @@ TEST(TcpListen, FullAcceptQueueDropsTheFinalAckUntilTheRetransmission) {
   Seg sa_c = h.expect_segment();
   ASSERT_EQ(sa_c.h.flags, kSynAck);
   h.inject(ack_from(h, 2, 201, sa_b.seq().value() + 1));
-  // The accept queue (2) is full: C's ACK is dropped, without a reset.
+  // The accept queue (backlog 1, two connections) is full: C's ACK is dropped, without a reset.
   h.inject(ack_from(h, 3, 301, sa_c.seq().value() + 1));
   h.expect_no_segment();
   EXPECT_EQ(h.counter("tcp.drop_listen_overflow"), 1u);
@@ -161,9 +165,9 @@ TEST(TcpListen, CookiesWhenTheSynQueueIsFull) {
   for (const Case& c : {Case{"with timestamps", true}, Case{"without timestamps", false}}) {
     SCOPED_TRACE(c.name);
     TcpHarness h;
-    SocketId l = h.listen(80, 1);
+    SocketId l = h.listen(80, 0);
     h.inject(syn_from(h, 1, 100));
-    ASSERT_EQ(h.expect_segment().h.flags, kSynAck);  // SYN queue 1/1
+    ASSERT_EQ(h.expect_segment().h.flags, kSynAck);  // SYN queue full: 1 > backlog 0
     const size_t before = h.tcp().connections();
     auto syn = syn_from(h, 2, 5000);
     syn.options.mss = 1400;
@@ -204,13 +208,13 @@ TEST(TcpListen, CookiesWhenTheSynQueueIsFull) {
 
 TEST(TcpListen, CookieAckIsDroppedWhenTheAcceptQueueIsFull) {
   TcpHarness h;
-  SocketId l = h.listen(80, 1);
+  SocketId l = h.listen(80, 0);  // each queue holds one
   h.inject(syn_from(h, 1, 100));
   Seg sa1 = h.expect_segment();
   h.inject(syn_from(h, 2, 200));  // SYN queue full: cookie
   Seg sa2 = h.expect_segment();
   ASSERT_EQ(h.counter("tcp.syncookies_sent"), 1u);
-  h.inject(ack_from(h, 1, 101, sa1.seq().value() + 1));  // accept queue now 1/1
+  h.inject(ack_from(h, 1, 101, sa1.seq().value() + 1));  // accept queue now full
   h.inject(ack_from(h, 2, 201, sa2.seq().value() + 1));
   h.expect_no_segment();  // dropped, not reset: the peer will retry
   EXPECT_EQ(h.counter("tcp.drop_listen_overflow"), 1u);
@@ -220,6 +224,49 @@ TEST(TcpListen, CookieAckIsDroppedWhenTheAcceptQueueIsFull) {
   h.inject(ack_from(h, 2, 201, sa2.seq().value() + 1));
   EXPECT_EQ(h.counter("tcp.syncookies_recv"), 1u);
   ASSERT_TRUE(h.tcp().accept(l).ok());
+}
+
+// The SYN queue as Linux's tcp_conn_request bounds it: full when it holds more than
+// the backlog (inet_csk_reqsk_queue_is_full, ">" since Linux 6.13), then a cookie, or
+// with tcp_syncookies = 0 a drop; without cookies the last quarter of
+// tcp_max_syn_backlog is also kept for peers proven alive (none here).
+TEST(TcpListen, SynQueueBound) {
+  struct Case {
+    const char* name;
+    bool syncookies;
+    uint32_t max_syn_backlog;
+    int backlog;
+    size_t held;  // children in SYN-RECEIVED before the first SYN without state
+  };
+  const Case cases[] = {
+      {"cookies, backlog 0", true, 4096, 0, 1},
+      {"cookies, backlog 3", true, 4096, 3, 4},
+      {"cookies, small max_syn_backlog ignored", true, 4, 3, 4},
+      {"no cookies, backlog 0", false, 4096, 0, 1},
+      {"no cookies, backlog 3", false, 4096, 3, 4},
+      {"no cookies, max_syn_backlog 8: 3/4 of it", false, 8, 100, 7},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    HarnessOptions o;
+    o.configure = [&](StackConfig& sc) {
+      sc.tcp.syncookies = c.syncookies;
+      sc.tcp.max_syn_backlog = c.max_syn_backlog;
+    };
+    TcpHarness h(o);
+    h.listen(80, c.backlog);
+    const size_t base = h.tcp().connections();
+    size_t held = 0;
+    for (uint16_t p = 1000; p < 1200; ++p) {
+      h.inject(syn_from(h, p, 100));
+      auto sa = h.pop_segment();
+      if (!sa || h.tcp().connections() == base + held) break;  // dropped, or a cookie
+      ++held;
+    }
+    EXPECT_EQ(held, c.held);
+    EXPECT_EQ(h.counter("tcp.syncookies_sent"), c.syncookies ? 1u : 0u);
+    EXPECT_EQ(h.counter("tcp.drop_listen_overflow"), c.syncookies ? 0u : 1u);
+  }
 }
 
 }  // namespace

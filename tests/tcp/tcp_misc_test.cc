@@ -1,13 +1,16 @@
 // The rest of TCP, segment by segment: ECN (RFC 3168 §6.1: negotiation, ECT(0) on new
 // data only, CE echoed with ECE until CWR and the first CE acknowledged at once, one
 // window reduction per window of data and no growth during that window (CWR)),
-// ICMP errors (RFC 1191 fragmentation needed lowers the MSS and resends; RFC 1122
-// §4.2.3.9 hard errors abort only an opening connection), what TcpInfo reports after
+// ICMP errors (RFC 1191 fragmentation needed lowers the MSS and resends; destination
+// unreachable as Linux's tcp_v4_err: any code aborts an opening connection with
+// icmp_err_convert's errno, a synchronized one keeps it as a soft error reported on
+// timeout, and RFC 6069 reverts one RTO backoff), what TcpInfo reports after
 // a transfer, and urgent data taken in line (RFC 6093).
 #include <gtest/gtest.h>
 
 #include <vector>
 
+#include "joyride/base/bytes.h"
 #include "tcp_conn.h"
 
 namespace joyride::core::testing {
@@ -267,15 +270,26 @@ TEST(TcpIcmp, FragmentationNeededThatWouldNotLowerTheMssIsIgnored) {
   }
 }
 
-TEST(TcpIcmp, HardErrorAbortsOnlyAnOpeningConnection) {
-  // RFC 1122 §4.2.3.9: port and protocol unreachable are hard errors, acted on in
-  // SYN-SENT (Linux: the connect fails with ECONNREFUSED); net/host unreachable are
-  // soft errors and do not abort.
+// Linux tcp_v4_err: in SYN-SENT every destination unreachable code aborts the connect
+// with icmp_err_convert's errno, not only RFC 1122's hard errors; fragmentation needed
+// (4) is path MTU discovery's, and codes above 15 are unknown: both leave it alone.
+TEST(TcpIcmp, UnreachableAbortsAnOpeningConnectionWithTheConvertedErrno) {
   struct Case {
     uint8_t code;
-    bool aborts;
+    std::optional<RecvError> error;
   };
-  for (const Case& k : {Case{3, true}, Case{2, true}, Case{1, false}, Case{0, false}}) {
+  const Case cases[] = {
+      {0, RecvError::kNoRoute},            {1, RecvError::kHostUnreachable},
+      {2, RecvError::kProtocolUnavailable}, {3, RecvError::kConnectionRefused},
+      {4, std::nullopt},                    {5, RecvError::kNotSupported},
+      {6, RecvError::kNoRoute},             {7, RecvError::kHostDown},
+      {8, RecvError::kNoNetwork},           {9, RecvError::kNoRoute},
+      {10, RecvError::kHostUnreachable},    {11, RecvError::kNoRoute},
+      {12, RecvError::kHostUnreachable},    {13, RecvError::kHostUnreachable},
+      {14, RecvError::kHostUnreachable},    {15, RecvError::kHostUnreachable},
+      {16, std::nullopt},
+  };
+  for (const Case& k : cases) {
     SCOPED_TRACE(::testing::Message() << "code " << int{k.code});
     TcpHarness h;
     auto s = h.tcp().open();
@@ -284,12 +298,13 @@ TEST(TcpIcmp, HardErrorAbortsOnlyAnOpeningConnection) {
     ASSERT_TRUE(syn.has_value());
     inject_unreachable(h, k.code, quote_of(*syn));
     h.expect_no_segment();
-    if (k.aborts) {
+    if (k.error) {
       EXPECT_EQ(h.tcp().state(*s), TcpState::kClosed);
-      std::array<uint8_t, 4> b{};
-      auto r = h.tcp().recv(*s, b, h.now);
-      ASSERT_FALSE(r.ok());
-      EXPECT_EQ(r.error(), RecvError::kConnectionRefused);
+      EXPECT_TRUE(h.tcp().readiness(*s) & kError);
+      const std::array<uint8_t, 1> one{1};
+      auto w = h.tcp().send(*s, one, h.now);
+      ASSERT_FALSE(w.ok());
+      EXPECT_EQ(w.error(), send_error_for(*k.error));
       EXPECT_EQ(h.counter("tcp.attempt_fails"), 1u);
     } else {
       EXPECT_EQ(h.tcp().state(*s), TcpState::kSynSent);
@@ -300,6 +315,85 @@ TEST(TcpIcmp, HardErrorAbortsOnlyAnOpeningConnection) {
   }
 }
 
+// The quoted segment must be one we have outstanding, SND.UNA <= SEG.SEQ <= SND.NXT
+// (Linux tcp_v4_err, RFC 5927 §4.1); otherwise the error is ignored. An active
+// (simultaneous) open's SYN-RECEIVED aborts as SYN-SENT does.
+TEST(TcpIcmp, OpeningConnectionIgnoresAnErrorQuotingAnotherSequence) {
+  struct Case {
+    const char* name;
+    bool simultaneous;
+    int32_t seq_delta;  // added to the quoted SYN's sequence number
+    bool aborts;
+  };
+  const Case cases[] = {
+      {"SYN-SENT, the SYN", false, 0, true},
+      {"SYN-SENT, ISS + 1 (SND.NXT)", false, 1, true},
+      {"SYN-SENT, ISS - 1", false, -1, false},
+      {"SYN-SENT, far off", false, 100000, false},
+      {"SYN-RECEIVED (simultaneous), the SYN", true, 0, true},
+      {"SYN-RECEIVED (simultaneous), far off", true, 100000, false},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.name);
+    TcpHarness h;
+    auto s = h.tcp().open();
+    ASSERT_TRUE(h.tcp().bind(*s, Endpoint{kOurIp, 80}).ok());
+    ASSERT_TRUE(h.tcp().connect(*s, Endpoint{kPeerIp, TcpHarness::kPeerPort}, h.now).ok());
+    auto syn = h.pop_tx();
+    ASSERT_TRUE(syn.has_value());
+    const TcpState opening = k.simultaneous ? TcpState::kSynReceived : TcpState::kSynSent;
+    if (k.simultaneous) {
+      h.inject(h.peer_segment(TcpFlags::kSyn, 7000, 0));
+      ASSERT_EQ(h.tcp().state(*s), TcpState::kSynReceived);
+      h.expect_segment();
+    }
+    Bytes q = quote_of(*syn);
+    const uint32_t seq = base::load_be<uint32_t>(q.data(), 20 + 4) + static_cast<uint32_t>(k.seq_delta);
+    base::store_be<uint32_t>(q.data(), 20 + 4, seq);
+    inject_unreachable(h, wire::Icmpv4Unreachable::kHostUnreachable, q);
+    EXPECT_EQ(h.tcp().state(*s), k.aborts ? TcpState::kClosed : opening);
+    if (k.aborts) {
+      std::array<uint8_t, 4> b{};
+      auto r = h.tcp().recv(*s, b, h.now);
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.error(), RecvError::kHostUnreachable);
+    }
+  }
+}
+
+// A passive open still in SYN-RECEIVED is a request socket in Linux (tcp_req_err):
+// only an error quoting our SYN-ACK's sequence number counts, and only net or host
+// unreachable drops it, silently.
+TEST(TcpIcmp, PassiveOpenIsDroppedOnlyForNetOrHostUnreachable) {
+  struct Case {
+    const char* name;
+    uint8_t code;
+    int32_t seq_delta;
+    bool dropped;
+  };
+  const Case cases[] = {
+      {"net unreachable", 0, 0, true},        {"host unreachable", 1, 0, true},
+      {"port unreachable", 3, 0, false},      {"admin prohibited", 13, 0, false},
+      {"host unreachable, not our ISS", 1, 1, false},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.name);
+    TcpHarness h;
+    SocketId l = h.listen(80);
+    h.inject(h.peer_segment(TcpFlags::kSyn, 7000, 0));
+    auto sa = h.pop_tx();
+    ASSERT_TRUE(sa.has_value());
+    const size_t conns = h.tcp().connections();
+    Bytes q = quote_of(*sa);
+    const uint32_t seq = base::load_be<uint32_t>(q.data(), 20 + 4) + static_cast<uint32_t>(k.seq_delta);
+    base::store_be<uint32_t>(q.data(), 20 + 4, seq);
+    inject_unreachable(h, k.code, q);
+    h.expect_no_segment();
+    EXPECT_EQ(h.tcp().connections(), k.dropped ? conns - 1 : conns);
+    EXPECT_EQ(h.tcp().accept(l).error(), AcceptError::kWouldBlock);
+  }
+}
+
 TEST(TcpIcmp, PortUnreachableOnAnEstablishedConnectionIsSoft) {
   Conn c;
   c.send(100);
@@ -307,9 +401,113 @@ TEST(TcpIcmp, PortUnreachableOnAnEstablishedConnectionIsSoft) {
   ASSERT_TRUE(f.has_value());
   inject_unreachable(c.h, wire::Icmpv4Unreachable::kPortUnreachable, quote_of(*f));
   EXPECT_EQ(c.h.tcp().state(c.s), TcpState::kEstablished);
+  EXPECT_FALSE(c.h.tcp().readiness(c.s) & kError);
   c.h.expect_no_segment();
   c.ack(100);
   EXPECT_EQ(c.info().unacked, 0u);
+}
+
+// On a synchronized connection the error is soft (Linux sk_err_soft, no IP_RECVERR):
+// nothing happens at once, but if the connection then times out it reports that
+// error instead of ETIMEDOUT (tcp_write_err). An acceptable ACK since clears it
+// (tcp_ack), and so does nothing an error about a segment not outstanding.
+TEST(TcpIcmp, SoftErrorIsReportedWhenTheConnectionTimesOut) {
+  struct Case {
+    const char* name;
+    uint8_t code;
+    int32_t seq_delta;
+    bool acked_since;
+    RecvError error;
+  };
+  const Case cases[] = {
+      {"net unreachable", 0, 0, false, RecvError::kNoRoute},
+      {"host unreachable", 1, 0, false, RecvError::kHostUnreachable},
+      {"protocol unreachable", 2, 0, false, RecvError::kProtocolUnavailable},
+      {"port unreachable", 3, 0, false, RecvError::kConnectionRefused},
+      {"admin prohibited", 13, 0, false, RecvError::kHostUnreachable},
+      {"frag needed without MTU", 4, 0, false, RecvError::kTimedOut},
+      {"quote at SND.NXT", 1, 100, false, RecvError::kHostUnreachable},
+      {"quote beyond SND.NXT", 1, 101, false, RecvError::kTimedOut},
+      {"quote below SND.UNA", 1, -1, false, RecvError::kTimedOut},
+      {"ACK since", 1, 0, true, RecvError::kTimedOut},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.name);
+    Conn c(ConnOptions{.sack = false});
+    c.send(100);
+    auto f = c.h.pop_tx();
+    ASSERT_TRUE(f.has_value());
+    Bytes q = quote_of(*f);
+    const uint32_t seq = base::load_be<uint32_t>(q.data(), 20 + 4) + static_cast<uint32_t>(k.seq_delta);
+    base::store_be<uint32_t>(q.data(), 20 + 4, seq);
+    inject_unreachable(c.h, k.code, q);
+    EXPECT_EQ(c.h.tcp().state(c.s), TcpState::kEstablished);
+    c.h.expect_no_segment();
+    if (k.acked_since) {
+      c.ack(50);  // a partial ACK: data still outstanding, and the path works
+    }
+    for (int i = 0; i < 3000 && c.h.tcp().state(c.s) == TcpState::kEstablished; ++i) {
+      c.h.advance(Duration::seconds(1));
+      while (c.h.pop_tx()) {
+      }
+    }
+    ASSERT_EQ(c.h.tcp().state(c.s), TcpState::kClosed);
+    std::array<uint8_t, 4> b{};
+    auto r = c.h.tcp().recv(c.s, b, c.h.now);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error(), k.error);
+  }
+}
+
+// RFC 6069 as Linux's tcp_ld_RTO_revert: while the RTO is backed off, a net or host
+// unreachable quoting SND.UNA undoes one doubling, and the timer is re-armed from the
+// last retransmission with the smaller RTO (at once if that has passed). Other codes,
+// or another sequence number, leave the backoff alone.
+TEST(TcpIcmp, NetOrHostUnreachableForSndUnaRevertsOneBackoff) {
+  struct Case {
+    const char* name;
+    uint8_t code;
+    int32_t seq_delta;
+    Duration icmp_at;  // after the second retransmission
+    Duration next;     // when the third retransmission goes, from the second
+  };
+  const Case cases[] = {
+      {"host unreachable", 1, 0, Duration::millis(100), Duration::millis(400)},
+      {"net unreachable", 0, 0, Duration::millis(100), Duration::millis(400)},
+      {"already past the reverted RTO", 1, 0, Duration::millis(500), Duration::millis(500)},
+      {"port unreachable", 3, 0, Duration::millis(100), Duration::millis(800)},
+      {"not SND.UNA", 1, 10, Duration::millis(100), Duration::millis(800)},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.name);
+    Conn c(ConnOptions{.sack = false});
+    ASSERT_EQ(c.info().rto, Duration::millis(200));
+    c.send(100);
+    c.expect_data(0, 100);
+    c.h.advance(Duration::millis(200));
+    c.expect_data(0, 100);  // first retransmission; RTO 400 ms
+    c.h.advance(Duration::millis(400));
+    auto r2 = c.h.pop_tx();  // second; RTO 800 ms
+    ASSERT_TRUE(r2.has_value());
+    ASSERT_EQ(c.info().rto, Duration::millis(800));
+    c.h.advance(k.icmp_at);
+    c.h.expect_no_segment();
+    Bytes q = quote_of(*r2);
+    const uint32_t seq = base::load_be<uint32_t>(q.data(), 20 + 4) + static_cast<uint32_t>(k.seq_delta);
+    base::store_be<uint32_t>(q.data(), 20 + 4, seq);
+    inject_unreachable(c.h, k.code, q);
+    if (k.next > k.icmp_at) {
+      c.h.expect_no_segment();
+      c.h.advance(k.next - k.icmp_at - Duration::millis(1));
+      c.h.expect_no_segment();
+      c.h.advance(Duration::millis(1));
+    }
+    c.expect_data(0, 100);  // the third retransmission
+    EXPECT_EQ(c.info().retransmits, 3u);
+    // It backed off again from where the revert left it.
+    EXPECT_EQ(c.info().rto, k.next == Duration::millis(800) ? Duration::millis(1600) : Duration::millis(800));
+    EXPECT_EQ(c.h.tcp().state(c.s), TcpState::kEstablished);
+  }
 }
 
 // ---- TcpInfo ---------------------------------------------------------------------------------

@@ -186,6 +186,71 @@ TEST(TcpOpen, SimultaneousOpenGoesThroughSynReceived) {
   EXPECT_EQ(h.tcp().state(*s), TcpState::kEstablished);
 }
 
+// An RST in SYN-RECEIVED, as Linux handles it. An active (simultaneous) open has a
+// full socket: RFC 5961's exact match applies and the error is ECONNRESET
+// (tcp_reset's default; RFC 9293 would say "refused"). A passive open is a request
+// socket (tcp_check_req): any RST or new SYN inside the window drops it, the SYN
+// answered with an RST; nothing is reported, nobody has accepted it.
+TEST(TcpOpen, RstInSynReceived) {
+  struct Case {
+    const char* name;
+    bool passive;
+    uint8_t flags;
+    uint32_t offset;  // from RCV.NXT
+    bool ends;
+    uint8_t answer;  // flags of what we send back; 0: nothing
+  };
+  constexpr uint8_t kRst = TcpFlags::kRst;
+  const Case cases[] = {
+      {"active, exact RST", false, kRst, 0, true, 0},
+      {"active, RST in window", false, kRst, 100, false, TcpFlags::kAck},  // challenge ACK
+      {"passive, exact RST", true, kRst, 0, true, 0},
+      {"passive, RST in window", true, kRst, 100, true, 0},
+      {"passive, new SYN in window", true, TcpFlags::kSyn, 100, true, kRst | TcpFlags::kAck},
+      {"passive, RST out of window", true, kRst, 100000, false, 0},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TcpHarness h;
+    constexpr uint32_t kPeerIss = 7000;
+    std::optional<SocketId> s;
+    std::optional<SocketId> l;
+    if (c.passive) {
+      l = h.listen(80);
+      h.inject(h.peer_segment(TcpFlags::kSyn, kPeerIss, 0));
+      ASSERT_EQ(h.expect_segment().h.flags, TcpFlags::kSyn | TcpFlags::kAck);
+    } else {
+      s = *h.tcp().open();
+      ASSERT_TRUE(h.tcp().bind(*s, Endpoint{kOurIp, 80}).ok());
+      ASSERT_TRUE(h.tcp().connect(*s, Endpoint{kPeerIp, TcpHarness::kPeerPort}, h.now).ok());
+      h.expect_segment();
+      h.inject(h.peer_segment(TcpFlags::kSyn, kPeerIss, 0));
+      ASSERT_EQ(h.tcp().state(*s), TcpState::kSynReceived);
+      h.expect_segment();
+    }
+    const size_t conns = h.tcp().connections();
+    h.inject(h.peer_segment(c.flags, kPeerIss + 1 + c.offset, 0));
+    if (c.answer == 0) {
+      h.expect_no_segment();
+    } else {
+      EXPECT_EQ(h.expect_segment().h.flags, c.answer);
+    }
+    EXPECT_EQ(h.counter("tcp.attempt_fails"), c.ends ? 1u : 0u);
+    if (c.passive) {
+      EXPECT_EQ(h.tcp().connections(), c.ends ? conns - 1 : conns);
+      EXPECT_EQ(h.tcp().accept(*l).error(), AcceptError::kWouldBlock);
+      continue;
+    }
+    EXPECT_EQ(h.tcp().state(*s), c.ends ? TcpState::kClosed : TcpState::kSynReceived);
+    if (c.ends) {
+      std::array<uint8_t, 4> b{};
+      auto r = h.tcp().recv(*s, b, h.now);
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.error(), RecvError::kConnectionReset);
+    }
+  }
+}
+
 TEST(TcpOpen, SegmentToAClosedPortIsReset) {
   TcpHarness h;
   // RFC 9293 §3.10.7.1: no ACK -> <SEQ=0><ACK=SEG.SEQ+SEG.LEN><RST,ACK>.
@@ -206,8 +271,8 @@ TEST(TcpOpen, SegmentToAClosedPortIsReset) {
 
 TEST(TcpOpen, FullSynQueueAnswersWithCookiesThatCompleteTheHandshake) {
   TcpHarness h;
-  SocketId l = h.listen(80, 2);  // the SYN queue holds as many as the backlog
-  for (uint16_t p = 1; p <= 2; ++p) {
+  SocketId l = h.listen(80, 2);  // the SYN queue holds one more than the backlog (Linux)
+  for (uint16_t p = 1; p <= 3; ++p) {
     auto syn = h.peer_segment(TcpFlags::kSyn, 100, 0);
     syn.src_port = p;
     h.inject(syn);

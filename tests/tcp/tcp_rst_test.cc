@@ -65,19 +65,24 @@ TEST_F(TcpRst, OnlyAnExactSequenceRstResets) {
   EXPECT_TRUE(h.tcp().readiness(s) & kHangup);
 }
 
-TEST_F(TcpRst, ExactRstResetsInEveryLaterState) {
-  // {state reached, how, RCV.NXT at the time, reported error}
+// Linux tcp_reset: EPIPE in CLOSE_WAIT, ECONNRESET in the other states past the
+// handshake, CLOSING and LAST_ACK included (an application that only shut down its
+// side still holds the socket). Once the peer's FIN has arrived recv() reads end of
+// stream before the error (tcp_recvmsg checks SOCK_DONE first); send() then reports
+// the error once, and EPIPE after. Without the FIN recv() reports the error.
+TEST(TcpRstStates, ExactRstResetsInEveryLaterState) {
   struct Case {
     const char* name;
     TcpState st;
-    bool error;  // CLOSING and LAST_ACK close quietly: the application already closed
+    RecvError error;
+    bool fin_received;
   };
   const Case cases[] = {
-      {"FIN_WAIT_1", TcpState::kFinWait1, true},
-      {"FIN_WAIT_2", TcpState::kFinWait2, true},
-      {"CLOSE_WAIT", TcpState::kCloseWait, true},
-      {"CLOSING", TcpState::kClosing, false},
-      {"LAST_ACK", TcpState::kLastAck, false},
+      {"FIN_WAIT_1", TcpState::kFinWait1, RecvError::kConnectionReset, false},
+      {"FIN_WAIT_2", TcpState::kFinWait2, RecvError::kConnectionReset, false},
+      {"CLOSE_WAIT", TcpState::kCloseWait, RecvError::kBrokenPipe, true},
+      {"CLOSING", TcpState::kClosing, RecvError::kConnectionReset, true},
+      {"LAST_ACK", TcpState::kLastAck, RecvError::kConnectionReset, true},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -111,7 +116,126 @@ TEST_F(TcpRst, ExactRstResetsInEveryLaterState) {
     in(kRst, rcv_nxt, 0);
     h2.expect_no_segment();
     EXPECT_EQ(h2.tcp().state(c2), TcpState::kClosed);
-    EXPECT_EQ(h2.tcp().tcb(c2)->pending_error.has_value(), c.error);
+    ASSERT_TRUE(h2.tcp().tcb(c2)->pending_error.has_value());
+    EXPECT_EQ(*h2.tcp().tcb(c2)->pending_error, c.error);
+    EXPECT_TRUE(h2.tcp().readiness(c2) & kError);
+    std::array<uint8_t, 4> b{};
+    const std::array<uint8_t, 1> one{1};
+    auto r = h2.tcp().recv(c2, b, h2.now);
+    if (c.fin_received) {
+      ASSERT_TRUE(r.ok());
+      EXPECT_EQ(*r, 0u);
+      auto w = h2.tcp().send(c2, one, h2.now);
+      ASSERT_FALSE(w.ok());
+      EXPECT_EQ(w.error(), send_error_for(c.error));
+    } else {
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.error(), c.error);
+    }
+    // The error is reported once; then the closed socket says EPIPE.
+    auto w = h2.tcp().send(c2, one, h2.now);
+    ASSERT_FALSE(w.ok());
+    EXPECT_EQ(w.error(), SendError::kBrokenPipe);
+    EXPECT_FALSE(h2.tcp().readiness(c2) & kError);
+  }
+}
+
+// The case the rule is for: the peer sent data and its FIN, then reset (an
+// application closing with unread data, say). recv() still returns the data, then
+// end of stream, never ECONNRESET; send() fails with EPIPE (Linux tcp_reset).
+TEST(TcpRstStates, RstInCloseWaitLeavesTheDataThenEofAndSendSaysBrokenPipe) {
+  TcpHarness h2;
+  SocketId l = h2.listen(80);
+  auto [c2, iss2] = h2.accept_connection(l, kPeerIss, wire::TcpOptions{});
+  auto data = h2.peer_segment(kAck | TcpFlags::kPsh | TcpFlags::kFin, kPeer, iss2 + 1);
+  const Bytes payload{1, 2, 3, 4, 5};
+  h2.inject(data, payload);
+  ASSERT_EQ(h2.tcp().state(c2), TcpState::kCloseWait);
+  while (h2.pop_segment()) {
+  }
+  h2.inject(h2.peer_segment(kRst, kPeer + 6, 0));
+  EXPECT_EQ(h2.tcp().state(c2), TcpState::kClosed);
+  EXPECT_EQ(h2.counter("tcp.estab_resets"), 1u);
+  std::array<uint8_t, 16> b{};
+  auto r = h2.tcp().recv(c2, b, h2.now);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 5u);
+  r = h2.tcp().recv(c2, b, h2.now);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 0u);  // EOF, not ECONNRESET
+  r = h2.tcp().recv(c2, b, h2.now);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 0u);
+  const std::array<uint8_t, 1> one{1};
+  auto w = h2.tcp().send(c2, one, h2.now);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error(), SendError::kBrokenPipe);
+}
+
+// Linux tcp_reset_check: after the peer's FIN an RST carrying the FIN's own sequence
+// number (RCV.NXT - 1) resets too; in ESTABLISHED or the FIN_WAITs it is old and is
+// dropped (RFC 5961 §3.2).
+TEST(TcpRstStates, RstAtTheFinSequenceResetsOnlyAfterTheFin) {
+  struct Case {
+    const char* name;
+    TcpState st;
+    bool resets;
+  };
+  const Case cases[] = {
+      {"ESTABLISHED", TcpState::kEstablished, false},
+      {"FIN_WAIT_1", TcpState::kFinWait1, false},
+      {"CLOSE_WAIT", TcpState::kCloseWait, true},
+      {"LAST_ACK", TcpState::kLastAck, true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TcpHarness h2;
+    SocketId l = h2.listen(80);
+    auto [c2, iss2] = h2.accept_connection(l, kPeerIss, wire::TcpOptions{});
+    uint32_t rcv_nxt = kPeer;
+    auto in = [&](uint8_t f, uint32_t seq, uint32_t ack) { h2.inject(h2.peer_segment(f, seq, ack)); };
+    if (c.st == TcpState::kFinWait1) h2.tcp().shutdown(c2, false, true, h2.now);
+    if (c.st == TcpState::kCloseWait || c.st == TcpState::kLastAck) {
+      in(kAck | TcpFlags::kFin, kPeer, iss2 + 1);
+      rcv_nxt++;
+    }
+    if (c.st == TcpState::kLastAck) h2.tcp().shutdown(c2, false, true, h2.now);
+    ASSERT_EQ(h2.tcp().state(c2), c.st);
+    while (h2.pop_segment()) {
+    }
+    in(kRst, rcv_nxt - 1, 0);
+    h2.expect_no_segment();
+    EXPECT_EQ(h2.tcp().state(c2), c.resets ? TcpState::kClosed : c.st);
+  }
+}
+
+// Linux tcp_validate_incoming: the right edge of the highest SACK block we report is
+// also an exact match for an RST (with SACK; without it, a challenge ACK).
+TEST(TcpRstStates, RstAtTheHighestSackEdgeResets) {
+  for (bool sack : {true, false}) {
+    SCOPED_TRACE(sack ? "SACK" : "no SACK");
+    TcpHarness h2;
+    SocketId l = h2.listen(80);
+    wire::TcpOptions o;
+    o.sack_permitted = sack;
+    auto [c2, iss2] = h2.accept_connection(l, kPeerIss, o);
+    // Two out-of-order pieces: [kPeer+100, +110) and [kPeer+200, +210).
+    const Bytes ten(10, 7);
+    h2.inject(h2.peer_segment(kAck, kPeer + 100, iss2 + 1), ten);
+    h2.inject(h2.peer_segment(kAck, kPeer + 200, iss2 + 1), ten);
+    while (h2.pop_segment()) {
+    }
+    h2.inject(h2.peer_segment(kRst, kPeer + 110, 0));  // a lower block's edge: challenge
+    EXPECT_EQ(h2.expect_segment().h.flags, kAck);
+    EXPECT_EQ(h2.tcp().state(c2), TcpState::kEstablished);
+    h2.inject(h2.peer_segment(kRst, kPeer + 210, 0));
+    if (sack) {
+      h2.expect_no_segment();
+      EXPECT_EQ(h2.tcp().state(c2), TcpState::kClosed);
+    } else {
+      EXPECT_EQ(h2.expect_segment().h.flags, kAck);
+      EXPECT_EQ(h2.tcp().state(c2), TcpState::kEstablished);
+    }
   }
 }
 

@@ -124,7 +124,9 @@ TEST(TcpTimeWait, NewSynReopensThePairOldSynGetsAnAck) {
       {"lower seq", false, kPeerIss - 5000, std::nullopt, false},
       {"lower seq, newer TSval", true, kPeerIss - 5000, 6000u, true},
       {"lower seq, same TSval", true, kPeerIss - 5000, 5002u, false},
-      {"higher seq, older TSval", true, kPeer + 100000, 4000u, true},
+      // PAWS rejects it (Linux: !paws_reject is a condition), whatever its sequence.
+      {"higher seq, older TSval", true, kPeer + 100000, 4000u, false},
+      {"higher seq, same TSval", true, kPeer + 100000, 5002u, true},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -143,6 +145,8 @@ TEST(TcpTimeWait, NewSynReopensThePairOldSynGetsAnAck) {
     }
     EXPECT_EQ(r.h.flags, TcpFlags::kSyn | kAck);
     EXPECT_EQ(r.ack().value(), c.seq + 1);
+    // The new ISN is the old SND.NXT (iss + 2) + 65535 + 2, not a fresh one.
+    EXPECT_EQ(r.seq().value(), tw.iss + 2 + 65537);
     EXPECT_EQ(tw.h.counter("tcp.time_wait_recycled"), 1u);
     EXPECT_FALSE(tw.h.tcp().state(tw.s).has_value());
     auto ack = tw.h.peer_segment(kAck, c.seq + 1, r.seq().value() + 1);
@@ -152,6 +156,34 @@ TEST(TcpTimeWait, NewSynReopensThePairOldSynGetsAnAck) {
     ASSERT_TRUE(child.ok());
     EXPECT_EQ(tw.h.tcp().state(*child), TcpState::kEstablished);
   }
+}
+
+// The ISN after TIME_WAIT, Linux's old SND.NXT + 65535 + 2, wraps modulo 2^32 and
+// skips 0 (tcp_timewait_state_process; tcp_twsk_unique for connect()).
+TEST(TcpTimeWait, IsnAfterTimeWaitWrapsAndAvoidsZero) {
+  struct Case {
+    uint32_t snd_nxt;
+    uint32_t isn;
+  };
+  for (const Case& c : {Case{1000, 66537}, Case{0xFFFFFFFFu, 65536}, Case{0u - 65537u, 1}, Case{0u - 65538u, 0xFFFFFFFFu}}) {
+    SCOPED_TRACE(c.snd_nxt);
+    EXPECT_EQ(tcp::isn_after_time_wait(c.snd_nxt), c.isn);
+  }
+}
+
+// connect() taking over a TIME_WAIT pair (Linux tcp_twsk_unique) starts the same way.
+TEST(TcpTimeWait, ConnectOverATimeWaitPairStartsAboveTheOldSequence) {
+  TimeWait tw;
+  tw.h.tcp().close(tw.l, tw.h.now);
+  auto s = tw.h.tcp().open();
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(tw.h.tcp().set_reuse_addr(*s, true));
+  ASSERT_TRUE(tw.h.tcp().bind(*s, Endpoint{kOurIp, 80}).ok());
+  ASSERT_TRUE(tw.h.tcp().connect(*s, Endpoint{kPeerIp, TcpHarness::kPeerPort}, tw.h.now).ok());
+  Seg syn = tw.h.expect_segment();
+  EXPECT_EQ(syn.h.flags, TcpFlags::kSyn);
+  EXPECT_EQ(syn.seq().value(), tw.iss + 2 + 65537);
+  EXPECT_EQ(tw.h.counter("tcp.time_wait_recycled"), 1u);
 }
 
 }  // namespace

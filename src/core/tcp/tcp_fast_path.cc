@@ -50,6 +50,7 @@ bool TcpLayer::fast_path(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now
   counters_.inc(TcpCounter::kRxFastPath);
   t.last_rx = now;
   t.probes = 0;
+  t.soft_error.reset();  // Linux tcp_ack: the path works (as in segment_arrives)
   // RFC 7323 §4.3: TS.Recent from a segment covering Last.ACK.sent (PAWS passed above).
   if (ts && rx.seq() <= t.last_ack_sent) {
     t.ts_recent = ts->first;

@@ -135,17 +135,22 @@ void TcpLayer::time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
   }
   if (rx.has(TcpFlags::kSyn) && !rx.has(TcpFlags::kAck)) {
     // Linux tcp_timewait_state_process: a new SYN may reopen the pair when its
-    // sequence number is above what we received, or its timestamp is newer.
+    // sequence number is above what we received, or its timestamp is newer; never
+    // one PAWS rejects (a timestamp older than TS.Recent), whatever its sequence.
     const bool newer_seq = rx.seq() > t.rcv_nxt;
     const bool newer_ts = t.ts_ok && rx.h.options.timestamps &&
                           static_cast<int32_t>(rx.h.options.timestamps->first - t.ts_recent) > 0;
-    if (newer_seq || newer_ts) {
+    if ((newer_seq || newer_ts) && !paws_reject(t, rx, now)) {
       Tcb* listener = lookup_listener(rx.tuple.local, rx.tuple.local_port);
       if (listener != nullptr) {
+        // The new incarnation's ISN is the old SND.NXT + 65535 + 2, above every
+        // sequence number the old one used (RFC 1122 §4.2.2.13's condition), not a
+        // fresh RFC 6528 ISN.
+        const uint32_t isn = tcp::isn_after_time_wait(t.snd_nxt.value());
         counters_.inc(TcpCounter::kTimeWaitRecycled);
         connection_done(t, now);  // frees it, or leaves a CLOSED socket the app still holds
         if (Tcb* still = lookup(rx.tuple)) hash_remove(*still);
-        syn_to_listener(*listener, rx, now);
+        syn_to_listener(*listener, rx, now, isn);
         return;
       }
     }
@@ -159,6 +164,18 @@ void TcpLayer::time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     return;
   }
   if (!acceptable(t, rx) || rx.seg_len() != 0) send_ack(t, now);
+}
+
+void TcpLayer::reset_received(Tcb& t, Instant now) {
+  // Linux tcp_reset picks the error as BSD does: ECONNREFUSED in SYN-SENT (see
+  // syn_sent_input), EPIPE in CLOSE_WAIT, ECONNRESET in every other state. That
+  // includes CLOSING and LAST_ACK (after shutdown(SHUT_WR) the application still
+  // holds the socket) and a simultaneous open's SYN-RECEIVED, where RFC 9293
+  // §3.10.7.4 would say "refused". In CLOSE_WAIT, LAST_ACK and CLOSING the peer's
+  // FIN came first: recv() returns the data left and then end of stream (recv in
+  // tcp_layer.cc), while send() and readiness report the error.
+  if (t.state == TcpState::kSynReceived) counters_.inc(TcpCounter::kAttemptFails);  // Linux tcp_done
+  abort(t, t.state == TcpState::kCloseWait ? RecvError::kBrokenPipe : RecvError::kConnectionReset, false, now);
 }
 
 void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now) {
@@ -182,6 +199,13 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
   // First check: sequence acceptability.
   if (!acceptable(t, rx)) {
     counters_.inc(TcpCounter::kDropNotAcceptable);
+    // Linux tcp_reset_check: after the peer's FIN (CLOSE_WAIT, LAST_ACK, CLOSING) an
+    // RST at RCV.NXT - 1, the FIN's own sequence number, also resets.
+    if (rx.has(TcpFlags::kRst) && rx.seq() + 1 == t.rcv_nxt &&
+        (t.state == TcpState::kCloseWait || t.state == TcpState::kLastAck || t.state == TcpState::kClosing)) {
+      reset_received(t, now);
+      return;
+    }
     if (!rx.has(TcpFlags::kRst)) {
       // A fully duplicate segment: tell the sender with a D-SACK (RFC 2883).
       if (t.sack_ok && rx.payload_len != 0 && rx.seq() + rx.payload_len <= t.rcv_nxt) {
@@ -192,22 +216,26 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     }
     return;
   }
+  // A passive open not yet established is, in Linux, a request socket, which
+  // tcp_check_req handles apart: any RST or new SYN inside the window ends it (back
+  // to LISTEN, RFC 9293 §3.10.7.4), without RFC 5961's exact-match rule; the SYN is
+  // also answered with an RST. A retransmitted SYN was answered above.
+  if (t.state == TcpState::kSynReceived && t.parent.valid() && rx.has(TcpFlags::kRst | TcpFlags::kSyn)) {
+    counters_.inc(TcpCounter::kAttemptFails);
+    if (!rx.has(TcpFlags::kRst)) send_reset_for(rx);
+    connection_done(t, now);
+    return;
+  }
   // Second: RST (RFC 5961 §3.2): only an exact match resets, anything else in the
-  // window gets a challenge ACK.
+  // window gets a challenge ACK. Linux (tcp_validate_incoming) also takes the right
+  // edge of the highest SACK block we send.
   if (rx.has(TcpFlags::kRst)) {
-    if (rx.seq() != t.rcv_nxt) {
+    const bool at_sack_edge = t.sack_ok && !t.ooo.empty() && t.ooo.highest_end() == rx.seq();
+    if (rx.seq() != t.rcv_nxt && !at_sack_edge) {
       challenge_ack(t, now);
       return;
     }
-    if (t.state == TcpState::kSynReceived && t.parent.valid()) {
-      // A passive open the peer gave up on: back to LISTEN, i.e. the child goes.
-      connection_done(t, now);
-      return;
-    }
-    const bool refused = t.state == TcpState::kSynReceived;
-    const bool quiet = t.state == TcpState::kClosing || t.state == TcpState::kLastAck;
-    abort(t, quiet ? std::nullopt : std::optional(refused ? RecvError::kConnectionRefused : RecvError::kConnectionReset),
-          false, now);
+    reset_received(t, now);
     return;
   }
   // Fourth: a SYN in a synchronized state (RFC 5961 §4.2): challenge ACK.
@@ -224,7 +252,7 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     }
     if (t.parent.valid()) {
       Tcb* l = tcb(t.parent);
-      if (l != nullptr && l->accept_queue.size() >= l->backlog) {
+      if (l != nullptr && tcp::accept_queue_full(*l)) {
         // Linux: a full accept queue drops the handshake's last ACK; our SYN-ACK is
         // retransmitted and the client's next ACK may find room.
         counters_.inc(TcpCounter::kDropListenOverflow);
@@ -261,6 +289,9 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     challenge_ack(t, now);
     return;
   }
+  // Linux tcp_ack: an ACK not older than SND.UNA shows the path works, so an ICMP
+  // soft error from before is forgotten (tcp_fast_path.cc does the same).
+  if (rx.ack() >= t.snd_una) t.soft_error.reset();
   // RFC 7323 §4.3: remember the timestamp of a segment that covers Last.ACK.sent.
   if (t.ts_ok && rx.h.options.timestamps && rx.seq() <= t.last_ack_sent) {
     const uint32_t tsval = rx.h.options.timestamps->first;

@@ -38,6 +38,10 @@ inline uint8_t window_scale_for(size_t space) {
   while (ws < kMaxWindowScale && (size_t{65535} << ws) < space) ++ws;
   return ws;
 }
+
+// Linux sk_acceptq_is_full: full when it holds MORE than the backlog, so listen(fd, N)
+// lets N + 1 established connections wait for accept() (and listen(fd, 0) one).
+inline bool accept_queue_full(const Tcb& listener) { return listener.accept_queue.size() > listener.backlog; }
 }  // namespace tcp
 
 // Timer callbacks reach TcpLayer's private handlers through this friend.

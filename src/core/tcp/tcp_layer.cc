@@ -295,8 +295,10 @@ base::Status<ListenError> TcpLayer::listen(SocketId s, int backlog) {
       }
     }
   }
-  // Linux: backlog <= 0 is one pending connection at least; capped at somaxconn.
-  t->backlog = std::min<uint32_t>(static_cast<uint32_t>(std::max(backlog, 1)), config_.somaxconn);
+  // Linux __sys_listen: capped at somaxconn, compared unsigned, so a negative backlog
+  // means somaxconn. 0 stays 0: the queues hold one more than the backlog
+  // (tcp::accept_queue_full), so listen(fd, 0) still lets one connection wait.
+  t->backlog = static_cast<uint32_t>(backlog) > config_.somaxconn ? config_.somaxconn : static_cast<uint32_t>(backlog);
   t->state = TcpState::kListen;
   return {};
 }
@@ -338,6 +340,7 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
   if (!route || route->broadcast) return base::Err{ConnectError::kNoRoute};
   wire::Ipv4Address src = t->bound && !t->tuple.local.is_unspecified() ? t->tuple.local : route->source;
   tcp::FourTuple tuple{src, dst, t->tuple.local_port, remote.port};
+  std::optional<uint32_t> tw_isn;
   if (!t->bound) {
     // RFC 6056 algorithm 4 (Linux's __inet_hash_connect): a port no other connection
     // to this destination uses, and not a listener's.
@@ -351,6 +354,7 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
     // A TIME_WAIT connection on the tuple gives way (Linux tcp_twsk_unique with timestamps).
     if (Tcb* old = lookup(tuple)) {
       counters_.inc(TcpCounter::kTimeWaitRecycled);
+      tw_isn = tcp::isn_after_time_wait(old->snd_nxt.value());
       free_tcb(*old);
     }
     t->tuple = tuple;
@@ -361,6 +365,7 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
     if (Tcb* old = lookup(tuple)) {
       if (old->state != TcpState::kTimeWait) return base::Err{ConnectError::kAddressInUse};
       counters_.inc(TcpCounter::kTimeWaitRecycled);
+      tw_isn = tcp::isn_after_time_wait(old->snd_nxt.value());
       free_tcb(*old);
     }
     t->tuple = tuple;
@@ -369,7 +374,7 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
   hash_insert(*t);
   init_buffers(*t);
   set_mss_from_route(*t, now);
-  t->iss = SeqNum(isn_.isn(t->tuple, now));
+  t->iss = SeqNum(tw_isn ? *tw_isn : isn_.isn(t->tuple, now));
   t->ts_offset = isn_.ts_offset(t->tuple.local, t->tuple.remote);
   t->snd_una = t->snd_nxt = t->snd_max = t->iss;
   t->snd_buf_seq = t->iss + 1;
@@ -387,9 +392,7 @@ base::Result<size_t, SendError> TcpLayer::send(SocketId s, std::span<const uint8
     const RecvError e = *t->pending_error;
     t->pending_error.reset();
     notify(*t);
-    if (e == RecvError::kTimedOut) return base::Err{SendError::kTimedOut};
-    if (e == RecvError::kConnectionRefused) return base::Err{SendError::kConnectionRefused};
-    return base::Err{SendError::kConnectionReset};
+    return base::Err{send_error_for(e)};
   }
   switch (t->state) {
     case TcpState::kEstablished:
@@ -414,13 +417,17 @@ base::Result<size_t, RecvError> TcpLayer::recv(SocketId s, std::span<uint8_t> ou
   Tcb* t = tcb(s);
   if (t == nullptr || t->orphan) return base::Err{RecvError::kBadSocket};
   if (t->rcv.empty()) {
+    // Linux tcp_recvmsg: once the peer's FIN has arrived (SOCK_DONE) the end of the
+    // stream comes before any error, so a connection reset or timed out after it
+    // reads as EOF; the error stays for send() and readiness (kError).
+    if (t->fin_received) return size_t{0};
     if (t->pending_error) {
       const RecvError e = *t->pending_error;
       t->pending_error.reset();
       notify(*t);
       return base::Err{e};
     }
-    if (t->fin_received || t->rd_shutdown) return size_t{0};
+    if (t->rd_shutdown) return size_t{0};
     if (t->state == TcpState::kListen || (t->state == TcpState::kClosed && !t->reset && !t->fin_received))
       return base::Err{RecvError::kNotConnected};
     if (t->state == TcpState::kClosed) return size_t{0};
@@ -717,6 +724,12 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now)
     auto parsed = wire::TcpRepr::parse(std::span<const uint8_t>(segment.data(), header_len), ctx.header.src,
                                        ctx.header.dst, false);
     if (!parsed) {
+      // A malformed option (a length past the header, below 2, or wrong for its kind)
+      // drops the whole segment and counts it. A deliberate difference from Linux,
+      // whose tcp_parse_options stops at a bad length (keeping the options read so
+      // far) and skips a known option of the wrong size, and keeps the segment either
+      // way: we count such frames as drops (issue 4's interop test relies on it)
+      // rather than act on a half-parsed header.
       counters_.inc(TcpCounter::kDropMalformed);
       return;
     }
@@ -756,18 +769,64 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now)
   if (!rx.has(wire::TcpFlags::kRst)) send_reset_for(rx);
 }
 
-void TcpLayer::on_icmp_unreachable(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport,
-                                   uint8_t code, Instant now) {
-  Tcb* t = lookup(tcp::FourTuple{src, dst, sport, dport});
-  if (t == nullptr) return;
-  // Linux: hard errors (protocol/port unreachable, admin prohibited) abort a connection
-  // in SYN-SENT; on an established connection they are soft errors reported only if
-  // it times out (RFC 1122 §4.2.3.9).
-  const bool hard = code == 2 || code == 3 || code == 9 || code == 10 || code == 13;
-  if (t->state == TcpState::kSynSent && hard) {
-    counters_.inc(TcpCounter::kAttemptFails);
-    abort(*t, RecvError::kConnectionRefused, false, now);
+namespace {
+// ICMP destination unreachable code -> errno, Linux's icmp_err_convert (codes 0-15;
+// 4, fragmentation needed, is path MTU discovery's and never an error for TCP).
+std::optional<RecvError> unreachable_error(uint8_t code) {
+  switch (code) {
+    case 0:   // net unreachable
+    case 6:   // destination net unknown
+    case 9:   // net administratively prohibited
+    case 11:  // net unreachable for TOS
+      return RecvError::kNoRoute;  // ENETUNREACH
+    case 1:   // host unreachable
+    case 10:  // host administratively prohibited
+    case 12:  // host unreachable for TOS
+    case 13:  // communication administratively prohibited (filtered)
+    case 14:  // host precedence violation
+    case 15:  // precedence cutoff in effect
+      return RecvError::kHostUnreachable;  // EHOSTUNREACH
+    case 2: return RecvError::kProtocolUnavailable;  // ENOPROTOOPT
+    case 3: return RecvError::kConnectionRefused;    // ECONNREFUSED
+    case 5: return RecvError::kNotSupported;         // EOPNOTSUPP: source route failed
+    case 7: return RecvError::kHostDown;             // EHOSTDOWN: destination host unknown
+    case 8: return RecvError::kNoNetwork;            // ENONET: source host isolated
+    default: return std::nullopt;                    // 4, and codes Linux does not know
   }
+}
+}  // namespace
+
+void TcpLayer::on_icmp_unreachable(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport,
+                                   SeqNum seq, uint8_t code, Instant now) {
+  // Linux tcp_v4_err. TIME_WAIT and CLOSED ignore ICMP; lookup() finds no listener.
+  Tcb* t = lookup(tcp::FourTuple{src, dst, sport, dport});
+  if (t == nullptr || t->state == TcpState::kTimeWait || t->state == TcpState::kClosed) return;
+  const std::optional<RecvError> error = unreachable_error(code);
+  if (t->state == TcpState::kSynReceived && t->parent.valid()) {
+    // A passive open (a request socket in Linux, tcp_req_err): only an error quoting
+    // our SYN-ACK counts, and only net or host unreachable drops the embryonic
+    // connection, silently (no RST, nothing for accept() to report).
+    if (seq == t->iss && (code == 0 || code == 1)) connection_done(*t, now);
+    return;
+  }
+  // RFC 5927 §4.1 (Linux: the quoted sequence number must lie in [SND.UNA, SND.NXT]):
+  // an error about a segment we have no outstanding is forged or stale.
+  if (!base::seq_in_window(seq, t->snd_una, t->snd_nxt + 1)) return;
+  if (!error) return;
+  if (t->state == TcpState::kSynSent || t->state == TcpState::kSynReceived) {
+    // An opening connection (and an active open's SYN-RECEIVED) fails at once with
+    // the converted errno, whatever the code: RFC 1122 §4.2.3.9 would only abort for
+    // hard errors, Linux aborts for all.
+    counters_.inc(TcpCounter::kAttemptFails);
+    abort(*t, error, false, now);
+    return;
+  }
+  // Synchronized: a soft error (RFC 1122 §4.2.3.9; Linux sk_err_soft without
+  // IP_RECVERR, which we do not have), reported if the connection times out.
+  t->soft_error = error;
+  // RFC 6069 (Linux tcp_ld_RTO_revert): net or host unreachable for the segment at
+  // SND.UNA while the RTO is backed off says the path, not congestion, lost it.
+  if (code == 0 || code == 1) revert_rto_backoff(*t, seq, now);
 }
 
 void TcpLayer::set_mss_from_route(Tcb& t, Instant now) {
@@ -782,12 +841,15 @@ void TcpLayer::on_path_mtu(wire::Ipv4Address dst, uint16_t mtu, std::span<const 
   // The quoted datagram names the connection: IP header then our TCP ports.
   if (quoted.size() < 20) return;
   const size_t ihl = size_t{static_cast<uint8_t>(quoted[0] & 0x0f)} * 4;
-  if (quoted.size() < ihl + 4) return;
+  if (quoted.size() < ihl + 8) return;
   const wire::Ipv4Address src = wire::Ipv4Address::from_bytes(quoted.data() + 12);
   const uint16_t sport = base::load_be<uint16_t>(quoted.data(), ihl);
   const uint16_t dport = base::load_be<uint16_t>(quoted.data(), ihl + 2);
+  const SeqNum seq(base::load_be<uint32_t>(quoted.data(), ihl + 4));
   Tcb* t = lookup(tcp::FourTuple{src, dst, sport, dport});
   if (t == nullptr || t->state == TcpState::kListen) return;
+  // Linux tcp_v4_err (RFC 5927 §4.1): only for a segment we have outstanding.
+  if (!base::seq_in_window(seq, t->snd_una, t->snd_nxt + 1)) return;
   uint16_t new_mss = static_cast<uint16_t>(std::max<int>(mtu - static_cast<int>(tcp::kIpTcpHeaders), 68));
   new_mss = std::min<uint16_t>(new_mss, t->peer_mss);
   if (t->ts_ok) new_mss = static_cast<uint16_t>(new_mss - tcp::kTimestampOptionLen);

@@ -2,6 +2,11 @@
 // SYN queue, whose limit is the backlog as in Linux); when that queue is full the
 // SYN-ACK carries a SYN cookie instead and no state is kept. Established children wait
 // in the accept queue, bounded by the backlog.
+//
+// Both bounds are Linux's: a queue is full when it holds more than the backlog
+// (sk_acceptq_is_full: ack_backlog > max_ack_backlog; inet_csk_reqsk_queue_is_full
+// the same since Linux commit 3479c7549fb1, 6.13 and stable, "allow a connection when
+// sk_max_ack_backlog is zero"). So listen(fd, N) lets N + 1 connections wait in each.
 #include <algorithm>
 
 #include "joyride/core/tcp_layer.h"
@@ -46,15 +51,23 @@ void TcpLayer::listen_input(Tcb& l, const Rx& rx, buf::Packet& payload, Instant 
   if (rx.has(TcpFlags::kSyn)) syn_to_listener(l, rx, now);
 }
 
-void TcpLayer::syn_to_listener(Tcb& l, const Rx& rx, Instant now) {
-  if (l.accept_queue.size() >= l.backlog) {
+void TcpLayer::syn_to_listener(Tcb& l, const Rx& rx, Instant now, std::optional<uint32_t> tw_isn) {
+  if (tcp::accept_queue_full(l)) {
     // Linux drops SYNs while the accept queue is full: the client retries.
     counters_.inc(TcpCounter::kDropListenOverflow);
     return;
   }
-  const uint32_t syn_limit = std::min(l.backlog, config_.max_syn_backlog);
   const uint8_t our_ws = tcp::window_scale_for(l.rcvbuf_limit ? l.rcvbuf_limit : config_.rcvbuf_max);
-  if (l.syn_queue >= syn_limit) {
+  // Linux tcp_conn_request: a SYN that reopens a TIME_WAIT connection is taken
+  // whatever the SYN queue holds (the peer is evidently real). Otherwise, past the
+  // backlog a SYN cookie answers, or without cookies the SYN is dropped; and without
+  // cookies the last quarter of tcp_max_syn_backlog is also kept for peers Linux has
+  // seen before (tcp_peer_is_proven, a metrics cache we do not keep: none is).
+  const bool syn_queue_full = l.syn_queue > l.backlog;
+  const bool syn_backlog_reserved =
+      !config_.syncookies && config_.max_syn_backlog - std::min(l.syn_queue, config_.max_syn_backlog) <
+                                 (config_.max_syn_backlog >> 2);
+  if (!tw_isn && (syn_queue_full || syn_backlog_reserved)) {
     if (!config_.syncookies) {
       counters_.inc(TcpCounter::kDropListenOverflow);
       return;
@@ -102,7 +115,7 @@ void TcpLayer::syn_to_listener(Tcb& l, const Rx& rx, Instant now) {
   if (c.ts_ok) c.ts_recent_at = now;
   // RFC 3168 §6.1.1: a SYN with ECE and CWR asks for ECN; we accept (tcp_ecn = 2).
   c.ecn_ok = config_.ecn && rx.has(TcpFlags::kEce) && rx.has(TcpFlags::kCwr);
-  c.iss = SeqNum(isn_.isn(c.tuple, now));
+  c.iss = SeqNum(tw_isn ? *tw_isn : isn_.isn(c.tuple, now));
   c.ts_offset = isn_.ts_offset(c.tuple.local, c.tuple.remote);
   c.snd_una = c.snd_nxt = c.snd_max = c.iss;
   c.snd_buf_seq = c.iss + 1;
@@ -134,7 +147,7 @@ void TcpLayer::cookie_ack(Tcb& l, const Rx& rx, buf::Packet& payload, Instant no
     send_reset_for(rx);
     return;
   }
-  if (l.accept_queue.size() >= l.backlog) {
+  if (tcp::accept_queue_full(l)) {
     counters_.inc(TcpCounter::kDropListenOverflow);
     return;
   }

@@ -98,7 +98,7 @@ void TcpLayer::on_retransmit_timeout(Tcb& t, Instant now) {
     const uint32_t limit = t.state == TcpState::kSynSent ? config_.syn_retries : config_.synack_retries;
     if (t.rto_count >= limit) {
       counters_.inc(TcpCounter::kAttemptFails);
-      abort(t, RecvError::kTimedOut, false, now);
+      abort(t, timeout_error(t), false, now);
       return;
     }
     ++t.rto_count;
@@ -113,7 +113,7 @@ void TcpLayer::on_retransmit_timeout(Tcb& t, Instant now) {
   if (t.rtx.empty()) return;
   if (retries_exhausted(t, now)) {
     counters_.inc(t.user_timeout > Duration::zero() ? TcpCounter::kUserTimeouts : TcpCounter::kTimeouts);
-    abort(t, RecvError::kTimedOut, false, now);
+    abort(t, timeout_error(t), false, now);
     return;
   }
   counters_.inc(TcpCounter::kTimeouts);
@@ -135,6 +135,25 @@ void TcpLayer::on_retransmit_timeout(Tcb& t, Instant now) {
   retransmit_lost(t, now);
   const Duration elapsed = t.rtx.empty() ? Duration::zero() : now - t.rtx.first()->first_sent_at;
   arm_timer(t, RtxTimerMode::kRetransmit, now + clamp_to_user_timeout(t.rtt.rto(), t.user_timeout, elapsed));
+}
+
+void TcpLayer::revert_rto_backoff(Tcb& t, base::SeqNum seq, Instant now) {
+  // RFC 6069 §4 as Linux's tcp_ld_RTO_revert: an ICMP net/host unreachable quoting
+  // SND.UNA while the retransmission timer is backed off undoes one doubling, and the
+  // timer is re-armed from the head's last transmission with the smaller RTO; if that
+  // deadline has passed, the timeout happens now.
+  if (seq != t.snd_una || t.rto_count == 0 || t.rtt.backoffs() == 0 || t.rtx_mode != RtxTimerMode::kRetransmit ||
+      t.rtx.empty()) {
+    return;
+  }
+  t.rtt.undo_backoff();
+  const Duration elapsed = now - t.rtx.first()->sent_at;
+  if (elapsed < t.rtt.rto()) {
+    arm_timer(t, RtxTimerMode::kRetransmit, now + (t.rtt.rto() - elapsed));
+  } else {
+    t.rtx_mode = RtxTimerMode::kNone;
+    on_retransmit_timeout(t, now);  // may end the connection: `t` is not used after
+  }
 }
 
 void TcpLayer::on_tail_loss_probe(Tcb& t, Instant now) {
@@ -203,7 +222,7 @@ void TcpLayer::on_zero_window_probe(Tcb& t, Instant now) {
     t.probes_started = now;
   } else if (t.user_timeout > Duration::zero() && now - t.probes_started >= t.user_timeout) {
     counters_.inc(TcpCounter::kUserTimeouts);
-    abort(t, RecvError::kTimedOut, false, now);
+    abort(t, timeout_error(t), false, now);
     return;
   }
   uint32_t max_probes = config_.retries2;
@@ -215,7 +234,7 @@ void TcpLayer::on_zero_window_probe(Tcb& t, Instant now) {
   }
   if (give_up || t.probes >= max_probes) {
     counters_.inc(TcpCounter::kProbeTimeouts);
-    abort(t, RecvError::kTimedOut, false, now);
+    abort(t, timeout_error(t), false, now);
     return;
   }
   counters_.inc(TcpCounter::kZeroWindowProbes);
@@ -277,7 +296,7 @@ void TcpLayer::on_keepalive_timer(Tcb& t, Instant now) {
   }
   if (t.probes >= t.keepalive_probes) {
     counters_.inc(TcpCounter::kKeepaliveTimeouts);
-    abort(t, RecvError::kTimedOut, true, now);
+    abort(t, timeout_error(t), true, now);
     return;
   }
   ++t.probes;

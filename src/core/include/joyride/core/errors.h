@@ -60,15 +60,32 @@ enum class SendError : uint8_t {
   kBrokenPipe,         // EPIPE: shut down for writing, or the connection is closed
   kConnectionReset,    // ECONNRESET
   kTimedOut,           // ETIMEDOUT
+  // A TCP connection's pending error from an ICMP destination unreachable (the
+  // errno Linux's icmp_err_convert gives the code; RecvError has the same values):
+  kHostUnreachable,      // EHOSTUNREACH
+  kProtocolUnavailable,  // ENOPROTOOPT: protocol unreachable
+  kNotSupported,         // EOPNOTSUPP: source route failed
+  kHostDown,             // EHOSTDOWN: destination host unknown
+  kNoNetwork,            // ENONET: source host isolated
 };
 
+// Also the error a TCP connection holds until the application reads it (Linux
+// sk_err): send() reports it as the SendError of the same errno (send_error_for).
 enum class RecvError : uint8_t {
   kBadSocket,          // EBADF
   kWouldBlock,         // EAGAIN
-  kConnectionRefused,  // ECONNREFUSED: a pending ICMP error on a connected socket
+  kConnectionRefused,  // ECONNREFUSED: a pending ICMP error on a connected socket, or an RST in SYN-SENT
   kNotConnected,       // ENOTCONN
   kConnectionReset,    // ECONNRESET
   kTimedOut,           // ETIMEDOUT
+  kBrokenPipe,         // EPIPE: an RST in CLOSE_WAIT (Linux tcp_reset); recv reports EOF first
+  // ICMP destination unreachable, as Linux's icmp_err_convert maps the codes:
+  kNoRoute,              // ENETUNREACH: net unreachable/unknown, net prohibited, net unreachable for TOS
+  kHostUnreachable,      // EHOSTUNREACH: host unreachable, host prohibited, host for TOS, filtered, precedence
+  kProtocolUnavailable,  // ENOPROTOOPT: protocol unreachable
+  kNotSupported,         // EOPNOTSUPP: source route failed
+  kHostDown,             // EHOSTDOWN: destination host unknown
+  kNoNetwork,            // ENONET: source host isolated
 };
 
 std::string_view to_string(OpenError e);
@@ -78,5 +95,9 @@ std::string_view to_string(SendError e);
 std::string_view to_string(RecvError e);
 std::string_view to_string(ListenError e);
 std::string_view to_string(AcceptError e);
+
+// The SendError with the same errno as a connection's pending RecvError, for send()
+// to report it (kWouldBlock, kNotConnected, kBadSocket are never pending).
+SendError send_error_for(RecvError e);
 
 }  // namespace joyride::core

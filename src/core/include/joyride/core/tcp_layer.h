@@ -107,8 +107,10 @@ class TcpLayer final : public PathMtuListener {
 
   // ---- from the IP layer ------------------------------------------------------------
   void input(const Ipv4RxContext& ctx, buf::Packet segment, base::Instant now);
+  // An ICMP destination unreachable quoting a segment of ours (`seq`: its sequence
+  // number), as Linux's tcp_v4_err handles it; frag-needed goes to on_path_mtu.
   void on_icmp_unreachable(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport,
-                           uint8_t code, base::Instant now);
+                           base::SeqNum seq, uint8_t code, base::Instant now);
   void on_path_mtu(wire::Ipv4Address dst, uint16_t mtu, std::span<const uint8_t> quoted,
                    base::Instant now) override;
 
@@ -151,7 +153,9 @@ class TcpLayer final : public PathMtuListener {
 
   // tcp_listen.cc
   void listen_input(Tcb& listener, const Rx& rx, buf::Packet& payload, base::Instant now);
-  void syn_to_listener(Tcb& listener, const Rx& rx, base::Instant now);
+  // tw_isn: the SYN reopened a TIME_WAIT connection, and the new one starts there
+  // (Linux tcp_timewait_state_process) rather than at a fresh RFC 6528 ISN.
+  void syn_to_listener(Tcb& listener, const Rx& rx, base::Instant now, std::optional<uint32_t> tw_isn = std::nullopt);
   void cookie_ack(Tcb& listener, const Rx& rx, buf::Packet& payload, base::Instant now);
   void inherit_from_listener(Tcb& child, const Tcb& listener, const tcp::FourTuple& tuple);
   void child_established(Tcb& child, base::Instant now);
@@ -168,6 +172,7 @@ class TcpLayer final : public PathMtuListener {
   void detect_loss(Tcb& t, base::Instant now);
   uint32_t rack_detect(Tcb& t, base::Instant now);
   void challenge_ack(Tcb& t, base::Instant now);
+  void reset_received(Tcb& t, base::Instant now);  // an acceptable RST, past SYN-SENT
   void apply_syn_options(Tcb& t, const Rx& rx);
   void send_reset_for(const Rx& rx);
 
@@ -275,6 +280,10 @@ class TcpLayer final : public PathMtuListener {
   void arm_keepalive(Tcb& t, base::Instant now);
   void enter_time_wait(Tcb& t, base::Instant now);
   bool retries_exhausted(Tcb& t, base::Instant now) const;
+  // The error a timeout ends the connection with: ETIMEDOUT, or the soft error an
+  // ICMP message left (Linux tcp_write_err).
+  static RecvError timeout_error(const Tcb& t) { return t.soft_error.value_or(RecvError::kTimedOut); }
+  void revert_rto_backoff(Tcb& t, base::SeqNum seq, base::Instant now);
   uint32_t orphan_retries(bool alive) const;
 
   const TcpConfig config_;

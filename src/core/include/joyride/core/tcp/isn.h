@@ -42,6 +42,16 @@ struct FourTuple {
 };
 static_assert(sizeof(FourTuple) == 12 && std::has_unique_object_representations_v<FourTuple>);
 
+// The ISN of a connection that takes over a TIME_WAIT one's 4-tuple: the old SND.NXT
+// + 65535 + 2, never 0. Linux uses it instead of a fresh ISN both when a new SYN
+// reopens the pair (tcp_timewait_state_process) and when connect() reuses it
+// (tcp_twsk_unique): it starts above every sequence number the old incarnation used
+// (RFC 1122 §4.2.2.13's condition for reopening from TIME-WAIT), whatever the clock.
+inline uint32_t isn_after_time_wait(uint32_t old_snd_nxt) {
+  const uint32_t isn = old_snd_nxt + 65535u + 2u;
+  return isn == 0 ? 1u : isn;
+}
+
 class IsnGenerator {
  public:
   static constexpr base::Duration kTick = base::Duration::micros(4);

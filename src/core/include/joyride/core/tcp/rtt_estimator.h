@@ -63,6 +63,13 @@ class RttEstimator {
     backoffs_ = 0;
     rto_ = compute_rto();
   }
+  // One doubling fewer (RFC 6069's revert, on an ICMP unreachable for the segment
+  // being retransmitted); nothing when not backed off.
+  void undo_backoff() {
+    if (backoffs_ == 0) return;
+    --backoffs_;
+    rto_ = compute_rto();
+  }
   uint32_t backoffs() const { return backoffs_; }
 
   bool has_sample() const { return has_sample_; }

@@ -54,6 +54,8 @@ struct Tcb {
   uint32_t reported = 0;
 
   // ---- listener --------------------------------------------------------------------
+  // listen()'s backlog as Linux's sk_max_ack_backlog: the queues are full when they
+  // hold MORE than this (listen(fd, 0) lets one connection wait).
   uint32_t backlog = 0;
   std::deque<SocketId> accept_queue;  // established children awaiting accept()
   uint32_t syn_queue = 0;             // children in SYN-RECEIVED
@@ -178,7 +180,11 @@ struct Tcb {
   size_t sndbuf_limit = 0, rcvbuf_limit = 0;  // bounds set by the application (0: auto-tune)
 
   // ---- errors and statistics ----------------------------------------------------------
-  std::optional<RecvError> pending_error;  // ECONNRESET, ETIMEDOUT, ECONNREFUSED
+  std::optional<RecvError> pending_error;  // ECONNRESET, ETIMEDOUT, ECONNREFUSED, EPIPE, an ICMP error
+  // An ICMP error on a synchronized connection (Linux sk_err_soft): not reported by
+  // itself, but in place of ETIMEDOUT if the connection times out (tcp_write_err);
+  // any acceptable ACK clears it (tcp_ack).
+  std::optional<RecvError> soft_error;
   bool reset = false;                      // the connection was reset (sends fail with EPIPE/ECONNRESET)
   uint64_t bytes_acked = 0, bytes_received = 0, bytes_sent = 0, bytes_retrans = 0;
   uint64_t segs_in = 0, segs_out = 0, total_retrans = 0, delivered = 0;
