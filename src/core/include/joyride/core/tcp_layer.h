@@ -173,6 +173,9 @@ class TcpLayer final : public PathMtuListener {
 
   // tcp_fast_path.cc
   bool fast_path(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
+  // Whether a predicted pure ACK may take fast_ack instead of process_ack.
+  static bool plain_ack(const Tcb& t);
+  void fast_ack(Tcb& t, const Rx& rx, base::Instant now);
 
   // tcp_recovery.cc
   void enter_recovery(Tcb& t, base::Instant now);

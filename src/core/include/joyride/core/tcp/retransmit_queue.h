@@ -232,6 +232,8 @@ class RetransmitQueue {
   void apply_sack_block(wire::SackBlock b, base::Instant now, base::Duration min_rtt,
                         Delivery* d, AckResult* result);
   void end_dsack_round_if_passed();
+  // on_ack without SACK blocks when no record is SACKed, lost or retransmitted.
+  AckResult on_plain_ack(base::SeqNum ack, base::Instant now, base::Duration min_rtt);
 
   std::vector<SentSegment> ring_;
   size_t head_ = 0;
