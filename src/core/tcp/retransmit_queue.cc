@@ -106,12 +106,6 @@ void RetransmitQueue::account(const SentSegment& s, int sign) {
   if (sign > 0 && s.lost && !s.retransmitted && s.begin < lost_hint_) lost_hint_ = s.begin;
 }
 
-uint32_t RetransmitQueue::in_flight() const {
-  if (count_ == 0) return 0;
-  const uint32_t out = static_cast<uint32_t>(snd_nxt_ - snd_una_);
-  return out - sacked_bytes_ - lost_bytes_ + retrans_bytes_;
-}
-
 std::optional<SeqNum> RetransmitQueue::highest_sacked() const {
   if (sacked_segs_ == 0) return std::nullopt;
   return highest_sacked_;

@@ -158,7 +158,11 @@ class RetransmitQueue {
   const SentSegment* first() const { return count_ ? &at(0) : nullptr; }
   const SentSegment* last() const { return count_ ? &at(count_ - 1) : nullptr; }
 
-  uint32_t in_flight() const;
+  uint32_t in_flight() const {
+    if (count_ == 0) return 0;
+    const uint32_t out = static_cast<uint32_t>(snd_nxt_ - snd_una_);
+    return out - sacked_bytes_ - lost_bytes_ + retrans_bytes_;
+  }
   uint32_t sacked_bytes() const { return sacked_bytes_; }
   uint32_t lost_bytes() const { return lost_bytes_; }
   uint32_t retrans_bytes() const { return retrans_bytes_; }
