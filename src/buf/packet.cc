@@ -124,13 +124,13 @@ const uint8_t* Packet::read(size_t offset, size_t n, uint8_t* scratch) const {
   return scratch;
 }
 
-bool Packet::append_bytes(std::span<const uint8_t> bytes, PacketPool& pool) {
+bool Packet::append_bytes_slow(std::span<const uint8_t> bytes, PacketPool& pool) {
   if (bytes.size() > kMaxPacketLen - len()) return false;
   if (bytes.empty()) return true;
   if (head_ == nullptr) {
     Packet fresh = pool.alloc(0);
     if (fresh.empty()) return false;
-    if (!fresh.append_bytes(bytes, pool)) return false;
+    if (!fresh.append_bytes_slow(bytes, pool)) return false;
     *this = std::move(fresh);
     return true;
   }

@@ -138,7 +138,7 @@ bool TcpLayer::emit_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, ui
 // were negotiated) and Ipv4Layer::send_cached_frame completes and queues the frame.
 // Byte for byte the frame emit_header + output_cached build, for about a third of
 // the instructions. False, with `p` unchanged, when the segment is not such a one.
-bool TcpLayer::send_frame_cached(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
+inline bool TcpLayer::send_frame_cached(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
                                  bool offload, uint32_t payload_sum, uint8_t tos, uint16_t tso_segsz, Instant now) {
   if ((flags & TcpFlags::kSyn) != 0 || tso_segsz != 0 || has_sack_blocks_to_send(t)) return false;
   const uint32_t hlen = wire::kTcpHeaderLen + (t.ts_ok ? tcp::kTimestampOptionLen : 0);
