@@ -23,7 +23,7 @@ size_t PacketPool::alloc_burst(std::span<Packet> out, uint32_t headroom) {
 // Drop one segment's hold on its storage. An indirect descriptor goes back to its pool
 // at once; the storage (and its direct descriptor) goes back when its last user does.
 // A direct descriptor freed while clones remain stays out of every chain until then.
-void Packet::free_segment(Segment* s) {
+[[gnu::always_inline]] inline void Packet::free_segment(Segment* s) {
   Segment* owner = s->storage;
   s->next = nullptr;
   if (owner != s) s->pool->release(s);

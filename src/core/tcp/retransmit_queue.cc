@@ -37,12 +37,6 @@ void RetransmitQueue::grow() {
   head_ = 0;
 }
 
-void RetransmitQueue::push_back(const SentSegment& s) {
-  if (count_ == ring_.size()) grow();
-  ++count_;
-  at(count_ - 1) = s;
-}
-
 void RetransmitQueue::pop_front() {
   head_ = (head_ + 1) & (ring_.size() - 1);
   --count_;
@@ -259,22 +253,55 @@ void RetransmitQueue::apply_sack_block(SackBlock b, Instant now, Duration min_rt
 // SACKed, lost or being retransmitted, so no record has a counter share to remove
 // (account() would change nothing), no block can be a D-SACK and the SACK cache
 // empties. The same result and state as the general path below, in one pass.
+//
+// Records never retransmitted have, in sequence order, non-decreasing send times
+// (on_send keeps them monotonic; a split keeps its record's time) and increasing
+// ends, so each is RACK_sent_after the one before it: delivering a run of them in
+// order leaves its last record as both the Karn and the RACK candidate, moves
+// rack.fack to the last end, and finds reordering only if the run's first record
+// ends below rack.fack. Such a run is summed up instead of delivered record by
+// record; a record that was retransmitted (still possible after an undo) ends the
+// run and it and the rest go through deliver().
 AckResult RetransmitQueue::on_plain_ack(SeqNum ack, Instant now, Duration min_rtt) {
   AckResult result;
-  Delivery d;
   if (count_ != 0 && snd_una_ < ack && ack <= snd_nxt_) {
     result.acked_bytes = static_cast<uint32_t>(ack - snd_una_);
+    Delivery d;
+    bool run = false;      // a run of never-retransmitted records is being summed up
+    bool general = false;  // the run ended: deliver() each record
+    Instant run_ts;
+    SeqNum run_end;
+    auto end_run = [&] {
+      general = true;
+      if (!run) return;
+      d.have_karn = d.have_rack = true;
+      d.karn_ts = d.rack_ts = run_ts;
+      d.karn_end = d.rack_end = run_end;
+      if (run_end > rack_fack_) rack_fack_ = run_end;
+    };
+    auto take = [&](const SentSegment& s) {
+      if (!general && !s.ever_retransmitted) {
+        if (!run && s.end < rack_fack_) reordering_seen_ = true;
+        run = true;
+        run_ts = s.sent_at;
+        run_end = s.end;
+        return;
+      }
+      if (!general) end_run();
+      deliver(s, now, min_rtt, &d, &result);
+    };
     while (count_ != 0 && at(0).end <= ack) {
-      deliver(at(0), now, min_rtt, &d, &result);
+      take(at(0));
       pop_front();
     }
     if (count_ != 0 && at(0).begin < ack) {
       SentSegment& head = at(0);
       SentSegment part = head;
       part.end = ack;
-      deliver(part, now, min_rtt, &d, &result);
+      take(part);
       head.begin = ack;
     }
+    if (!general) end_run();
     snd_una_ = ack;
     if (lost_hint_ < snd_una_) lost_hint_ = snd_una_;
     if (d.have_karn) result.rtt = now - d.karn_ts;

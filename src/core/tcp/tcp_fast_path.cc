@@ -67,6 +67,12 @@ bool TcpLayer::fast_path(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now
       process_ack(t, rx, now);
     }
     // An ACK in ESTABLISHED cannot end the connection (only one for our FIN could).
+    // With nothing lost, unsent or owed, output() would only look at the send buffer's
+    // size (an application-limited sender's every ACK).
+    if (t.rtx.lost_bytes() == 0 && unsent_bytes(t) == 0 && !t.fin_queued && !t.ack_now) {
+      expand_sndbuf(t);
+      return true;
+    }
   } else {
     // process_ack's whole effect for this segment: the window update's bookkeeping
     // (the window itself is unchanged) and, with nothing in flight, a stopped timer.
@@ -80,13 +86,6 @@ bool TcpLayer::fast_path(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now
   }
   output(t, now);
   return true;
-}
-
-bool TcpLayer::plain_ack(const Tcb& t) {
-  // Nothing for the recovery, undo, TLP, ECN or FIN parts of process_ack to do, and
-  // a scoreboard without SACKed, lost or retransmitted records.
-  return !t.in_recovery && !t.in_loss && !t.in_cwr && !t.tlp_in_flight && !t.undo.active && !t.fin_sent &&
-         !t.rtx.empty() && t.rtx.sacked_segments() == 0 && t.rtx.lost_bytes() == 0 && t.rtx.retrans_bytes() == 0;
 }
 
 // process_ack for a predicted pure ACK that advances SND.UNA (fast_path checked: flags
@@ -140,7 +139,7 @@ void TcpLayer::fast_ack(Tcb& t, const Rx& rx, Instant now) {
     s.app_limited = unsent_bytes(t) == 0 && s.inflight + t.mss < t.cc->cwnd();
     t.cc->on_ack(s);
   }
-  detect_loss(t, now);
+  if (!t.rtx.empty()) detect_loss(t, now);
   if (t.rtx.empty()) {
     if (t.rtx_mode != tcp::RtxTimerMode::kZeroWindowProbe) stop_rtx_timer(t);
   } else {

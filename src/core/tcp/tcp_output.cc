@@ -138,7 +138,9 @@ bool TcpLayer::emit_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, ui
 // were negotiated) and Ipv4Layer::send_cached_frame completes and queues the frame.
 // Byte for byte the frame emit_header + output_cached build, for about a third of
 // the instructions. False, with `p` unchanged, when the segment is not such a one.
-inline bool TcpLayer::send_frame_cached(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
+// Inlined into send_segment, its only caller, which it saves a call with eleven
+// arguments per segment.
+[[gnu::always_inline]] inline bool TcpLayer::send_frame_cached(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
                                  bool offload, uint32_t payload_sum, uint8_t tos, uint16_t tso_segsz, Instant now) {
   if ((flags & TcpFlags::kSyn) != 0 || tso_segsz != 0 || has_sack_blocks_to_send(t)) return false;
   const uint32_t hlen = wire::kTcpHeaderLen + (t.ts_ok ? tcp::kTimestampOptionLen : 0);
@@ -465,6 +467,10 @@ void TcpLayer::output(Tcb& t, Instant now) {
   if (sent && (t.rtx_mode == tcp::RtxTimerMode::kNone || t.rtx_mode == tcp::RtxTimerMode::kZeroWindowProbe)) {
     arm_rtx_timer(t, now);
   }
+  expand_sndbuf(t);
+}
+
+void TcpLayer::expand_sndbuf(Tcb& t) {
   // The send buffer grows with the congestion window (Linux tcp_sndbuf_expand) so a
   // long fat path is not limited by a small default.
   if (t.sndbuf_limit == 0 && t.snd.capacity() < config_.sndbuf_max &&

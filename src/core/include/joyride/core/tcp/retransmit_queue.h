@@ -214,7 +214,11 @@ class RetransmitQueue {
   const SentSegment& at(size_t i) const { return ring_[(head_ + i) & (ring_.size() - 1)]; }
   SentSegment& at(size_t i) { return ring_[(head_ + i) & (ring_.size() - 1)]; }
   void grow();
-  void push_back(const SentSegment& s);
+  void push_back(const SentSegment& s) {
+    if (count_ == ring_.size()) grow();
+    ++count_;
+    at(count_ - 1) = s;
+  }
   void pop_front();
   void insert(size_t i, const SentSegment& s);
   // Index of the record containing s, snd_una <= s < snd_nxt.
