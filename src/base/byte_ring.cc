@@ -6,7 +6,7 @@
 
 namespace joyride::base {
 
-size_t ByteRing::write(std::span<const uint8_t> data) {
+size_t ByteRing::write_wrapping(std::span<const uint8_t> data) {
   const auto spans = writable();
   size_t done = 0;
   for (const std::span<uint8_t> s : spans) {

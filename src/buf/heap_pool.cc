@@ -11,9 +11,9 @@ HeapPacketPool::HeapPacketPool(uint32_t segments, uint32_t segment_capacity, uin
       descriptors_(descriptors),
       storage_(new uint8_t[static_cast<size_t>(segments) * segment_capacity]),
       direct_(new Segment[segments]),
-      indirect_(new Segment[descriptors]) {
-  free_direct_.reserve(segments);
-  free_indirect_.reserve(descriptors);
+      indirect_(new Segment[descriptors]),
+      free_direct_(new Segment*[segments]),
+      free_indirect_(new Segment*[descriptors]) {
   // Pushed in reverse so allocation hands out blocks in address order (nicer to debug).
   for (uint32_t i = segments; i-- > 0;) {
     Segment& s = direct_[i];
@@ -22,17 +22,17 @@ HeapPacketPool::HeapPacketPool(uint32_t segments, uint32_t segment_capacity, uin
     s.storage = &s;
     s.refcnt = 0;
     s.pool = this;
-    free_direct_.push_back(&s);
+    free_direct_[free_direct_count_++] = &s;
   }
   for (uint32_t i = descriptors; i-- > 0;) {
     indirect_[i].pool = this;
-    free_indirect_.push_back(&indirect_[i]);
+    free_indirect_[free_indirect_count_++] = &indirect_[i];
   }
 }
 
 HeapPacketPool::~HeapPacketPool() {
-  const size_t segments_out = segments_ - free_direct_.size();
-  const size_t descriptors_out = descriptors_ - free_indirect_.size();
+  const size_t segments_out = segments_ - free_direct_count_;
+  const size_t descriptors_out = descriptors_ - free_indirect_count_;
   if (segments_out == 0 && descriptors_out == 0) return;
   // A packet outliving its pool would write into freed memory when dropped: say so
   // loudly in every build, and stop debug builds here rather than at the later crash.
@@ -44,12 +44,11 @@ HeapPacketPool::~HeapPacketPool() {
 }
 
 Packet HeapPacketPool::alloc(uint32_t headroom) {
-  if (free_direct_.empty() || headroom > capacity_) {
+  if (free_direct_count_ == 0 || headroom > capacity_) {
     count_segment_alloc_failure();
     return Packet();
   }
-  Segment* s = free_direct_.back();
-  free_direct_.pop_back();
+  Segment* s = free_direct_[--free_direct_count_];
   s->data_off = headroom;
   s->data_len = 0;
   s->pkt_len = 0;
@@ -61,12 +60,11 @@ Packet HeapPacketPool::alloc(uint32_t headroom) {
 }
 
 Segment* HeapPacketPool::alloc_descriptor() {
-  if (free_indirect_.empty()) {
+  if (free_indirect_count_ == 0) {
     count_descriptor_alloc_failure();
     return nullptr;
   }
-  Segment* s = free_indirect_.back();
-  free_indirect_.pop_back();
+  Segment* s = free_indirect_[--free_indirect_count_];
   s->next = nullptr;
   s->pkt_len = 0;
   s->offload = 0;
@@ -80,12 +78,12 @@ void HeapPacketPool::release(Segment* s) {
   s->storage = s;
   if (direct) {
     s->refcnt = 0;
-    free_direct_.push_back(s);
+    free_direct_[free_direct_count_++] = s;
   } else {
     s->base = nullptr;
     s->capacity = 0;
     s->data_off = s->data_len = 0;
-    free_indirect_.push_back(s);
+    free_indirect_[free_indirect_count_++] = s;
   }
 }
 

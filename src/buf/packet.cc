@@ -23,7 +23,7 @@ size_t PacketPool::alloc_burst(std::span<Packet> out, uint32_t headroom) {
 // Drop one segment's hold on its storage. An indirect descriptor goes back to its pool
 // at once; the storage (and its direct descriptor) goes back when its last user does.
 // A direct descriptor freed while clones remain stays out of every chain until then.
-void Packet::free_segment(Segment* s) {
+[[gnu::always_inline]] inline void Packet::free_segment(Segment* s) {
   Segment* owner = s->storage;
   s->next = nullptr;
   if (owner != s) s->pool->release(s);
@@ -124,13 +124,13 @@ const uint8_t* Packet::read(size_t offset, size_t n, uint8_t* scratch) const {
   return scratch;
 }
 
-bool Packet::append_bytes(std::span<const uint8_t> bytes, PacketPool& pool) {
+bool Packet::append_bytes_slow(std::span<const uint8_t> bytes, PacketPool& pool) {
   if (bytes.size() > kMaxPacketLen - len()) return false;
   if (bytes.empty()) return true;
   if (head_ == nullptr) {
     Packet fresh = pool.alloc(0);
     if (fresh.empty()) return false;
-    if (!fresh.append_bytes(bytes, pool)) return false;
+    if (!fresh.append_bytes_slow(bytes, pool)) return false;
     *this = std::move(fresh);
     return true;
   }

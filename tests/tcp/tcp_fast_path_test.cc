@@ -169,6 +169,35 @@ std::vector<Case> cases() {
                  }
                },
                ack_to(kSegMss), true});
+  // Pure ACKs through fast_ack (plain_ack holds) and through process_ack (one of its
+  // conditions fails): the same outcome either way.
+  v.push_back({"pure ACK of part of a segment (the record splits)", ts_conn(),
+               [](Conn& c) { send_data(c, 3 * kSegMss); }, ack_to(kSegMss / 2), true});
+  v.push_back({"pure ACK that lets a Nagle-held runt out", ts_conn(),
+               [](Conn& c) { send_data(c, kSegMss + 100); }, ack_to(kSegMss), true});
+  v.push_back({"pure ACK with a tail loss probe in flight", ts_conn(),
+               [](Conn& c) {
+                 send_data(c, 3 * kSegMss);
+                 ++c.peer_tsval;
+                 c.ack(kSegMss);  // an RTT sample, so TLP may arm
+                 c.h.advance(Duration::millis(400));
+               },
+               ack_to(2 * kSegMss), true});
+  v.push_back({"pure ACK after a retransmission timeout", ts_conn(),
+               [](Conn& c) {
+                 send_data(c, 3 * kSegMss);
+                 c.h.advance(Duration::seconds(2));
+               },
+               ack_to(kSegMss), true});
+  v.push_back({"pure ACK of data retransmitted by a timeout, all of it", ConnOptions{.ts = true},
+               [](Conn& c) {
+                 send_data(c, 2 * kSegMss);
+                 c.h.advance(Duration::seconds(2));
+                 c.h.advance(Duration::seconds(1));
+               },
+               ack_to(2 * kSegMss), true});
+  v.push_back({"pure ACK without timestamps negotiated", ConnOptions{.sack = true},
+               [](Conn& c) { send_data(c, 3 * kSegMss); }, ack_to(2 * kSegMss), true});
   // ---- declined: one condition fails ------------------------------------------------
   v.push_back({"FIN", ts_conn(), nullptr, data_at(0, 1000, kAck | TcpFlags::kFin), false});
   v.push_back({"URG", ts_conn(), nullptr, data_at(0, 1000, kAck | kPsh | TcpFlags::kUrg), false});

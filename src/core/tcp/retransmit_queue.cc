@@ -37,12 +37,6 @@ void RetransmitQueue::grow() {
   head_ = 0;
 }
 
-void RetransmitQueue::push_back(const SentSegment& s) {
-  if (count_ == ring_.size()) grow();
-  ++count_;
-  at(count_ - 1) = s;
-}
-
 void RetransmitQueue::pop_front() {
   head_ = (head_ + 1) & (ring_.size() - 1);
   --count_;
@@ -104,12 +98,6 @@ void RetransmitQueue::account(const SentSegment& s, int sign) {
   if (s.lost) lost_bytes_ += delta;
   if (s.retransmitted) retrans_bytes_ += delta;
   if (sign > 0 && s.lost && !s.retransmitted && s.begin < lost_hint_) lost_hint_ = s.begin;
-}
-
-uint32_t RetransmitQueue::in_flight() const {
-  if (count_ == 0) return 0;
-  const uint32_t out = static_cast<uint32_t>(snd_nxt_ - snd_una_);
-  return out - sacked_bytes_ - lost_bytes_ + retrans_bytes_;
 }
 
 std::optional<SeqNum> RetransmitQueue::highest_sacked() const {
@@ -176,8 +164,8 @@ void RetransmitQueue::on_retransmit(SeqNum begin, SeqNum end, Instant now) {
 
 // ---- ACK processing ----------------------------------------------------------------------
 
-void RetransmitQueue::deliver(const SentSegment& s, Instant now, Duration min_rtt, Delivery* d,
-                              AckResult* result) {
+inline void RetransmitQueue::deliver(const SentSegment& s, Instant now, Duration min_rtt, Delivery* d,
+                                     AckResult* result) {
   if (s.ever_retransmitted) result->acked_retransmitted = true;
   // Karn: only never-retransmitted segments give unambiguous samples.
   if (!s.ever_retransmitted &&
@@ -261,8 +249,81 @@ void RetransmitQueue::apply_sack_block(SackBlock b, Instant now, Duration min_rt
   if (cur < b.right) sack_range(cur, b.right, now, min_rtt, d, result);
 }
 
+// The common case of a sender without loss: no SACK blocks on the ACK and no record
+// SACKed, lost or being retransmitted, so no record has a counter share to remove
+// (account() would change nothing), no block can be a D-SACK and the SACK cache
+// empties. The same result and state as the general path below, in one pass.
+//
+// Records never retransmitted have, in sequence order, non-decreasing send times
+// (on_send keeps them monotonic; a split keeps its record's time) and increasing
+// ends, so each is RACK_sent_after the one before it: delivering a run of them in
+// order leaves its last record as both the Karn and the RACK candidate, moves
+// rack.fack to the last end, and finds reordering only if the run's first record
+// ends below rack.fack. Such a run is summed up instead of delivered record by
+// record; a record that was retransmitted (still possible after an undo) ends the
+// run and it and the rest go through deliver().
+AckResult RetransmitQueue::on_plain_ack(SeqNum ack, Instant now, Duration min_rtt) {
+  AckResult result;
+  if (count_ != 0 && snd_una_ < ack && ack <= snd_nxt_) {
+    result.acked_bytes = static_cast<uint32_t>(ack - snd_una_);
+    Delivery d;
+    bool run = false;      // a run of never-retransmitted records is being summed up
+    bool general = false;  // the run ended: deliver() each record
+    Instant run_ts;
+    SeqNum run_end;
+    auto end_run = [&] {
+      general = true;
+      if (!run) return;
+      d.have_karn = d.have_rack = true;
+      d.karn_ts = d.rack_ts = run_ts;
+      d.karn_end = d.rack_end = run_end;
+      if (run_end > rack_fack_) rack_fack_ = run_end;
+    };
+    auto take = [&](const SentSegment& s) {
+      if (!general && !s.ever_retransmitted) {
+        if (!run && s.end < rack_fack_) reordering_seen_ = true;
+        run = true;
+        run_ts = s.sent_at;
+        run_end = s.end;
+        return;
+      }
+      if (!general) end_run();
+      deliver(s, now, min_rtt, &d, &result);
+    };
+    while (count_ != 0 && at(0).end <= ack) {
+      take(at(0));
+      pop_front();
+    }
+    if (count_ != 0 && at(0).begin < ack) {
+      SentSegment& head = at(0);
+      SentSegment part = head;
+      part.end = ack;
+      take(part);
+      head.begin = ack;
+    }
+    if (!general) end_run();
+    snd_una_ = ack;
+    if (lost_hint_ < snd_una_) lost_hint_ = snd_una_;
+    if (d.have_karn) result.rtt = now - d.karn_ts;
+    if (d.have_rack) {
+      rack_rtt_ = now - d.rack_ts;
+      if (!rack_valid_ || sent_after(d.rack_ts, d.rack_end, rack_xmit_ts_, rack_end_)) {
+        rack_valid_ = true;
+        rack_xmit_ts_ = d.rack_ts;
+        rack_end_ = d.rack_end;
+      }
+    }
+  }
+  sack_cache_len_ = 0;
+  end_dsack_round_if_passed();
+  return result;
+}
+
 AckResult RetransmitQueue::on_ack(SeqNum ack, std::span<const SackBlock> sacks, Instant now,
                                   Duration min_rtt) {
+  if (sacks.empty() && sacked_segs_ == 0 && lost_bytes_ == 0 && retrans_bytes_ == 0) {
+    return on_plain_ack(ack, now, min_rtt);
+  }
   AckResult result;
   Delivery d;
 

@@ -7,8 +7,11 @@
 //
 // Two kinds are predicted:
 //   - a pure ACK that moves SND.UNA forward (SND.UNA < SEG.ACK <= SND.MAX): the
-//     sender's half; ACK processing itself (process_ack) runs in full, so loss
-//     detection, undo, RTT and the congestion window see it as before;
+//     sender's half. When no loss episode, undo, TLP, CWR or FIN is open and the
+//     scoreboard holds nothing SACKed, lost or retransmitted (plain_ack), fast_ack
+//     does what process_ack would, without the parts those rule out; otherwise
+//     process_ack runs in full, so loss detection, undo, RTT and the congestion
+//     window see it as before;
 //   - a data segment at RCV.NXT with SEG.ACK == SND.UNA, when we have nothing in
 //     flight and no loss episode is open: then process_ack would only record the
 //     window update's sequence numbers, which is done here, and the data goes
@@ -27,7 +30,9 @@
 
 namespace joyride::core {
 
+using base::Duration;
 using base::Instant;
+using base::SeqNum;
 using tcp::Tcb;
 using wire::TcpFlags;
 
@@ -57,8 +62,18 @@ bool TcpLayer::fast_path(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now
     t.ts_recent_at = now;
   }
   if (len == 0) {
-    process_ack(t, rx, now);
+    if (plain_ack(t)) {
+      fast_ack(t, rx, now);
+    } else {
+      process_ack(t, rx, now);
+    }
     // An ACK in ESTABLISHED cannot end the connection (only one for our FIN could).
+    // With nothing lost, unsent or owed, output() would only look at the send buffer's
+    // size (an application-limited sender's every ACK).
+    if (t.rtx.lost_bytes() == 0 && unsent_bytes(t) == 0 && !t.fin_queued && !t.ack_now) {
+      expand_sndbuf(t);
+      return true;
+    }
   } else {
     // process_ack's whole effect for this segment: the window update's bookkeeping
     // (the window itself is unchanged) and, with nothing in flight, a stopped timer.
@@ -72,6 +87,66 @@ bool TcpLayer::fast_path(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now
   }
   output(t, now);
   return true;
+}
+
+// process_ack for a predicted pure ACK that advances SND.UNA (fast_path checked: flags
+// ACK or ACK|PSH, no SACK option, window unchanged, SND.UNA < SEG.ACK <= SND.MAX) on
+// a connection plain_ack() accepts. What is left of RFC 9293 §3.10.7.4's ACK step and
+// of the sender's bookkeeping, in process_ack's order: the window update's sequence
+// numbers, the scoreboard, SND.UNA and the send buffer, the RTT sample, the congestion
+// window, RACK, the retransmission timer, writability. Every part skipped is one
+// whose condition plain_ack() rules out: no D-SACK can come without a SACK option, no
+// TLP episode, undo, CWR, recovery or FIN is open, and a pure advancing ACK is no
+// duplicate.
+void TcpLayer::fast_ack(Tcb& t, const Rx& rx, Instant now) {
+  const SeqNum ack = rx.ack();
+  if (t.snd_wl1 < rx.seq() || (t.snd_wl1 == rx.seq() && t.snd_wl2 <= ack)) {
+    t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
+    t.snd_wl1 = rx.seq();
+    t.snd_wl2 = ack;
+  }
+  const tcp::AckResult r = t.rtx.on_ack(ack, {}, now, t.rtt.has_sample() ? t.rtt.min_rtt() : Duration::max());
+  const uint32_t acked = static_cast<uint32_t>(ack - t.snd_una);
+  t.snd_una = ack;
+  t.bytes_acked += acked;
+  const int32_t data_acked = ack - t.snd_buf_seq;
+  if (data_acked > 0) {
+    const size_t n = std::min<size_t>(static_cast<size_t>(data_acked), t.snd.size());
+    t.snd.consume(n);
+    t.snd_buf_seq += static_cast<uint32_t>(n);
+  }
+  if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
+  t.dupacks = 0;
+  t.rto_count = 0;
+  t.rtt.reset_backoff();
+  std::optional<Duration> sample = r.rtt;
+  if (!sample && t.ts_ok && rx.h.options.timestamps && rx.h.options.timestamps->second != 0 &&
+      !r.acked_retransmitted) {
+    const int32_t ms = static_cast<int32_t>(tsval(t, now) - rx.h.options.timestamps->second);
+    if (ms >= 0) sample = Duration::millis(std::max(ms, 1));
+  }
+  if (sample) t.rtt.on_sample(*sample, now);
+  // Nothing was SACKed before or by this ACK: every byte it acknowledges is delivered now.
+  const uint32_t delivered = r.acked_bytes;
+  if (delivered != 0) {
+    t.delivered += (delivered + t.mss - 1) / t.mss;
+    tcp::AckSample s;
+    s.now = now;
+    s.acked_bytes = delivered;
+    s.rtt = r.rtt;
+    s.ack = ack;
+    s.snd_nxt = t.snd_max;
+    s.inflight = t.rtx.in_flight();
+    s.app_limited = unsent_bytes(t) == 0 && s.inflight + t.mss < t.cc->cwnd();
+    t.cc->on_ack(s);
+  }
+  if (!t.rtx.empty()) detect_loss(t, now);
+  if (t.rtx.empty()) {
+    if (t.rtx_mode != tcp::RtxTimerMode::kZeroWindowProbe) stop_rtx_timer(t);
+  } else {
+    arm_rtx_timer(t, now);
+  }
+  if ((t.reported & kWritable) == 0 && t.snd.free() >= t.snd.capacity() / 3) notify(t);
 }
 
 }  // namespace joyride::core

@@ -49,20 +49,6 @@ size_t copy_into(base::ByteRing& ring, const buf::Packet& p) {
 }
 }  // namespace
 
-uint32_t TcpLayer::receive_window(const Tcb& t) const {
-  const uint32_t current = static_cast<uint32_t>(std::max<int32_t>(0, t.rcv_adv - t.rcv_nxt));
-  if (t.state == TcpState::kSynSent || t.rcv.capacity() == 0) return current;
-  const uint32_t granule = 1u << t.rcv_wscale;
-  uint32_t free = static_cast<uint32_t>(std::min<size_t>(t.rcv.free(), size_t{65535} << t.rcv_wscale));
-  free &= ~(granule - 1);
-  const SeqNum right = t.rcv_nxt + free;
-  if (right <= t.rcv_adv) return current;  // never shrink the window (RFC 9293 §3.8.6)
-  // Receiver SWS avoidance: move the right edge only by a worthwhile amount.
-  const uint32_t step = std::min<uint32_t>(static_cast<uint32_t>(t.rcv.capacity() / 2), t.adv_mss);
-  if (static_cast<uint32_t>(right - t.rcv_adv) < step) return current;
-  return free;
-}
-
 void TcpLayer::schedule_ack(Tcb& t, bool full_segment, Instant now) {
   if (t.ack_now) return;
   if (full_segment) ++t.unacked_full_segments;

@@ -30,6 +30,7 @@
 #include <array>
 #include <cassert>
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <span>
 
@@ -46,8 +47,17 @@ class ByteRing {
   bool empty() const { return size_ == 0; }
   std::span<uint8_t> storage() const { return storage_; }
 
-  // Appends as much of `data` as fits; returns how many bytes were stored.
-  size_t write(std::span<const uint8_t> data);
+  // Appends as much of `data` as fits; returns how many bytes were stored. Inline when
+  // it fits before the end of the storage (one copy: every send() of a bulk writer).
+  size_t write(std::span<const uint8_t> data) {
+    const size_t tail = index(size_);
+    if (data.size() <= free() && data.size() <= storage_.size() - tail) {
+      if (!data.empty()) std::memcpy(storage_.data() + tail, data.data(), data.size());
+      size_ += data.size();
+      return data.size();
+    }
+    return write_wrapping(data);
+  }
   // Copies up to out.size() bytes from the front into `out` and consumes them.
   size_t read(std::span<uint8_t> out);
   // Copies up to out.size() bytes starting at front+offset, consuming nothing.
@@ -96,6 +106,7 @@ class ByteRing {
   void clear();
 
  private:
+  size_t write_wrapping(std::span<const uint8_t> data);  // write() in the general case
   // Storage index of the byte `offset` past the front; offset <= capacity.
   size_t index(size_t offset) const {
     const size_t i = head_ + offset;

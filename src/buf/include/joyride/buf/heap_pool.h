@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <vector>
 
 #include "joyride/buf/packet.h"
 
@@ -29,9 +28,9 @@ class HeapPacketPool final : public PacketPool {
   uint32_t segment_capacity() const override { return capacity_; }
 
   uint32_t total_segments() const { return segments_; }
-  uint32_t available_segments() const { return static_cast<uint32_t>(free_direct_.size()); }
+  uint32_t available_segments() const { return free_direct_count_; }
   uint32_t total_descriptors() const { return descriptors_; }
-  uint32_t available_descriptors() const { return static_cast<uint32_t>(free_indirect_.size()); }
+  uint32_t available_descriptors() const { return free_indirect_count_; }
 
  protected:
   Segment* alloc_descriptor() override;
@@ -44,8 +43,12 @@ class HeapPacketPool final : public PacketPool {
   std::unique_ptr<uint8_t[]> storage_;
   std::unique_ptr<Segment[]> direct_;
   std::unique_ptr<Segment[]> indirect_;
-  std::vector<Segment*> free_direct_;
-  std::vector<Segment*> free_indirect_;
+  // Free lists as stacks in arrays sized at construction: a release is a store and an
+  // increment (a vector's push_back would carry its growth path into every release).
+  std::unique_ptr<Segment*[]> free_direct_;
+  std::unique_ptr<Segment*[]> free_indirect_;
+  uint32_t free_direct_count_ = 0;
+  uint32_t free_indirect_count_ = 0;
 };
 
 }  // namespace joyride::buf

@@ -37,6 +37,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <utility>
 
@@ -175,7 +176,9 @@ class Packet {
   // zero leaves a one-segment empty packet. Return false (unchanged) when n > len().
   bool trim_front(size_t n) {
     // Headers pulled off the head segment: every received frame, three times.
-    if (head_ != nullptr && n < head_->data_len) {
+    // A lone head segment may be emptied here too (a pure ACK's whole TCP header):
+    // one segment always remains.
+    if (head_ != nullptr && (n < head_->data_len || (n == head_->data_len && head_->next == nullptr))) {
       head_->data_off += static_cast<uint32_t>(n);
       head_->data_len -= static_cast<uint32_t>(n);
       head_->pkt_len -= static_cast<uint32_t>(n);
@@ -194,7 +197,16 @@ class Packet {
   // Append bytes, filling the last segment's tailroom (if writable) and then new
   // segments from `pool`; an empty handle first gets a segment with no headroom.
   // False when the pool ran out (the packet is then unchanged).
-  bool append_bytes(std::span<const uint8_t> bytes, PacketPool& pool);
+  // Inline for the common case, bytes that fit a lone writable segment's tailroom.
+  bool append_bytes(std::span<const uint8_t> bytes, PacketPool& pool) {
+    if (head_ != nullptr && head_->next == nullptr && head_->writable() && bytes.size() <= head_->tailroom()) {
+      if (!bytes.empty()) std::memcpy(head_->data() + head_->data_len, bytes.data(), bytes.size());
+      head_->data_len += static_cast<uint32_t>(bytes.size());
+      head_->pkt_len += static_cast<uint32_t>(bytes.size());
+      return true;
+    }
+    return append_bytes_slow(bytes, pool);
+  }
 
   // Append another packet's segments to this one (tail becomes empty). `tail` must not
   // be this packet.
@@ -219,6 +231,7 @@ class Packet {
  private:
   static constexpr size_t kMaxLen = 0xffffffffu;  // pkt_len is 32-bit
   bool trim_front_chain(size_t n);  // trim_front when it empties the head segment
+  bool append_bytes_slow(std::span<const uint8_t> bytes, PacketPool& pool);
   static void free_segment(Segment* s);
   static void free_chain(Segment* s);
   Segment* last() const;

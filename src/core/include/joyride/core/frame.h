@@ -2,6 +2,7 @@
 // host takes them (Stack::take_tx). Nothing in core/ transmits by itself.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -37,12 +38,12 @@ class TxQueue {
   }
   // Moves up to out.size() frames into out, oldest first; returns how many.
   size_t pop_burst(std::span<Frame> out) {
-    size_t n = 0;
-    while (n < out.size() && count_ > 0) {
-      out[n++] = std::move(ring_[head_]);
+    const size_t n = std::min(out.size(), count_);
+    for (size_t i = 0; i < n; ++i) {
+      out[i] = std::move(ring_[head_]);
       if (++head_ == ring_.size()) head_ = 0;
-      --count_;
     }
+    count_ -= n;
     return n;
   }
   size_t size() const { return count_; }

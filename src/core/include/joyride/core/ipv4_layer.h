@@ -3,21 +3,25 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
 
+#include "joyride/base/bytes.h"
 #include "joyride/base/counters.h"
 #include "joyride/base/result.h"
 #include "joyride/base/time.h"
 #include "joyride/buf/packet.h"
 #include "joyride/core/arp_resolver.h"
 #include "joyride/core/errors.h"
+#include "joyride/core/ethernet_link.h"
 #include "joyride/core/interface.h"
 #include "joyride/core/ipv4_path_cache.h"
 #include "joyride/core/ipv4_reassembler.h"
 #include "joyride/core/routing.h"
+#include "joyride/wire/checksum.h"
 #include "joyride/wire/ipv4.h"
 
 namespace joyride::core {
@@ -113,6 +117,32 @@ class Ipv4Layer {
                                         base::Instant now);
   // Moves whenever a route, an ARP entry or a path MTU changes.
   uint64_t path_version() const { return routes_.version() + arp_.version() + pmtu_version_ + 1; }
+
+  // For a transport that lays out whole frames itself (TCP's segments): whether
+  // output_cached would send an `ip_len`-byte datagram along `cache` as it is, one
+  // frame built from the cached headers (the cache current at `now`, the datagram
+  // within the path MTU, and a checksum left partial only towards an interface that
+  // completes it). Then send_cached_frame() sends the same frame for less.
+  bool cached_path_ready(const Ipv4PathCache& cache, size_t ip_len, bool l4_partial, base::Instant now) const {
+    return cache.version == path_version() && now < cache.valid_until && ip_len <= cache.mtu &&
+           (!l4_partial || cache.l4_checksum_offload);
+  }
+  // output_cached's last step for a datagram cached_path_ready() accepted: `frame`
+  // starts with Ipv4PathCache::kHeaderLen bytes of room for the Ethernet and IPv4
+  // headers, followed by the transport header and payload (ip_len - 20 bytes); one
+  // copy of the cached headers, the four per-datagram IPv4 fields, and it is queued.
+  void send_cached_frame(Ipv4PathCache& cache, buf::Packet frame, uint16_t ip_len, uint8_t tos) {
+    uint8_t* at = frame.data();
+    std::memcpy(at, cache.header.data(), Ipv4PathCache::kHeaderLen);
+    const uint16_t ident = next_ident_++;
+    at[15] = tos;
+    base::store_be<uint16_t>(at, 16, ip_len);
+    base::store_be<uint16_t>(at, 18, ident);
+    // The TOS byte is the low half of the header's first 16-bit word.
+    base::store_be<uint16_t>(at, 24, wire::checksum_fold(cache.header_sum + uint32_t{ip_len} + ident + tos));
+    counters_.inc(Ipv4Counter::kTxPackets);
+    link_.send_framed(cache.ifindex, std::move(frame));
+  }
 
   std::optional<Ipv4Route> route(wire::Ipv4Address dst, base::Instant now) const;
   bool is_local_address(wire::Ipv4Address a) const { return interfaces_.is_local(a); }

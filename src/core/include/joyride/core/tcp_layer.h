@@ -178,6 +178,14 @@ class TcpLayer final : public PathMtuListener {
 
   // tcp_fast_path.cc
   bool fast_path(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
+  // Whether a predicted pure ACK may take fast_ack instead of process_ack: nothing for
+  // the recovery, undo, TLP, ECN or FIN parts of process_ack to do, and a scoreboard
+  // without SACKed, lost or retransmitted records.
+  static bool plain_ack(const Tcb& t) {
+    return !t.in_recovery && !t.in_loss && !t.in_cwr && !t.tlp_in_flight && !t.undo.active && !t.fin_sent &&
+           !t.rtx.empty() && t.rtx.sacked_segments() == 0 && t.rtx.lost_bytes() == 0 && t.rtx.retrans_bytes() == 0;
+  }
+  void fast_ack(Tcb& t, const Rx& rx, base::Instant now);
 
   // tcp_recovery.cc
   void enter_recovery(Tcb& t, base::Instant now);
@@ -193,13 +201,28 @@ class TcpLayer final : public PathMtuListener {
   void receive_data(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
   void receive_fin(Tcb& t, base::Instant now);
   void receive_in_order(Tcb& t, buf::Packet& payload, base::Instant now);
-  uint32_t receive_window(const Tcb& t) const;
+  // The window to advertise (tcp_receive.cc's rules; inline: every segment sent).
+  uint32_t receive_window(const Tcb& t) const {
+    const uint32_t current = static_cast<uint32_t>(std::max<int32_t>(0, t.rcv_adv - t.rcv_nxt));
+    if (t.state == TcpState::kSynSent || t.rcv.capacity() == 0) return current;
+    const uint32_t granule = 1u << t.rcv_wscale;
+    uint32_t free = static_cast<uint32_t>(std::min<size_t>(t.rcv.free(), size_t{65535} << t.rcv_wscale));
+    free &= ~(granule - 1);
+    const base::SeqNum right = t.rcv_nxt + free;
+    if (right <= t.rcv_adv) return current;  // never shrink the window (RFC 9293 §3.8.6)
+    // Receiver SWS avoidance: move the right edge only by a worthwhile amount.
+    const uint32_t step = std::min<uint32_t>(static_cast<uint32_t>(t.rcv.capacity() / 2), t.adv_mss);
+    if (static_cast<uint32_t>(right - t.rcv_adv) < step) return current;
+    return free;
+  }
   void maybe_window_update(Tcb& t, base::Instant now);
   void schedule_ack(Tcb& t, bool full_segment, base::Instant now);
   void autotune_rcvbuf(Tcb& t, base::Instant now);
 
   // tcp_output.cc
   bool transmit_data(Tcb& t, base::Instant now);
+  // output()'s last step: the send buffer follows the congestion window.
+  void expand_sndbuf(Tcb& t);
   // tso_segsz != 0: `len` is several wire segments of that size, cut by the device (TSO).
   bool send_segment(Tcb& t, base::SeqNum seq, uint32_t len, uint8_t flags, base::Instant now, bool retransmit = false,
                     uint16_t tso_segsz = 0);
@@ -215,6 +238,10 @@ class TcpLayer final : public PathMtuListener {
   // is then unused.
   bool emit_header(Tcb& t, buf::Packet& p, base::SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
                    bool offload, uint32_t payload_sum, base::Instant now);
+  // The whole frame of an ordinary segment along a current path cache, sent; false
+  // (p untouched) when the segment needs emit_header + output_cached.
+  bool send_frame_cached(Tcb& t, buf::Packet& p, base::SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
+                         bool offload, uint32_t payload_sum, uint8_t tos, uint16_t tso_segsz, base::Instant now);
   bool emit_syn_header(Tcb& t, buf::Packet& p, base::SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
                        uint32_t payload_sum, base::Instant now);
   void send_ack(Tcb& t, base::Instant now);

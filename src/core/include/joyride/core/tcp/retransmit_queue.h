@@ -158,7 +158,11 @@ class RetransmitQueue {
   const SentSegment* first() const { return count_ ? &at(0) : nullptr; }
   const SentSegment* last() const { return count_ ? &at(count_ - 1) : nullptr; }
 
-  uint32_t in_flight() const;
+  uint32_t in_flight() const {
+    if (count_ == 0) return 0;
+    const uint32_t out = static_cast<uint32_t>(snd_nxt_ - snd_una_);
+    return out - sacked_bytes_ - lost_bytes_ + retrans_bytes_;
+  }
   uint32_t sacked_bytes() const { return sacked_bytes_; }
   uint32_t lost_bytes() const { return lost_bytes_; }
   uint32_t retrans_bytes() const { return retrans_bytes_; }
@@ -210,7 +214,11 @@ class RetransmitQueue {
   const SentSegment& at(size_t i) const { return ring_[(head_ + i) & (ring_.size() - 1)]; }
   SentSegment& at(size_t i) { return ring_[(head_ + i) & (ring_.size() - 1)]; }
   void grow();
-  void push_back(const SentSegment& s);
+  void push_back(const SentSegment& s) {
+    if (count_ == ring_.size()) grow();
+    ++count_;
+    at(count_ - 1) = s;
+  }
   void pop_front();
   void insert(size_t i, const SentSegment& s);
   // Index of the record containing s, snd_una <= s < snd_nxt.
@@ -232,6 +240,8 @@ class RetransmitQueue {
   void apply_sack_block(wire::SackBlock b, base::Instant now, base::Duration min_rtt,
                         Delivery* d, AckResult* result);
   void end_dsack_round_if_passed();
+  // on_ack without SACK blocks when no record is SACKed, lost or retransmitted.
+  AckResult on_plain_ack(base::SeqNum ack, base::Instant now, base::Duration min_rtt);
 
   std::vector<SentSegment> ring_;
   size_t head_ = 0;
