@@ -137,7 +137,7 @@ void TcpLayer::fast_ack(Tcb& t, const Rx& rx, Instant now) {
     s.ack = ack;
     s.snd_nxt = t.snd_max;
     s.inflight = t.rtx.in_flight();
-    s.app_limited = unsent_bytes(t) == 0 && s.inflight + t.mss < t.cc->cwnd();
+    s.app_limited = !cwnd_is_limited(t);  // as process_ack: RFC 7661
     t.cc->on_ack(s);
   }
   if (!t.rtx.empty()) detect_loss(t, now);
