@@ -40,12 +40,15 @@ std::string stats_report(core::Stack& stack, const std::vector<PortReport>& port
   });
 
   out += "\nTCP sockets\n";
-  out += fmt::format("  {:<12} {:<22} {:<22} {:>9} {:>9} {:>8} {:>8} {:>10} {:>12} {:>12} {:>7}  {}\n", "State",
-                     "Local", "Peer", "rtt ms", "rto ms", "cwnd", "unacked", "retrans", "bytes_sent", "bytes_recv",
-                     "mss", "cc");
+  // As `ss -tni`: the queues first (Recv-Q: received, not read; Send-Q: not yet
+  // acknowledged or not yet sent), then both windows and TCP_INFO's main fields.
+  constexpr std::string_view kRow =
+      "  {:<12} {:<22} {:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>10} {:>12} {:>12} {:>7}  {}\n";
+  out += fmt::format(kRow, "State", "Local", "Peer", "recv-q", "send-q", "rcv_wnd", "snd_wnd", "rtt ms", "rto ms",
+                     "cwnd", "unacked", "retrans", "bytes_sent", "bytes_recv", "mss", "cc");
   stack.tcp().for_each_connection([&](core::SocketId, const core::TcpInfo& i, const core::tcp::FourTuple& t) {
-    out += fmt::format("  {:<12} {:<22} {:<22} {:>9} {:>9} {:>8} {:>8} {:>10} {:>12} {:>12} {:>7}  {}\n",
-                       core::to_string(i.state), endpoint(t.local, t.local_port), endpoint(t.remote, t.remote_port),
+    out += fmt::format(kRow, core::to_string(i.state), endpoint(t.local, t.local_port),
+                       endpoint(t.remote, t.remote_port), i.recv_queued, i.send_queued, i.rcv_wnd, i.snd_wnd,
                        millis(i.rtt), millis(i.rto), i.cwnd, i.unacked, i.total_retrans, i.bytes_sent,
                        i.bytes_received, i.snd_mss, i.congestion_control);
   });

@@ -654,6 +654,8 @@ std::optional<TcpInfo> TcpLayer::info(SocketId s) {
   i.bytes_retrans = t->bytes_retrans;
   i.segs_out = t->segs_out;
   i.segs_in = t->segs_in;
+  i.recv_queued = t->rcv.size();
+  i.send_queued = t->snd.size();
   i.sndbuf = t->snd.capacity();
   i.rcvbuf = t->rcv.capacity();
   i.congestion_control = t->cc->name();

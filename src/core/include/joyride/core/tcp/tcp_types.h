@@ -103,6 +103,8 @@ struct TcpInfo {
   uint64_t segs_out = 0;
   uint64_t segs_in = 0;
   uint32_t reordering_seen = 0;
+  size_t recv_queued = 0;       // received bytes the application has not read (ss Recv-Q)
+  size_t send_queued = 0;       // bytes in the send buffer: unsent or unacknowledged (ss Send-Q)
   size_t sndbuf = 0;            // send buffer size now (SO_SNDBUF; grows with cwnd unless set)
   size_t rcvbuf = 0;            // receive buffer size now (SO_RCVBUF; grows by DRS unless set)
   std::string_view congestion_control;
