@@ -322,21 +322,22 @@ struct ActiveTimeWait {
 // connect() choosing the port (Linux __inet_hash_connect -> tcp_twsk_unique with
 // twp): a TIME_WAIT 4-tuple is taken over only with tcp_tw_reuse (1; 2 means
 // loopback only, and the peer is not loopback), timestamps on the old connection, and
-// a second passed since its last timestamp. Otherwise the port counts as used: with
-// no other port in the range, the connect fails (EADDRNOTAVAIL in Linux).
+// more than tcp_tw_reuse_delay (1 s) in TIME_WAIT. Otherwise the port counts as used:
+// with no other port in the range, the connect fails (EADDRNOTAVAIL in Linux).
 TEST(TcpTimeWait, ConnectFromAnEphemeralPortTakesOverOnlyAsTcpTwReuseSays) {
   struct Case {
     const char* name;
     uint8_t tw_reuse;
     bool ts;
-    Duration after;  // since the last timestamp
+    Duration after;  // in TIME_WAIT
     bool takes_over;
   };
   const Case cases[] = {
       {"tw_reuse 2 (default), not loopback", 2, true, Duration::seconds(5), false},
       {"tw_reuse 0", 0, true, Duration::seconds(5), false},
       {"tw_reuse 1", 1, true, Duration::seconds(5), true},
-      {"tw_reuse 1, within a second", 1, true, Duration::millis(999), false},
+      {"tw_reuse 1, one second", 1, true, Duration::seconds(1), false},
+      {"tw_reuse 1, just over a second", 1, true, Duration::millis(1001), true},
       {"tw_reuse 1, no timestamps", 1, false, Duration::seconds(5), false},
   };
   for (const Case& c : cases) {

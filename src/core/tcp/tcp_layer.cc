@@ -151,11 +151,12 @@ bool TcpLayer::time_wait_reusable(const Tcb& old, bool ephemeral, Instant now) c
   // A port bind() fixed is the application's explicit choice: taken over always.
   if (!ephemeral) return true;
   // Otherwise tcp_tw_reuse decides, 2 meaning 1 for loopback pairs and 0 for the rest,
-  // and not within a second of the old connection's last timestamp (Linux compares
-  // whole seconds, time_after32(now, ts_recent_stamp)).
+  // and only once the pair has been in TIME_WAIT for more than tcp_tw_reuse_delay
+  // (1 s; Linux 6.13's rule, from tw_entry_stamp: earlier kernels counted from the
+  // last timestamp received).
   const bool loopback = old.tuple.local.is_loopback() || old.tuple.remote.is_loopback();
   const bool reuse = config_.tw_reuse == 1 || (config_.tw_reuse == 2 && loopback);
-  return reuse && now - old.ts_recent_at >= Duration::seconds(1);
+  return reuse && now - old.time_wait_at > Duration::seconds(1);
 }
 
 void TcpLayer::free_tcb(Tcb& t) {

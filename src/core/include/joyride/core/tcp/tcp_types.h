@@ -36,8 +36,9 @@ struct TcpConfig {
   uint32_t orphan_retries = 8;      // net.ipv4.tcp_orphan_retries (0 means 8 in Linux)
   base::Duration time_wait = base::Duration::seconds(60);   // TCP_TIMEWAIT_LEN
   // net.ipv4.tcp_tw_reuse: whether connect() choosing an ephemeral port may take over
-  // a 4-tuple in TIME_WAIT (if the old connection had timestamps, a second after its
-  // last one): 0 never, 1 always, 2 (Linux's default) only for loopback addresses.
+  // a 4-tuple in TIME_WAIT (if the old connection had timestamps, and more than a
+  // second after TIME_WAIT began, tcp_tw_reuse_delay's default): 0 never, 1 always,
+  // 2 (Linux's default) only for loopback addresses.
   // A port the application bound itself takes it over whatever this says (as Linux).
   uint8_t tw_reuse = 2;
   base::Duration fin_timeout = base::Duration::seconds(60); // net.ipv4.tcp_fin_timeout
