@@ -31,6 +31,17 @@ std::string_view to_string(ConnectError e) {
     case ConnectError::kAlreadyConnected: return "already connected";
     case ConnectError::kAlreadyInProgress: return "connection already in progress";
     case ConnectError::kAddressInUse: return "address in use";
+    case ConnectError::kConnectionRefused: return "connection refused";
+    case ConnectError::kConnectionReset: return "connection reset";
+    case ConnectError::kTimedOut: return "timed out";
+    case ConnectError::kBrokenPipe: return "broken pipe";
+    case ConnectError::kHostUnreachable: return "host unreachable";
+    case ConnectError::kProtocolUnavailable: return "protocol not available";
+    case ConnectError::kNotSupported: return "operation not supported";
+    case ConnectError::kHostDown: return "host is down";
+    case ConnectError::kNoNetwork: return "machine is not on the network";
+    case ConnectError::kProtocolError: return "protocol error";
+    case ConnectError::kConnectionAborted: return "connection aborted";
   }
   return "?";
 }
@@ -56,6 +67,7 @@ std::string_view to_string(SendError e) {
     case SendError::kNotSupported: return "operation not supported";
     case SendError::kHostDown: return "host is down";
     case SendError::kNoNetwork: return "machine is not on the network";
+    case SendError::kProtocolError: return "protocol error";
   }
   return "?";
 }
@@ -75,6 +87,7 @@ std::string_view to_string(RecvError e) {
     case RecvError::kNotSupported: return "operation not supported";
     case RecvError::kHostDown: return "host is down";
     case RecvError::kNoNetwork: return "machine is not on the network";
+    case RecvError::kProtocolError: return "protocol error";
   }
   return "?";
 }
@@ -94,8 +107,29 @@ SendError send_error_for(RecvError e) {
     case RecvError::kNotSupported: return SendError::kNotSupported;
     case RecvError::kHostDown: return SendError::kHostDown;
     case RecvError::kNoNetwork: return SendError::kNoNetwork;
+    case RecvError::kProtocolError: return SendError::kProtocolError;
   }
   return SendError::kConnectionReset;
+}
+
+ConnectError connect_error_for(RecvError e) {
+  switch (e) {
+    case RecvError::kBadSocket: return ConnectError::kBadSocket;
+    case RecvError::kWouldBlock: return ConnectError::kAlreadyInProgress;  // never pending
+    case RecvError::kConnectionRefused: return ConnectError::kConnectionRefused;
+    case RecvError::kNotConnected: return ConnectError::kConnectionAborted;  // never pending
+    case RecvError::kConnectionReset: return ConnectError::kConnectionReset;
+    case RecvError::kTimedOut: return ConnectError::kTimedOut;
+    case RecvError::kBrokenPipe: return ConnectError::kBrokenPipe;
+    case RecvError::kNoRoute: return ConnectError::kNoRoute;
+    case RecvError::kHostUnreachable: return ConnectError::kHostUnreachable;
+    case RecvError::kProtocolUnavailable: return ConnectError::kProtocolUnavailable;
+    case RecvError::kNotSupported: return ConnectError::kNotSupported;
+    case RecvError::kHostDown: return ConnectError::kHostDown;
+    case RecvError::kNoNetwork: return ConnectError::kNoNetwork;
+    case RecvError::kProtocolError: return ConnectError::kProtocolError;
+  }
+  return ConnectError::kConnectionAborted;
 }
 
 std::string_view to_string(ListenError e) {

@@ -40,6 +40,12 @@ void Icmpv4Layer::input(const Ipv4RxContext& ctx, buf::Packet message, base::Ins
     counters_.inc(IcmpCounter::kDropBadChecksum);
     return;
   }
+  if (message.data()[0] == kIcmpv4ParameterProblem) {
+    counters_.inc(IcmpCounter::kRxParameterProblem);
+    handle_error(kIcmpv4ParameterProblem, message.data()[1], 0, message.head_bytes().subspan(wire::kIcmpv4HeaderLen),
+                 now);
+    return;
+  }
   auto parsed = Icmpv4Repr::parse(message.head_bytes(), /*verify_checksum=*/false);
   if (!parsed) {
     counters_.inc(parsed.error() == wire::WireError::kUnsupported ? IcmpCounter::kDropUnsupportedType
@@ -61,11 +67,11 @@ void Icmpv4Layer::input(const Ipv4RxContext& ctx, buf::Packet message, base::Ins
       return;
     case Icmpv4Type::kDestUnreachable:
       counters_.inc(IcmpCounter::kRxDestUnreachable);
-      handle_error(*parsed, now);
+      handle_error(static_cast<uint8_t>(parsed->type), parsed->code, parsed->next_hop_mtu, parsed->data, now);
       return;
     case Icmpv4Type::kTimeExceeded:
       counters_.inc(IcmpCounter::kRxTimeExceeded);
-      handle_error(*parsed, now);
+      handle_error(static_cast<uint8_t>(parsed->type), parsed->code, 0, parsed->data, now);
       return;
   }
   counters_.inc(IcmpCounter::kDropUnsupportedType);
@@ -103,10 +109,10 @@ void Icmpv4Layer::answer_echo(const Ipv4RxContext& ctx, const Icmpv4Repr& reques
   }  // else counted by the IP layer (no route, ...)
 }
 
-void Icmpv4Layer::handle_error(const Icmpv4Repr& error, base::Instant now) {
+void Icmpv4Layer::handle_error(uint8_t type, uint8_t code, uint16_t next_hop_mtu, std::span<const uint8_t> q,
+                               base::Instant now) {
   // The quoted datagram: its IP header (possibly truncated after 8 payload bytes, so
   // not parsed with Ipv4Repr::parse, which checks the total length).
-  const auto q = error.data;
   if (q.size() < 20 || (q[0] >> 4) != 4) {
     counters_.inc(IcmpCounter::kDropMalformed);
     return;
@@ -120,25 +126,29 @@ void Icmpv4Layer::handle_error(const Icmpv4Repr& error, base::Instant now) {
   const wire::Ipv4Address src = wire::Ipv4Address::from_bytes(q.data() + 12);
   const wire::Ipv4Address dst = wire::Ipv4Address::from_bytes(q.data() + 16);
   const auto transport = q.subspan(ihl);
+  const bool unreachable = type == static_cast<uint8_t>(Icmpv4Type::kDestUnreachable);
 
-  if (error.type == Icmpv4Type::kDestUnreachable &&
-      error.code == wire::Icmpv4Unreachable::kFragmentationNeeded && error.next_hop_mtu != 0) {
-    ip_.update_path_mtu(dst, error.next_hop_mtu, now);
-    for (auto* l : pmtu_listeners_) l->on_path_mtu(dst, error.next_hop_mtu, q, now);
+  if (unreachable && code == wire::Icmpv4Unreachable::kFragmentationNeeded && next_hop_mtu != 0) {
+    ip_.update_path_mtu(dst, next_hop_mtu, now);
+    for (auto* l : pmtu_listeners_) l->on_path_mtu(dst, next_hop_mtu, q, now);
     return;
   }
-  if (protocol == wire::IpProtocol::kUdp && udp_ != nullptr && transport.size() >= 4) {
+  // UDP hears of the two types it knows (its sockets report port unreachable).
+  if (protocol == wire::IpProtocol::kUdp && udp_ != nullptr && transport.size() >= 4 &&
+      type != kIcmpv4ParameterProblem) {
     const uint16_t sport = base::load_be<uint16_t>(transport.data(), 0);
     const uint16_t dport = base::load_be<uint16_t>(transport.data(), 2);
-    udp_->on_icmp_error(src, sport, dst, dport, error.type, error.code);
+    udp_->on_icmp_error(src, sport, dst, dport, static_cast<Icmpv4Type>(type), code);
   }
   // TCP needs the quoted sequence number too (RFC 792 quotes 8 bytes at least).
-  if (protocol == wire::IpProtocol::kTcp && tcp_ != nullptr && transport.size() >= 8 &&
-      error.type == Icmpv4Type::kDestUnreachable) {
+  if (protocol == wire::IpProtocol::kTcp && tcp_ != nullptr && transport.size() >= 8) {
     const uint16_t sport = base::load_be<uint16_t>(transport.data(), 0);
     const uint16_t dport = base::load_be<uint16_t>(transport.data(), 2);
     const base::SeqNum seq(base::load_be<uint32_t>(transport.data(), 4));
-    tcp_->on_icmp_unreachable(src, sport, dst, dport, seq, error.code, now);
+    const TcpIcmpError kind = unreachable                                           ? TcpIcmpError::kDestUnreachable
+                              : type == static_cast<uint8_t>(Icmpv4Type::kTimeExceeded) ? TcpIcmpError::kTimeExceeded
+                                                                                        : TcpIcmpError::kParameterProblem;
+    tcp_->on_icmp_error(src, sport, dst, dport, seq, kind, code, now);
   }
 }
 

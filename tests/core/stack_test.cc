@@ -182,6 +182,7 @@ TEST(StackTest, ErrorEnumsHaveNames) {
       {RecvError::kNotSupported, SendError::kNotSupported},
       {RecvError::kHostDown, SendError::kHostDown},
       {RecvError::kNoNetwork, SendError::kNoNetwork},
+      {RecvError::kProtocolError, SendError::kProtocolError},
   };
   for (const Pending& p : pending) {
     SCOPED_TRACE(to_string(p.recv));
@@ -189,7 +190,12 @@ TEST(StackTest, ErrorEnumsHaveNames) {
     EXPECT_NE(to_string(p.send), "?");
     EXPECT_EQ(to_string(p.recv), to_string(p.send));
     EXPECT_EQ(send_error_for(p.recv), p.send);
+    // The connect() after a failed non-blocking one reports it with the same errno.
+    EXPECT_EQ(to_string(connect_error_for(p.recv)), to_string(p.recv));
   }
+  EXPECT_EQ(connect_error_for(RecvError::kNoRoute), ConnectError::kNoRoute);
+  EXPECT_EQ(connect_error_for(RecvError::kProtocolError), ConnectError::kProtocolError);
+  EXPECT_NE(to_string(ConnectError::kConnectionAborted), "?");
   EXPECT_NE(to_string(OpenError::kTooManySockets), "?");
   EXPECT_NE(to_string(ConnectError::kInvalid), "?");
 }

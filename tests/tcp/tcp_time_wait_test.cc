@@ -1,8 +1,11 @@
 // TIME-WAIT (RFC 9293 §3.6.1, RFC 1337, Linux tcp_timewait_state_process): the pair
-// is held for 2MSL (Linux's fixed 60 s), a retransmitted FIN is acknowledged again and
-// restarts the wait, a new SYN above RCV.NXT (or with a newer timestamp) reopens the
-// pair through the listener, an old one gets an ACK, and an exact RST ends the wait
-// early (tcp_rfc1337 = 0).
+// is held for 2MSL (Linux's fixed 60 s); a bare ACK at RCV.NXT restarts the wait
+// silently, anything else but an RST is answered with the last ACK, and restarts the
+// wait when it carries ACK or is a PAWS reject; a new SYN above RCV.NXT (or with a
+// newer timestamp) reopens the pair through the listener, and an exact RST ends the
+// wait early (tcp_rfc1337 = 0). connect() takes over a TIME-WAIT pair as Linux's
+// tcp_twsk_unique allows: only after timestamps, for an ephemeral port only as
+// tcp_tw_reuse says (default: loopback only).
 #include <gtest/gtest.h>
 
 #include "tcp_harness.h"
@@ -171,20 +174,224 @@ TEST(TcpTimeWait, IsnAfterTimeWaitWrapsAndAvoidsZero) {
   }
 }
 
-// connect() taking over a TIME_WAIT pair (Linux tcp_twsk_unique) starts the same way.
-TEST(TcpTimeWait, ConnectOverATimeWaitPairStartsAboveTheOldSequence) {
-  TimeWait tw;
-  tw.h.tcp().close(tw.l, tw.h.now);
-  auto s = tw.h.tcp().open();
-  ASSERT_TRUE(s.ok());
-  ASSERT_TRUE(tw.h.tcp().set_reuse_addr(*s, true));
-  ASSERT_TRUE(tw.h.tcp().bind(*s, Endpoint{kOurIp, 80}).ok());
-  ASSERT_TRUE(tw.h.tcp().connect(*s, Endpoint{kPeerIp, TcpHarness::kPeerPort}, tw.h.now).ok());
-  Seg syn = tw.h.expect_segment();
-  EXPECT_EQ(syn.h.flags, TcpFlags::kSyn);
-  EXPECT_EQ(syn.seq().value(), tw.iss + 2 + 65537);
-  EXPECT_EQ(tw.h.counter("tcp.time_wait_recycled"), 1u);
+// Linux tcp_timewait_state_process: "In this case we must reset the TIMEWAIT timer"
+// for a PAWS reject or a segment with ACK; a bare ACK exactly at RCV.NXT restarts it
+// too, unanswered. An ACK-less segment outside (an old SYN, a FIN without ACK) is
+// answered but does not restart it, nor does an RST that does not end it.
+TEST(TcpTimeWait, WhichSegmentsRestartTheWait) {
+  struct Case {
+    const char* name;
+    bool ts;
+    uint8_t flags;
+    uint32_t seq;
+    std::optional<uint32_t> tsval;
+    size_t payload;
+    bool acked;
+    bool restarts;
+  };
+  const Case cases[] = {
+      {"bare ACK at RCV.NXT", false, kAck, kPeer + 1, std::nullopt, 0, false, true},
+      {"bare ACK at RCV.NXT, newer TSval", true, kAck, kPeer + 1, 6000u, 0, false, true},
+      {"ACK out of window", false, kAck, kPeer + 100000, std::nullopt, 0, true, true},
+      {"ACK below RCV.NXT", false, kAck, kPeer - 10, std::nullopt, 0, true, true},
+      {"data with ACK at RCV.NXT", false, kAck | TcpFlags::kPsh, kPeer + 1, std::nullopt, 10, true, true},
+      {"retransmitted FIN+ACK", false, kFinAck, kPeer, std::nullopt, 0, true, true},
+      {"FIN without ACK", false, TcpFlags::kFin, kPeer, std::nullopt, 0, true, false},
+      {"old SYN", false, TcpFlags::kSyn, kPeerIss - 5000, std::nullopt, 0, true, false},
+      {"SYN+ACK", false, TcpFlags::kSyn | kAck, kPeer + 100000, std::nullopt, 0, true, true},
+      {"PAWS-rejected ACK at RCV.NXT", true, kAck, kPeer + 1, 4000u, 0, true, true},
+      {"PAWS-rejected SYN", true, TcpFlags::kSyn, kPeer + 100000, 4000u, 0, true, true},
+      {"RST out of window", false, TcpFlags::kRst, kPeer + 2, std::nullopt, 0, false, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TimeWait tw(c.ts);
+    tw.h.advance(Duration::seconds(30));
+    auto seg = tw.h.peer_segment(c.flags, c.seq, (c.flags & kAck) ? tw.iss + 2 : 0);
+    if (c.tsval) seg.options.timestamps = std::pair{*c.tsval, 0u};
+    const Bytes data = pattern(c.payload);
+    tw.h.inject(seg, data);
+    if (c.acked) {
+      tw.expect_tw_ack();
+    }
+    tw.h.expect_no_segment();
+    EXPECT_EQ(tw.h.counter("tcp.drop_paws"), c.tsval && *c.tsval < 5002 ? 1u : 0u);
+    tw.h.advance(Duration::seconds(30) - Duration::millis(1));
+    ASSERT_TRUE(tw.alive());
+    tw.h.advance(Duration::millis(1));  // 60 s after entering
+    EXPECT_EQ(tw.alive(), c.restarts);
+    if (!c.restarts) continue;
+    tw.h.advance(Duration::seconds(30) - Duration::millis(1));  // 60 s after the segment
+    EXPECT_TRUE(tw.alive());
+    tw.h.advance(Duration::millis(1));
+    EXPECT_FALSE(tw.h.tcp().state(tw.s).has_value());
+  }
 }
 
+// A segment in window (a bare ACK at RCV.NXT) updates TS.Recent (Linux stores
+// tw_ts_recent), so a SYN whose timestamp is newer than the old TS.Recent but not
+// than that one is a PAWS reject: answered, not a new incarnation.
+TEST(TcpTimeWait, InWindowAckUpdatesTsRecent) {
+  TimeWait tw(true);
+  auto ack = tw.h.peer_segment(kAck, kPeer + 1, tw.iss + 2);
+  ack.options.timestamps = std::pair{7000u, 0u};
+  tw.h.inject(ack);
+  tw.h.expect_no_segment();
+  auto syn = tw.h.peer_segment(TcpFlags::kSyn, kPeer + 100000, 0);
+  syn.options.timestamps = std::pair{6000u, 0u};  // newer than 5002, older than 7000
+  tw.h.inject(syn);
+  tw.expect_tw_ack();
+  EXPECT_TRUE(tw.alive());
+  EXPECT_EQ(tw.h.counter("tcp.time_wait_recycled"), 0u);
+  EXPECT_EQ(tw.h.counter("tcp.drop_paws"), 1u);
+}
+
+// connect() from a port the application bound (SO_REUSEADDR) onto a TIME_WAIT pair:
+// Linux's tcp_twsk_unique (called without twp) takes it over only when the old
+// connection had timestamps, whatever tcp_tw_reuse says; the SYN then starts above
+// the old sequence numbers and echoes the old TS.Recent. Without timestamps the
+// tuple is taken: EADDRNOTAVAIL.
+TEST(TcpTimeWait, ConnectFromABoundPortTakesOverOnlyWithTimestamps) {
+  for (bool ts : {false, true}) {
+    SCOPED_TRACE(ts ? "timestamps" : "no timestamps");
+    TimeWait tw(ts);
+    tw.h.tcp().close(tw.l, tw.h.now);
+    auto s = tw.h.tcp().open();
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(tw.h.tcp().set_reuse_addr(*s, true));
+    ASSERT_TRUE(tw.h.tcp().bind(*s, Endpoint{kOurIp, 80}).ok());
+    auto r = tw.h.tcp().connect(*s, Endpoint{kPeerIp, TcpHarness::kPeerPort}, tw.h.now);
+    if (!ts) {
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.error(), ConnectError::kAddressInUse);
+      tw.h.expect_no_segment();
+      EXPECT_TRUE(tw.alive());
+      EXPECT_EQ(tw.h.counter("tcp.time_wait_recycled"), 0u);
+      continue;
+    }
+    ASSERT_TRUE(r.ok());
+    Seg syn = tw.h.expect_segment();
+    EXPECT_EQ(syn.h.flags, TcpFlags::kSyn);
+    EXPECT_EQ(syn.seq().value(), tw.iss + 2 + 65537);
+    ASSERT_TRUE(syn.h.options.timestamps.has_value());
+    EXPECT_EQ(syn.h.options.timestamps->second, 5002u);  // the old TS.Recent
+    EXPECT_EQ(tw.h.counter("tcp.time_wait_recycled"), 1u);
+    EXPECT_FALSE(tw.h.tcp().state(tw.s).has_value());
+    EXPECT_EQ(tw.h.tcp().state(*s), TcpState::kSynSent);
+  }
+}
+
+// An active connection from the one ephemeral port there is (50000) to the peer,
+// closed by us first and so in TIME_WAIT. The peer's TS.Recent is 5002 (with `ts`),
+// stored at the handshake's end.
+struct ActiveTimeWait {
+  static constexpr uint16_t kPort = 50000;
+
+  ActiveTimeWait(bool ts, uint8_t tw_reuse)
+      : h(HarnessOptions{.configure = [tw_reuse](StackConfig& c) {
+          c.tcp.ephemeral_low = c.tcp.ephemeral_high = kPort;
+          c.tcp.tw_reuse = tw_reuse;
+        }}) {
+    auto sock = h.tcp().open();
+    EXPECT_TRUE(sock.ok());
+    s = *sock;
+    EXPECT_TRUE(h.tcp().connect(s, Endpoint{kPeerIp, TcpHarness::kPeerPort}, h.now).ok());
+    Seg syn = h.expect_segment();
+    EXPECT_EQ(syn.h.src_port, kPort);
+    iss = syn.seq().value();
+    auto sa = h.peer_segment(TcpFlags::kSyn | kAck, kPeerIss, iss + 1, kPort);
+    sa.options.mss = 1460;
+    if (ts && syn.h.options.timestamps) sa.options.timestamps = std::pair{5000u, syn.h.options.timestamps->first};
+    h.inject(sa);
+    EXPECT_EQ(h.expect_segment().h.flags, kAck);
+    h.tcp().close(s, h.now);
+    Seg fin = h.expect_segment();
+    EXPECT_TRUE(fin.has(TcpFlags::kFin));
+    auto fa = h.peer_segment(kFinAck, kPeer, iss + 2, kPort);
+    if (ts && fin.h.options.timestamps) fa.options.timestamps = std::pair{5002u, fin.h.options.timestamps->first};
+    h.inject(fa);
+    EXPECT_EQ(h.expect_segment().h.flags, kAck);
+    EXPECT_EQ(h.tcp().state(s), TcpState::kTimeWait);
+  }
+
+  TcpHarness h;
+  SocketId s;
+  uint32_t iss = 0;
+};
+
+// connect() choosing the port (Linux __inet_hash_connect -> tcp_twsk_unique with
+// twp): a TIME_WAIT 4-tuple is taken over only with tcp_tw_reuse (1; 2 means
+// loopback only, and the peer is not loopback), timestamps on the old connection, and
+// more than tcp_tw_reuse_delay (1 s) in TIME_WAIT. Otherwise the port counts as used:
+// with no other port in the range, the connect fails (EADDRNOTAVAIL in Linux).
+TEST(TcpTimeWait, ConnectFromAnEphemeralPortTakesOverOnlyAsTcpTwReuseSays) {
+  struct Case {
+    const char* name;
+    uint8_t tw_reuse;
+    bool ts;
+    Duration after;  // in TIME_WAIT
+    bool takes_over;
+  };
+  const Case cases[] = {
+      {"tw_reuse 2 (default), not loopback", 2, true, Duration::seconds(5), false},
+      {"tw_reuse 0", 0, true, Duration::seconds(5), false},
+      {"tw_reuse 1", 1, true, Duration::seconds(5), true},
+      {"tw_reuse 1, one second", 1, true, Duration::seconds(1), false},
+      {"tw_reuse 1, just over a second", 1, true, Duration::millis(1001), true},
+      {"tw_reuse 1, no timestamps", 1, false, Duration::seconds(5), false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ActiveTimeWait tw(c.ts, c.tw_reuse);
+    tw.h.advance(c.after);
+    auto s = tw.h.tcp().open();
+    ASSERT_TRUE(s.ok());
+    auto r = tw.h.tcp().connect(*s, Endpoint{kPeerIp, TcpHarness::kPeerPort}, tw.h.now);
+    if (!c.takes_over) {
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.error(), ConnectError::kNoEphemeralPorts);
+      tw.h.expect_no_segment();
+      EXPECT_EQ(tw.h.tcp().state(tw.s), TcpState::kTimeWait);
+      continue;
+    }
+    ASSERT_TRUE(r.ok());
+    Seg syn = tw.h.expect_segment();
+    EXPECT_EQ(syn.h.src_port, ActiveTimeWait::kPort);
+    EXPECT_EQ(syn.seq().value(), tw.iss + 2 + 65537);
+    ASSERT_TRUE(syn.h.options.timestamps.has_value());
+    EXPECT_EQ(syn.h.options.timestamps->second, 5002u);
+    EXPECT_EQ(tw.h.counter("tcp.time_wait_recycled"), 1u);
+    EXPECT_FALSE(tw.h.tcp().state(tw.s).has_value());
+  }
+}
+
+// With a second port in the range, the search passes over the TIME_WAIT one.
+TEST(TcpTimeWait, EphemeralSearchSkipsATimeWaitPort) {
+  TcpHarness h(HarnessOptions{.configure = [](StackConfig& c) {
+    c.tcp.ephemeral_low = 50000;
+    c.tcp.ephemeral_high = 50001;
+  }});
+  std::optional<uint16_t> first;
+  for (int i = 0; i < 2; ++i) {
+    auto s = h.tcp().open();
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(h.tcp().connect(*s, Endpoint{kPeerIp, TcpHarness::kPeerPort}, h.now).ok());
+    Seg syn = h.expect_segment();
+    if (!first) {
+      first = syn.h.src_port;
+      // To TIME_WAIT: SYN-ACK, our close, the peer's FIN.
+      const uint32_t iss = syn.seq().value();
+      h.inject(h.peer_segment(TcpFlags::kSyn | kAck, kPeerIss, iss + 1, *first));
+      h.expect_segment();
+      h.tcp().close(*s, h.now);
+      h.expect_segment();
+      h.inject(h.peer_segment(kFinAck, kPeer, iss + 2, *first));
+      h.expect_segment();
+      ASSERT_EQ(h.tcp().state(*s), TcpState::kTimeWait);
+      continue;
+    }
+    EXPECT_NE(syn.h.src_port, *first);
+  }
+}
 }  // namespace
 }  // namespace joyride::core::testing

@@ -127,22 +127,34 @@ void TcpLayer::syn_sent_input(Tcb& t, const Rx& rx, buf::Packet& payload, Instan
 }
 
 void TcpLayer::time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now) {
+  // Linux tcp_timewait_state_process (with tcp_rfc1337 = 0), in its order.
   (void)payload;
-  if (rx.has(TcpFlags::kRst)) {
-    // Linux (tcp_rfc1337 = 0): an in-window RST ends TIME_WAIT early.
-    if (rx.seq() == t.rcv_nxt) connection_done(t, now);
+  const bool rst = rx.has(TcpFlags::kRst);
+  const bool paws = paws_reject(t, rx, now);
+  const auto& ts = rx.h.options.timestamps;
+  // In window: exactly at RCV.NXT and occupying no sequence space (a bare ACK), or an
+  // RST there. The RST ends TIME_WAIT early; anything else restarts the 2MSL wait
+  // and, with a timestamp, updates TS.Recent. Nothing is sent.
+  if (!paws && rx.seq() == t.rcv_nxt && (rx.seg_len() == 0 || rst)) {
+    if (rst) {
+      connection_done(t, now);
+      return;
+    }
+    timers_.arm(t.wait_timer, now + config_.time_wait);
+    if (t.ts_ok && ts) {
+      t.ts_recent = ts->first;
+      t.ts_recent_at = now;
+    }
     return;
   }
-  if (rx.has(TcpFlags::kSyn) && !rx.has(TcpFlags::kAck)) {
-    // Linux tcp_timewait_state_process: a new SYN may reopen the pair when its
-    // sequence number is above what we received, or its timestamp is newer; never
-    // one PAWS rejects (a timestamp older than TS.Recent), whatever its sequence.
+  if (rx.has(TcpFlags::kSyn) && !rst && !rx.has(TcpFlags::kAck) && !paws) {
+    // A new SYN may reopen the pair when its sequence number is above what we
+    // received, or its timestamp is newer; never one PAWS rejects (a timestamp older
+    // than TS.Recent), whatever its sequence.
     const bool newer_seq = rx.seq() > t.rcv_nxt;
-    const bool newer_ts = t.ts_ok && rx.h.options.timestamps &&
-                          static_cast<int32_t>(rx.h.options.timestamps->first - t.ts_recent) > 0;
-    if ((newer_seq || newer_ts) && !paws_reject(t, rx, now)) {
-      Tcb* listener = lookup_listener(rx.tuple.local, rx.tuple.local_port);
-      if (listener != nullptr) {
+    const bool newer_ts = t.ts_ok && ts && static_cast<int32_t>(ts->first - t.ts_recent) > 0;
+    if (newer_seq || newer_ts) {
+      if (Tcb* listener = lookup_listener(rx.tuple.local, rx.tuple.local_port)) {
         // The new incarnation's ISN is the old SND.NXT + 65535 + 2, above every
         // sequence number the old one used (RFC 1122 §4.2.2.13's condition), not a
         // fresh RFC 6528 ISN.
@@ -153,17 +165,19 @@ void TcpLayer::time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
         syn_to_listener(*listener, rx, now, isn);
         return;
       }
+      // No listener: answered with the ACK below, as Linux's TCP_TW_SYN falls to
+      // TCP_TW_ACK.
     }
-    send_ack(t, now);
-    return;
   }
-  // A retransmitted FIN: our last ACK was lost. Acknowledge and restart the 2MSL wait.
-  if (rx.has(TcpFlags::kFin) && rx.seq() + rx.payload_len + 1 == t.rcv_nxt) {
-    send_ack(t, now);
-    timers_.arm(t.wait_timer, now + config_.time_wait);
-    return;
-  }
-  if (!acceptable(t, rx) || rx.seg_len() != 0) send_ack(t, now);
+  if (paws) counters_.inc(TcpCounter::kDropPaws);
+  // Any other RST is ignored.
+  if (rst) return;
+  // Everything else (out of window, data, a retransmitted FIN whose ACK was lost, an
+  // old SYN) is answered with our last ACK. "In this case we must reset the TIMEWAIT
+  // timer" when it is a PAWS reject or carries ACK; an ACK-less SYN may be an old
+  // duplicate or a new SYN with a sequence number below RCV.NXT, and does not.
+  if (paws || rx.has(TcpFlags::kAck)) timers_.arm(t.wait_timer, now + config_.time_wait);
+  send_ack(t, now);
 }
 
 void TcpLayer::reset_received(Tcb& t, Instant now) {

@@ -75,19 +75,88 @@ Tcb* TcpLayer::tcb(SocketId s) {
 
 // ---- lifetime ---------------------------------------------------------------------------
 
-base::Result<SocketId, OpenError> TcpLayer::new_tcb() {
+std::unique_ptr<Tcb> TcpLayer::make_tcb() {
   auto t = std::make_unique<Tcb>(this, config_.rcvbuf_max, config_.ooo_max_segments);
+  t->rtt = tcp::RttEstimator(config_.initial_rto, config_.min_rto, config_.max_rto);
+  t->keepalive_idle = config_.keepalive_idle;
+  t->keepalive_interval = config_.keepalive_interval;
+  t->keepalive_probes = config_.keepalive_probes;
+  t->cc = tcp::make_congestion_control(config_.congestion_control);
+  if (!t->cc) t->cc = tcp::make_congestion_control(tcp::kDefaultCongestionControl);
+  return t;
+}
+
+base::Result<SocketId, OpenError> TcpLayer::new_tcb() {
+  auto t = make_tcb();
   Tcb* raw = t.get();
   auto id = sockets_.insert(std::move(t));
   if (!id) return base::Err{id.error()};
   raw->id = *id;
-  raw->rtt = tcp::RttEstimator(config_.initial_rto, config_.min_rto, config_.max_rto);
-  raw->keepalive_idle = config_.keepalive_idle;
-  raw->keepalive_interval = config_.keepalive_interval;
-  raw->keepalive_probes = config_.keepalive_probes;
-  raw->cc = tcp::make_congestion_control(config_.congestion_control);
-  if (!raw->cc) raw->cc = tcp::make_congestion_control(tcp::kDefaultCongestionControl);
   return *id;
+}
+
+Tcb& TcpLayer::reopen(Tcb& old) {
+  // Only a socket whose connect() failed comes here: CLOSED, out of the demux table,
+  // with no timers running and no listener or children.
+  assert(old.state == TcpState::kClosed && !old.in_table && !old.parent.valid() && old.accept_queue.empty());
+  std::unique_ptr<Tcb> fresh = make_tcb();
+  Tcb& t = *fresh;
+  t.id = old.id;
+  // Socket options outlive the connection (they are the socket's, not the TCB's).
+  t.reuse_addr = old.reuse_addr;
+  t.nodelay = old.nodelay;
+  t.cork = old.cork;
+  t.keepalive = old.keepalive;
+  t.keepalive_idle = old.keepalive_idle;
+  t.keepalive_interval = old.keepalive_interval;
+  t.keepalive_probes = old.keepalive_probes;
+  t.user_timeout = old.user_timeout;
+  t.linger = old.linger;
+  t.linger_time = old.linger_time;
+  t.sndbuf_limit = old.sndbuf_limit;
+  t.rcvbuf_limit = old.rcvbuf_limit;
+  if (auto cc = tcp::make_congestion_control(old.cc->name())) t.cc = std::move(cc);
+  // Linux keeps what bind() fixed; a port chosen by connect() (or by bind() to port
+  // 0) was given back when the connection closed (tcp_set_state, inet_put_port).
+  t.addr_locked = old.addr_locked;
+  t.port_locked = old.port_locked;
+  if (old.addr_locked) t.tuple.local = old.tuple.local;
+  if (old.port_locked) {
+    t.tuple.local_port = old.tuple.local_port;
+    t.bound = true;  // stays in by_port_ under the same id
+  } else if (old.bound) {
+    auto it = by_port_.find(old.tuple.local_port);
+    if (it != by_port_.end()) {
+      std::erase(it->second, old.id);
+      if (it->second.empty()) by_port_.erase(it);
+    }
+  }
+  old.rtx_timer.cancel();
+  old.delack_timer.cancel();
+  old.keepalive_timer.cancel();
+  old.wait_timer.cancel();
+  if (!old.snd.storage().empty()) buffers_.release(old.snd.storage());
+  if (!old.rcv.storage().empty()) buffers_.release(old.rcv.storage());
+  // The host was told of the error; an event it has not taken yet now says nothing.
+  t.reported = old.reported;
+  *sockets_.get(old.id) = std::move(fresh);  // `old` is gone from here on
+  notify(t);
+  return t;
+}
+
+bool TcpLayer::time_wait_reusable(const Tcb& old, bool ephemeral, Instant now) const {
+  // Linux tcp_twsk_unique. Only an old connection with timestamps: PAWS then keeps
+  // its delayed segments out of the new one (whose SYN echoes its TS.Recent).
+  if (!old.ts_ok) return false;
+  // A port bind() fixed is the application's explicit choice: taken over always.
+  if (!ephemeral) return true;
+  // Otherwise tcp_tw_reuse decides, 2 meaning 1 for loopback pairs and 0 for the rest,
+  // and only once the pair has been in TIME_WAIT for more than tcp_tw_reuse_delay
+  // (1 s; Linux 6.13's rule, from tw_entry_stamp: earlier kernels counted from the
+  // last timestamp received).
+  const bool loopback = old.tuple.local.is_loopback() || old.tuple.remote.is_loopback();
+  const bool reuse = config_.tw_reuse == 1 || (config_.tw_reuse == 2 && loopback);
+  return reuse && now - old.time_wait_at > Duration::seconds(1);
 }
 
 void TcpLayer::free_tcb(Tcb& t) {
@@ -198,12 +267,13 @@ void TcpLayer::notify(Tcb& t, bool always) {
 
 // ---- binding and demux -------------------------------------------------------------------
 
-bool TcpLayer::port_in_use(wire::Ipv4Address addr, uint16_t port, const Tcb* except, bool reuse) const {
+bool TcpLayer::port_in_use(wire::Ipv4Address addr, uint16_t port, const Tcb* except, bool reuse,
+                           const Tcb* except_too) const {
   auto it = by_port_.find(port);
   if (it == by_port_.end()) return false;
   for (SocketId id : it->second) {
     const auto* p = sockets_.get(id);
-    if (p == nullptr || p->get() == except) continue;
+    if (p == nullptr || p->get() == except || p->get() == except_too) continue;
     const Tcb& o = **p;
     const bool overlap = addr.is_unspecified() || o.tuple.local.is_unspecified() || o.tuple.local == addr;
     if (!overlap) continue;
@@ -275,6 +345,8 @@ base::Status<BindError> TcpLayer::bind(SocketId s, Endpoint local) {
   t->tuple.local = addr;
   t->tuple.local_port = port;
   t->bound = true;
+  t->port_locked = local.port != 0;
+  t->addr_locked = !addr.is_unspecified();
   by_port_[port].push_back(s);
   return {};
 }
@@ -314,6 +386,7 @@ base::Result<SocketId, AcceptError> TcpLayer::accept(SocketId listener, Endpoint
     if (c == nullptr) continue;
     c->parent = SocketId{};
     c->user_visible = true;
+    c->connect_call = tcp::ConnectCall::kConnected;  // Linux inet_accept: SS_CONNECTED
     if (peer != nullptr) *peer = Endpoint{c->tuple.remote, c->tuple.remote_port};
     notify(*c, true);  // news to the host whatever its bits
     notify(*l);
@@ -325,52 +398,76 @@ base::Result<SocketId, AcceptError> TcpLayer::accept(SocketId listener, Endpoint
 base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instant now) {
   Tcb* t = tcb(s);
   if (t == nullptr || t->orphan) return base::Err{ConnectError::kBadSocket};
-  if (!remote.address.is_v4()) return base::Err{ConnectError::kUnsupportedFamily};
-  switch (t->state) {
-    case TcpState::kClosed: break;
-    case TcpState::kSynSent:
-    case TcpState::kSynReceived: return base::Err{ConnectError::kAlreadyInProgress};
-    case TcpState::kListen: return base::Err{ConnectError::kInvalid};
-    default: return base::Err{ConnectError::kAlreadyConnected};
+  // Linux __inet_stream_connect: what connect() did before decides, then the TCP state.
+  switch (t->connect_call) {
+    case tcp::ConnectCall::kConnected: return base::Err{ConnectError::kAlreadyConnected};
+    case tcp::ConnectCall::kConnecting:
+      switch (t->state) {
+        case TcpState::kSynSent:
+        case TcpState::kSynReceived: return base::Err{ConnectError::kAlreadyInProgress};
+        case TcpState::kClosed: {
+          // The attempt failed (RST, timeout, ICMP): report its error once (sock_error,
+          // which takes it), ECONNABORTED if send(), recv() or take_error() took it
+          // already, and make the socket unconnected again (tcp_disconnect).
+          const ConnectError e = t->pending_error ? connect_error_for(*t->pending_error)
+                                                  : ConnectError::kConnectionAborted;
+          reopen(*t);
+          return base::Err{e};
+        }
+        default:
+          // It was established meanwhile (whatever became of it since, short of
+          // CLOSED): this call reports the success, later ones EISCONN.
+          t->connect_call = tcp::ConnectCall::kConnected;
+          return {};
+      }
+    case tcp::ConnectCall::kUnconnected:
+      // Linux answers EISCONN for any state but CLOSED, a listener's included.
+      if (t->state != TcpState::kClosed) return base::Err{ConnectError::kAlreadyConnected};
+      break;
   }
-  if (t->reset) return base::Err{ConnectError::kInvalid};
+  if (!remote.address.is_v4()) return base::Err{ConnectError::kUnsupportedFamily};
   const wire::Ipv4Address dst = remote.address.v4();
   if (remote.port == 0 || dst.is_unspecified() || !dst.is_unicast()) return base::Err{ConnectError::kInvalid};
   auto route = ip_.route(dst, now);
   if (!route || route->broadcast) return base::Err{ConnectError::kNoRoute};
-  wire::Ipv4Address src = t->bound && !t->tuple.local.is_unspecified() ? t->tuple.local : route->source;
+  wire::Ipv4Address src = !t->tuple.local.is_unspecified() ? t->tuple.local : route->source;
   tcp::FourTuple tuple{src, dst, t->tuple.local_port, remote.port};
-  std::optional<uint32_t> tw_isn;
+  // A TIME_WAIT connection on the tuple gives way only as Linux's tcp_twsk_unique
+  // lets it; the new incarnation then starts above its sequence numbers and keeps its
+  // TS.Recent.
+  Tcb* old = nullptr;
   if (!t->bound) {
     // RFC 6056 algorithm 4 (Linux's __inet_hash_connect): a port no other connection
-    // to this destination uses, and not a listener's.
+    // to this destination uses, and not a listener's. A TIME_WAIT tuple that may not
+    // be taken over is as good as used: the search moves on to the next port.
     auto port = ports_.pick(src, dst, remote.port, [&](uint16_t c) {
-      tcp::FourTuple k{src, dst, c, remote.port};
-      if (Tcb* o = lookup(k); o != nullptr && o->state != TcpState::kTimeWait) return false;
-      return !port_in_use(src, c, t, false);
+      Tcb* o = lookup(tcp::FourTuple{src, dst, c, remote.port});
+      const bool reusable = o != nullptr && o->state == TcpState::kTimeWait && time_wait_reusable(*o, true, now);
+      if (o != nullptr && !reusable) return false;
+      return !port_in_use(src, c, t, false, reusable ? o : nullptr);
     });
     if (!port) return base::Err{ConnectError::kNoEphemeralPorts};
     tuple.local_port = *port;
-    // A TIME_WAIT connection on the tuple gives way (Linux tcp_twsk_unique with timestamps).
-    if (Tcb* old = lookup(tuple)) {
-      counters_.inc(TcpCounter::kTimeWaitRecycled);
-      tw_isn = tcp::isn_after_time_wait(old->snd_nxt.value());
-      free_tcb(*old);
-    }
-    t->tuple = tuple;
-    t->path.invalidate();
+    old = lookup(tuple);
     t->bound = true;
     by_port_[tuple.local_port].push_back(s);
   } else {
-    if (Tcb* old = lookup(tuple)) {
-      if (old->state != TcpState::kTimeWait) return base::Err{ConnectError::kAddressInUse};
-      counters_.inc(TcpCounter::kTimeWaitRecycled);
-      tw_isn = tcp::isn_after_time_wait(old->snd_nxt.value());
-      free_tcb(*old);
-    }
-    t->tuple = tuple;
-    t->path.invalidate();
+    old = lookup(tuple);
+    if (old != nullptr && !(old->state == TcpState::kTimeWait && time_wait_reusable(*old, false, now)))
+      return base::Err{ConnectError::kAddressInUse};
   }
+  std::optional<uint32_t> tw_isn;
+  if (old != nullptr) {
+    counters_.inc(TcpCounter::kTimeWaitRecycled);
+    tw_isn = tcp::isn_after_time_wait(old->snd_nxt.value());
+    t->ts_recent = old->ts_recent;
+    t->ts_recent_at = old->ts_recent_at;
+    // Frees it, or leaves a CLOSED socket the application still holds.
+    connection_done(*old, now);
+  }
+  t->tuple = tuple;
+  t->path.invalidate();
+  t->connect_call = tcp::ConnectCall::kConnecting;
   hash_insert(*t);
   init_buffers(*t);
   set_mss_from_route(*t, now);
@@ -583,6 +680,20 @@ bool TcpLayer::set_rcvbuf(SocketId s, size_t bytes) {
   return true;
 }
 
+std::optional<RecvError> TcpLayer::take_error(SocketId s) {
+  Tcb* t = tcb(s);
+  if (t == nullptr || t->orphan) return RecvError::kBadSocket;
+  // Linux SO_ERROR: sock_error(), else the soft error (xchg(&sk->sk_err_soft, 0)).
+  std::optional<RecvError> e;
+  if (t->pending_error) {
+    std::swap(e, t->pending_error);
+    notify(*t);
+  } else {
+    std::swap(e, t->soft_error);
+  }
+  return e;
+}
+
 // ---- introspection ----------------------------------------------------------------------
 
 uint32_t TcpLayer::readiness(SocketId s) {
@@ -772,9 +883,16 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now)
 }
 
 namespace {
-// ICMP destination unreachable code -> errno, Linux's icmp_err_convert (codes 0-15;
-// 4, fragmentation needed, is path MTU discovery's and never an error for TCP).
-std::optional<RecvError> unreachable_error(uint8_t code) {
+// ICMP error -> errno, as Linux's tcp_v4_err: destination unreachable through
+// icmp_err_convert (codes 0-15; 4, fragmentation needed, is path MTU discovery's and
+// never an error for TCP), time exceeded EHOSTUNREACH whatever the code, parameter
+// problem EPROTO.
+std::optional<RecvError> icmp_error(TcpIcmpError kind, uint8_t code) {
+  switch (kind) {
+    case TcpIcmpError::kTimeExceeded: return RecvError::kHostUnreachable;
+    case TcpIcmpError::kParameterProblem: return RecvError::kProtocolError;
+    case TcpIcmpError::kDestUnreachable: break;
+  }
   switch (code) {
     case 0:   // net unreachable
     case 6:   // destination net unknown
@@ -798,37 +916,43 @@ std::optional<RecvError> unreachable_error(uint8_t code) {
 }
 }  // namespace
 
-void TcpLayer::on_icmp_unreachable(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport,
-                                   SeqNum seq, uint8_t code, Instant now) {
+void TcpLayer::on_icmp_error(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport, SeqNum seq,
+                             TcpIcmpError kind, uint8_t code, Instant now) {
   // Linux tcp_v4_err. TIME_WAIT and CLOSED ignore ICMP; lookup() finds no listener.
   Tcb* t = lookup(tcp::FourTuple{src, dst, sport, dport});
   if (t == nullptr || t->state == TcpState::kTimeWait || t->state == TcpState::kClosed) return;
-  const std::optional<RecvError> error = unreachable_error(code);
+  const bool net_or_host_unreachable = kind == TcpIcmpError::kDestUnreachable && (code == 0 || code == 1);
   if (t->state == TcpState::kSynReceived && t->parent.valid()) {
     // A passive open (a request socket in Linux, tcp_req_err): only an error quoting
-    // our SYN-ACK counts, and only net or host unreachable drops the embryonic
-    // connection, silently (no RST, nothing for accept() to report).
-    if (seq == t->iss && (code == 0 || code == 1)) connection_done(*t, now);
+    // our SYN-ACK counts, and only net or host unreachable, time exceeded or parameter
+    // problem drops the embryonic connection, silently (no RST, nothing for accept()
+    // to report).
+    if (seq == t->iss && (net_or_host_unreachable || kind != TcpIcmpError::kDestUnreachable)) {
+      connection_done(*t, now);
+    }
     return;
   }
   // RFC 5927 §4.1 (Linux: the quoted sequence number must lie in [SND.UNA, SND.NXT]):
   // an error about a segment we have no outstanding is forged or stale.
   if (!base::seq_in_window(seq, t->snd_una, t->snd_nxt + 1)) return;
+  const std::optional<RecvError> error = icmp_error(kind, code);
   if (!error) return;
   if (t->state == TcpState::kSynSent || t->state == TcpState::kSynReceived) {
     // An opening connection (and an active open's SYN-RECEIVED) fails at once with
-    // the converted errno, whatever the code: RFC 1122 §4.2.3.9 would only abort for
-    // hard errors, Linux aborts for all.
+    // the converted errno, whatever the error: RFC 1122 §4.2.3.9 would only abort for
+    // hard errors (and calls time exceeded and parameter problem soft), Linux aborts
+    // for all.
     counters_.inc(TcpCounter::kAttemptFails);
     abort(*t, error, false, now);
     return;
   }
   // Synchronized: a soft error (RFC 1122 §4.2.3.9; Linux sk_err_soft without
-  // IP_RECVERR, which we do not have), reported if the connection times out.
+  // IP_RECVERR, which we do not have), reported if the connection times out or
+  // through take_error().
   t->soft_error = error;
   // RFC 6069 (Linux tcp_ld_RTO_revert): net or host unreachable for the segment at
   // SND.UNA while the RTO is backed off says the path, not congestion, lost it.
-  if (code == 0 || code == 1) revert_rto_backoff(*t, seq, now);
+  if (net_or_host_unreachable) revert_rto_backoff(*t, seq, now);
 }
 
 void TcpLayer::set_mss_from_route(Tcb& t, Instant now) {

@@ -61,7 +61,9 @@ bool TcpLayer::emit_syn_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags
   o.mss = t.adv_mss;
   const bool syn_ack = (flags & TcpFlags::kAck) != 0;
   if (syn_ack ? t.sack_ok : config_.sack) o.sack_permitted = true;
-  if (syn_ack ? t.ts_ok : config_.timestamps) o.timestamps = std::pair{tsval(t, now), syn_ack ? t.ts_recent : 0u};
+  // A SYN's TSecr is 0 but on a 4-tuple taken over from TIME_WAIT, where it echoes
+  // the old connection's TS.Recent as Linux's does (tcp_twsk_unique carries it over).
+  if (syn_ack ? t.ts_ok : config_.timestamps) o.timestamps = std::pair{tsval(t, now), t.ts_recent};
   if (syn_ack ? t.wscale_ok : config_.window_scaling) o.window_scale = t.rcv_wscale;
   h.payload_len = static_cast<uint16_t>(len);
   const size_t hlen = h.header_len_to_emit();

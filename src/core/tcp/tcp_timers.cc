@@ -307,6 +307,7 @@ void TcpLayer::on_keepalive_timer(Tcb& t, Instant now) {
 
 void TcpLayer::enter_time_wait(Tcb& t, Instant now) {
   set_state(t, TcpState::kTimeWait, now);
+  t.time_wait_at = now;
   t.rtx_timer.cancel();
   t.rtx_mode = RtxTimerMode::kNone;
   t.delack_timer.cancel();

@@ -23,12 +23,29 @@ enum class BindError : uint8_t {
 enum class ConnectError : uint8_t {
   kBadSocket,          // EBADF
   kNoRoute,            // ENETUNREACH
-  kNoEphemeralPorts,   // EAGAIN
+  // EAGAIN for UDP (Linux inet_autobind); EADDRNOTAVAIL for TCP (__inet_hash_connect):
+  // every ephemeral port is taken for this destination.
+  kNoEphemeralPorts,
   kUnsupportedFamily,  // EAFNOSUPPORT
   kInvalid,            // EINVAL (e.g. port 0)
   kAlreadyConnected,   // EISCONN
   kAlreadyInProgress,  // EALREADY
   kAddressInUse,       // EADDRNOTAVAIL/EADDRINUSE: the 4-tuple is taken
+  // A TCP connect() after a non-blocking one failed reports the connection's pending
+  // error once (Linux __inet_stream_connect, sock_error), as the errno of the same
+  // name (connect_error_for), or ECONNABORTED when it was already taken; the next
+  // connect() starts a new attempt.
+  kConnectionRefused,    // ECONNREFUSED
+  kConnectionReset,      // ECONNRESET
+  kTimedOut,             // ETIMEDOUT
+  kBrokenPipe,           // EPIPE
+  kHostUnreachable,      // EHOSTUNREACH
+  kProtocolUnavailable,  // ENOPROTOOPT
+  kNotSupported,         // EOPNOTSUPP
+  kHostDown,             // EHOSTDOWN
+  kNoNetwork,            // ENONET
+  kProtocolError,        // EPROTO
+  kConnectionAborted,    // ECONNABORTED: failed, and the error was already reported
 };
 
 enum class ListenError : uint8_t {
@@ -60,13 +77,14 @@ enum class SendError : uint8_t {
   kBrokenPipe,         // EPIPE: shut down for writing, or the connection is closed
   kConnectionReset,    // ECONNRESET
   kTimedOut,           // ETIMEDOUT
-  // A TCP connection's pending error from an ICMP destination unreachable (the
-  // errno Linux's icmp_err_convert gives the code; RecvError has the same values):
+  // A TCP connection's pending error from an ICMP error (the errno Linux's
+  // tcp_v4_err gives it; RecvError has the same values):
   kHostUnreachable,      // EHOSTUNREACH
   kProtocolUnavailable,  // ENOPROTOOPT: protocol unreachable
   kNotSupported,         // EOPNOTSUPP: source route failed
   kHostDown,             // EHOSTDOWN: destination host unknown
   kNoNetwork,            // ENONET: source host isolated
+  kProtocolError,        // EPROTO: ICMP parameter problem
 };
 
 // Also the error a TCP connection holds until the application reads it (Linux
@@ -79,13 +97,16 @@ enum class RecvError : uint8_t {
   kConnectionReset,    // ECONNRESET
   kTimedOut,           // ETIMEDOUT
   kBrokenPipe,         // EPIPE: an RST in CLOSE_WAIT (Linux tcp_reset); recv reports EOF first
-  // ICMP destination unreachable, as Linux's icmp_err_convert maps the codes:
+  // ICMP errors as Linux's tcp_v4_err maps them (destination unreachable through
+  // icmp_err_convert; time exceeded is EHOSTUNREACH, parameter problem EPROTO):
   kNoRoute,              // ENETUNREACH: net unreachable/unknown, net prohibited, net unreachable for TOS
-  kHostUnreachable,      // EHOSTUNREACH: host unreachable, host prohibited, host for TOS, filtered, precedence
+  kHostUnreachable,      // EHOSTUNREACH: host unreachable, host prohibited, host for TOS, filtered, precedence;
+                         // time exceeded
   kProtocolUnavailable,  // ENOPROTOOPT: protocol unreachable
   kNotSupported,         // EOPNOTSUPP: source route failed
   kHostDown,             // EHOSTDOWN: destination host unknown
   kNoNetwork,            // ENONET: source host isolated
+  kProtocolError,        // EPROTO: ICMP parameter problem (Linux tcp_v4_err)
 };
 
 std::string_view to_string(OpenError e);
@@ -99,5 +120,8 @@ std::string_view to_string(AcceptError e);
 // The SendError with the same errno as a connection's pending RecvError, for send()
 // to report it (kWouldBlock, kNotConnected, kBadSocket are never pending).
 SendError send_error_for(RecvError e);
+// The ConnectError with the same errno as a connection's pending RecvError, for the
+// connect() after a failed non-blocking one to report it.
+ConnectError connect_error_for(RecvError e);
 
 }  // namespace joyride::core

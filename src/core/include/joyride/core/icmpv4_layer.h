@@ -1,7 +1,8 @@
 // ICMPv4 (RFC 792, RFC 1122 §3.2.2) for one stack instance: answers echo requests,
 // sends destination-unreachable and time-exceeded errors (rate-limited), and hands
-// received errors to whoever they concern: ping sockets, UDP sockets, and path-MTU
-// listeners (TCP, later) for fragmentation-needed.
+// received errors to whoever they concern: ping sockets, UDP sockets, TCP
+// (destination unreachable, time exceeded, parameter problem: RFC 1122 §3.2.2 says
+// all three reach the transport), and path-MTU listeners for fragmentation-needed.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +36,7 @@ enum class IcmpCounter : uint8_t {
   kRxEchoReplies,
   kRxDestUnreachable,
   kRxTimeExceeded,
+  kRxParameterProblem,
   kTxEchoReplies,
   kTxDestUnreachable,
   kTxTimeExceeded,
@@ -46,12 +48,17 @@ enum class IcmpCounter : uint8_t {
   kDropNoBuffers,
   kCount
 };
-constexpr std::array<std::string_view, 14> counter_names(IcmpCounter) {
+constexpr std::array<std::string_view, 15> counter_names(IcmpCounter) {
   return {"rx_messages",        "rx_echo_requests",   "rx_echo_replies",  "rx_dest_unreachable",
-          "rx_time_exceeded",   "tx_echo_replies",    "tx_dest_unreachable", "tx_time_exceeded",
+          "rx_time_exceeded",   "rx_parameter_problem", "tx_echo_replies",    "tx_dest_unreachable", "tx_time_exceeded",
           "drop_malformed",     "drop_bad_checksum",  "drop_unsupported_type", "drop_broadcast_echo",
           "drop_rate_limited",  "drop_no_buffers"};
 }
+
+// RFC 792 parameter problem. Not one of wire::Icmpv4Type (the wire layer parses the
+// messages the stack also builds); its layout is an error's, the pointer in byte 4
+// and the quoted datagram from byte 8, so this layer reads it by hand.
+inline constexpr uint8_t kIcmpv4ParameterProblem = 12;
 
 // Told of fragmentation-needed errors (RFC 1191) after the path MTU was updated.
 class PathMtuListener {
@@ -88,7 +95,10 @@ class Icmpv4Layer final : public ReassemblyTimeoutListener {
  private:
   void answer_echo(const Ipv4RxContext& ctx, const wire::Icmpv4Repr& request, buf::Packet message,
                    base::Instant now);
-  void handle_error(const wire::Icmpv4Repr& error, base::Instant now);
+  // An error message: its type and code, the next-hop MTU (fragmentation needed
+  // only) and the quoted datagram.
+  void handle_error(uint8_t type, uint8_t code, uint16_t next_hop_mtu, std::span<const uint8_t> quoted,
+                    base::Instant now);
   void send_error(wire::Icmpv4Type type, uint8_t code, const wire::Ipv4Repr& original,
                   const buf::Packet& payload, base::Instant now);
   bool take_token(base::Instant now);

@@ -58,6 +58,14 @@ struct FourTupleHash {
   }
 };
 
+// The ICMP errors TCP acts on (RFC 1122 §4.2.3.9; the cases of Linux's tcp_v4_err).
+// Fragmentation needed goes to on_path_mtu instead.
+enum class TcpIcmpError : uint8_t {
+  kDestUnreachable,   // type 3, any other code: icmp_err_convert's errno
+  kTimeExceeded,      // type 11, either code: EHOSTUNREACH
+  kParameterProblem,  // type 12: EPROTO
+};
+
 class TcpLayer final : public PathMtuListener {
  public:
   TcpLayer(const TcpConfig& config, Ipv4Layer& ip, buf::PacketPool& pool, base::RandomSource& random,
@@ -72,6 +80,12 @@ class TcpLayer final : public PathMtuListener {
   base::Status<ListenError> listen(SocketId s, int backlog);
   // The peer's endpoint goes to *peer when given.
   base::Result<SocketId, AcceptError> accept(SocketId listener, Endpoint* peer = nullptr);
+  // As Linux's non-blocking connect() (__inet_stream_connect): a new attempt returns
+  // at once (EINPROGRESS is the caller's to say); while it is under way, kAlreadyInProgress;
+  // once it succeeded, the next call returns success and later ones kAlreadyConnected;
+  // once it failed, the next call returns the pending error (kConnectionAborted if it
+  // was read already) and leaves the socket unconnected, so the one after that starts
+  // a new attempt. A listener, or an accepted socket, gets kAlreadyConnected.
   base::Status<ConnectError> connect(SocketId s, Endpoint remote, base::Instant now);
   base::Result<size_t, SendError> send(SocketId s, std::span<const uint8_t> data, base::Instant now);
   // 0 bytes: end of stream (the peer's FIN). kWouldBlock when nothing is readable yet.
@@ -93,6 +107,10 @@ class TcpLayer final : public PathMtuListener {
   bool set_linger(SocketId s, bool on, base::Duration time);
   bool set_sndbuf(SocketId s, size_t bytes);
   bool set_rcvbuf(SocketId s, size_t bytes);
+  // getsockopt(SO_ERROR): the pending error, else the soft error an ICMP message left
+  // (Linux sk_err, then sk_err_soft), cleared as it is returned; nullopt when there is
+  // none. kBadSocket for a handle that is not a socket.
+  std::optional<RecvError> take_error(SocketId s);
 
   // ---- introspection ----------------------------------------------------------------
   uint32_t readiness(SocketId s);
@@ -107,10 +125,10 @@ class TcpLayer final : public PathMtuListener {
 
   // ---- from the IP layer ------------------------------------------------------------
   void input(const Ipv4RxContext& ctx, buf::Packet segment, base::Instant now);
-  // An ICMP destination unreachable quoting a segment of ours (`seq`: its sequence
-  // number), as Linux's tcp_v4_err handles it; frag-needed goes to on_path_mtu.
-  void on_icmp_unreachable(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport,
-                           base::SeqNum seq, uint8_t code, base::Instant now);
+  // An ICMP error quoting a segment of ours (`seq`: its sequence number; `code`: the
+  // message's), as Linux's tcp_v4_err handles it.
+  void on_icmp_error(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport, base::SeqNum seq,
+                     TcpIcmpError kind, uint8_t code, base::Instant now);
   void on_path_mtu(wire::Ipv4Address dst, uint16_t mtu, std::span<const uint8_t> quoted,
                    base::Instant now) override;
 
@@ -124,9 +142,18 @@ class TcpLayer final : public PathMtuListener {
   using Tcb = tcp::Tcb;
 
   // tcp_layer.cc
+  std::unique_ptr<Tcb> make_tcb();
   base::Result<SocketId, OpenError> new_tcb();
+  // Linux tcp_disconnect after a failed connect() was reported: the socket starts
+  // over as if just opened, keeping its options and what bind() fixed. Returns it.
+  Tcb& reopen(Tcb& t);
+  // Linux tcp_twsk_unique: whether connect() may take over `old`, a TIME_WAIT
+  // connection on the 4-tuple it wants; `ephemeral`: the port is connect()'s choice.
+  bool time_wait_reusable(const Tcb& old, bool ephemeral, base::Instant now) const;
   void free_tcb(Tcb& t);
-  bool port_in_use(wire::Ipv4Address addr, uint16_t port, const Tcb* except, bool reuse) const;
+  // Whether another socket holds the port (`except`, `except_too`: sockets not to count).
+  bool port_in_use(wire::Ipv4Address addr, uint16_t port, const Tcb* except, bool reuse,
+                   const Tcb* except_too = nullptr) const;
   void hash_insert(Tcb& t);
   void hash_remove(Tcb& t);
   Tcb* lookup(const tcp::FourTuple& t);

@@ -31,6 +31,11 @@ namespace tcp {
 
 using base::SeqNum;
 
+// What connect() has made of a socket, as Linux's sock->state (SS_UNCONNECTED,
+// SS_CONNECTING, SS_CONNECTED): __inet_stream_connect answers a repeated connect() by
+// it together with the TCP state (TcpLayer::connect).
+enum class ConnectCall : uint8_t { kUnconnected, kConnecting, kConnected };
+
 // What the retransmission timer is currently timing (one timer, as Linux's icsk timer).
 enum class RtxTimerMode : uint8_t { kNone, kRetransmit, kTailLossProbe, kZeroWindowProbe, kSynAck };
 
@@ -47,6 +52,12 @@ struct Tcb {
   bool bound = false;        // local address/port chosen (bind() or connect())
   bool in_table = false;     // in the 4-tuple demux table
   bool reuse_addr = false;
+  // bind() fixed the port / the address (Linux SOCK_BINDPORT_LOCK / SOCK_BINDADDR_LOCK):
+  // a socket reopened after a failed connect keeps them; otherwise the port
+  // connect() chose is let go and chosen again.
+  bool port_locked = false;
+  bool addr_locked = false;
+  ConnectCall connect_call = ConnectCall::kUnconnected;
   bool orphan = false;       // the application closed it; it lives on to finish closing
   bool user_visible = true;  // false for a child not yet accepted
   // The readiness bits the host was last told of (TcpLayer::notify): an event is
@@ -159,6 +170,7 @@ struct Tcb {
   base::Instant delack_due;
   base::Timer keepalive_timer;
   base::Timer wait_timer;      // TIME_WAIT, FIN_WAIT_2 of an orphan, RACK reorder
+  base::Instant time_wait_at;  // when TIME_WAIT began (Linux tw_entry_stamp, for tcp_tw_reuse)
   RtxTimerMode rtx_mode = RtxTimerMode::kNone;
   // When rtx_mode's job is due. The wheel timer may be set earlier: an advancing ACK
   // restarts the RTO (RFC 6298 §5.3) on every segment, and re-arming the wheel each

@@ -35,6 +35,12 @@ struct TcpConfig {
   uint32_t retries2 = 15;           // net.ipv4.tcp_retries2
   uint32_t orphan_retries = 8;      // net.ipv4.tcp_orphan_retries (0 means 8 in Linux)
   base::Duration time_wait = base::Duration::seconds(60);   // TCP_TIMEWAIT_LEN
+  // net.ipv4.tcp_tw_reuse: whether connect() choosing an ephemeral port may take over
+  // a 4-tuple in TIME_WAIT (if the old connection had timestamps, and more than a
+  // second after TIME_WAIT began, tcp_tw_reuse_delay's default): 0 never, 1 always,
+  // 2 (Linux's default) only for loopback addresses.
+  // A port the application bound itself takes it over whatever this says (as Linux).
+  uint8_t tw_reuse = 2;
   base::Duration fin_timeout = base::Duration::seconds(60); // net.ipv4.tcp_fin_timeout
   base::Duration initial_rto = base::Duration::seconds(1);  // RFC 6298 §2.1, TCP_TIMEOUT_INIT
   base::Duration min_rto = base::Duration::millis(200);     // TCP_RTO_MIN
