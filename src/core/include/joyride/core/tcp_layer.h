@@ -221,6 +221,13 @@ class TcpLayer final : public PathMtuListener {
 
   // tcp_output.cc
   bool transmit_data(Tcb& t, base::Instant now);
+  // send()'s short path: output() for a plain ESTABLISHED connection (no ECN, TSO,
+  // SACK blocks to send, lost data or FIN) with full segments to send along a current
+  // path cache; false, with nothing done, when output() must run instead.
+  bool send_fast(Tcb& t, base::Instant now);
+  // The payload of [seq, seq + len) from the send ring into `p`, summed unless the
+  // device does it (offload); false when the pool runs dry.
+  bool append_payload(Tcb& t, buf::Packet& p, base::SeqNum seq, uint32_t len, bool offload, uint32_t& payload_sum);
   // output()'s last step: the send buffer follows the congestion window.
   void expand_sndbuf(Tcb& t);
   // tso_segsz != 0: `len` is several wire segments of that size, cut by the device (TSO).
