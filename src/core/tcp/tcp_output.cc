@@ -573,15 +573,10 @@ void TcpLayer::output(Tcb& t, Instant now) {
   expand_sndbuf(t);
 }
 
-void TcpLayer::expand_sndbuf(Tcb& t) {
-  // The send buffer grows with the congestion window (Linux tcp_sndbuf_expand) so a
-  // long fat path is not limited by a small default.
-  if (t.sndbuf_limit == 0 && t.snd.capacity() < config_.sndbuf_max &&
-      size_t{t.cc->cwnd()} * 2 > t.snd.capacity()) {
-    const size_t want = std::min(config_.sndbuf_max, t.snd.capacity() * 2);
-    auto storage = buffers_.allocate(want);
-    if (!storage.empty()) buffers_.release(t.snd.migrate(storage));
-  }
+void TcpLayer::grow_sndbuf(Tcb& t) {
+  const size_t want = std::min(config_.sndbuf_max, t.snd.capacity() * 2);
+  auto storage = buffers_.allocate(want);
+  if (!storage.empty()) buffers_.release(t.snd.migrate(storage));
 }
 
 }  // namespace joyride::core
