@@ -505,7 +505,7 @@ base::Result<size_t, SendError> TcpLayer::send(SocketId s, std::span<const uint8
   if (data.empty()) return size_t{0};
   const size_t n = t->snd.write(data);
   if (n == 0) return base::Err{SendError::kWouldBlock};
-  output(*t, now);
+  if (!config_.send_fast_path || !send_fast(*t, now)) output(*t, now);
   if (t->snd.free() == 0) notify(*t);
   return n;
 }

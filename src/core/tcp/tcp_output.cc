@@ -181,6 +181,24 @@ bool TcpLayer::emit_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, ui
   return true;
 }
 
+// send_fast's copy of send_segment's payload loop. (send_segment keeps its own,
+// same loop: calling this from there made gcc lay out send_segment differently and
+// cost a pure ACK ~6 instructions, bench/README.md.)
+[[gnu::always_inline]] inline bool TcpLayer::append_payload(Tcb& t, buf::Packet& p, SeqNum seq, uint32_t len,
+                                                            bool offload, uint32_t& payload_sum) {
+  const size_t offset = static_cast<size_t>(seq - t.snd_buf_seq);
+  const auto parts = t.snd.readable(offset, len);
+  size_t position = 0;
+  for (const auto& part : parts) {
+    if (part.empty()) continue;
+    if (!p.append_bytes(part, pool_)) return false;
+    if (!offload) payload_sum = wire::checksum_accumulate_at(part, position, payload_sum);
+    position += part.size();
+  }
+  assert(position == len);
+  return true;
+}
+
 TcpLayer::TsoPlan TcpLayer::tso_plan(const Tcb& t, uint32_t mss, Instant now) const {
   // Only along a path already resolved (its cache current): the frame must leave by
   // the interface whose TSO limits it was sized for (Ipv4Layer::output_cached).
@@ -455,6 +473,87 @@ bool TcpLayer::transmit_data(Tcb& t, Instant now) {
   return any;
 }
 
+// send()'s short path (bench/README.md: transmit_data and send_segment spent ~600
+// instructions per segment on decisions that do not change within a burst). On a
+// connection in a plain state — ESTABLISHED, no ECN (no ECE/CWR/ECT to decide), no
+// TSO, no SACK blocks to send (every segment is one MSS with the same header
+// length), nothing lost (output() retransmits nothing), no FIN queued (send() has
+// refused the data), no idle restart due, and a path cache output_cached would use
+// as it is — the conditions are checked once, and each full segment that cwnd and
+// the peer's window admit goes straight to the frame, with exactly what
+// send_segment and transmit_data do for it. What is left after the full segments (a
+// partial segment, Nagle, cork, a runt window) is transmit_data's, which decides it
+// as its own loop would have; then output()'s tail. False, with nothing done, when
+// not even one full segment can go this way: output() runs instead.
+bool TcpLayer::send_fast(Tcb& t, Instant now) {
+  if (t.state != TcpState::kEstablished || t.ecn_ok || t.path.tso_max != 0 || has_sack_blocks_to_send(t) ||
+      t.rtx.lost_bytes() != 0 || t.fin_queued) {
+    return false;
+  }
+  // transmit_data's idle restart (RFC 5681 §4.1) is left to it.
+  if (t.rtx.empty() && t.last_tx_data != Instant{} && now - t.last_tx_data > t.rtt.rto()) return false;
+  const uint32_t mss = t.mss;
+  uint32_t unsent = unsent_bytes(t);
+  if (unsent < mss) return false;
+  const bool offload = ip_.tx_l4_checksum_offload();
+  const uint32_t hlen = wire::kTcpHeaderLen + (t.ts_ok ? tcp::kTimestampOptionLen : 0);
+  if (!ip_.cached_path_ready(t.path, wire::kIpv4HeaderLen + hlen + mss, offload, now)) return false;
+  // As transmit_data: limited transmit (RFC 3042) outside recovery.
+  const uint32_t extra = (!t.in_recovery && !t.in_loss) ? std::min<uint32_t>(t.dupacks, 2) * mss : 0;
+  const uint32_t cwnd_limit = t.cc->cwnd() + extra;
+  if (t.rtx.in_flight() >= cwnd_limit || send_window_left(t) < mss) return false;
+  bool failed = false;
+  bool any = false;
+  do {
+    const uint8_t flags = unsent == mss ? TcpFlags::kAck | TcpFlags::kPsh : TcpFlags::kAck;
+    const SeqNum seq = t.snd_nxt;
+    // send_segment for a full data segment of this connection.
+    buf::Packet p = pool_.alloc(kPacketHeadroom);
+    uint32_t payload_sum = 0;
+    if (p.empty() || !append_payload(t, p, seq, mss, offload, payload_sum)) {
+      counters_.inc(TcpCounter::kDropNoBuffers);
+      failed = true;
+      break;
+    }
+    const uint32_t window = receive_window(t);
+    const auto wire_window = static_cast<uint16_t>(std::min<uint32_t>(window >> t.rcv_wscale, 65535));
+    t.rcv_adv = base::seq_max(t.rcv_adv, t.rcv_nxt + (uint32_t{wire_window} << t.rcv_wscale));
+    t.last_ack_sent = t.rcv_nxt;
+    // Its checks hold (above) but for the header's room, which a fresh packet has.
+    if (!send_frame_cached(t, p, seq, flags, wire_window, mss, offload, payload_sum, 0, 0, now)) {
+      counters_.inc(TcpCounter::kDropNoBuffers);
+      failed = true;
+      break;
+    }
+    counters_.inc(TcpCounter::kTxSegments);
+    ++t.segs_out;
+    t.bytes_sent += mss;
+    t.ack_now = false;
+    t.unacked_full_segments = 0;
+    t.dsack_pending = false;
+    t.delack_owed = false;
+    // transmit_data's bookkeeping.
+    t.snd_nxt = seq + mss;
+    t.snd_max = base::seq_max(t.snd_max, t.snd_nxt);
+    t.rtx.on_send(seq, t.snd_nxt, now);
+    t.last_tx_data = now;
+    unsent -= mss;
+    any = true;
+  } while (unsent >= mss && t.rtx.in_flight() < cwnd_limit && send_window_left(t) >= mss);
+  if (unsent != 0 && !failed) any |= transmit_data(t, now);
+  // transmit_data's end for what was sent here (after transmit_data's own, a second
+  // call with the same state stores nothing new).
+  const bool cwnd_full = t.rtx.in_flight() + mss > t.cc->cwnd();
+  if (any || cwnd_full) cwnd_validate(t, cwnd_full);
+  // output()'s tail: a segment sent carried any ACK owed.
+  if (t.ack_now) send_ack(t, now);
+  if (any && (t.rtx_mode == tcp::RtxTimerMode::kNone || t.rtx_mode == tcp::RtxTimerMode::kZeroWindowProbe)) {
+    arm_rtx_timer(t, now);
+  }
+  expand_sndbuf(t);
+  return true;
+}
+
 void TcpLayer::output(Tcb& t, Instant now) {
   switch (t.state) {
     case TcpState::kClosed:
@@ -476,15 +575,10 @@ void TcpLayer::output(Tcb& t, Instant now) {
   expand_sndbuf(t);
 }
 
-void TcpLayer::expand_sndbuf(Tcb& t) {
-  // The send buffer grows with the congestion window (Linux tcp_sndbuf_expand) so a
-  // long fat path is not limited by a small default.
-  if (t.sndbuf_limit == 0 && t.snd.capacity() < config_.sndbuf_max &&
-      size_t{t.cc->cwnd()} * 2 > t.snd.capacity()) {
-    const size_t want = std::min(config_.sndbuf_max, t.snd.capacity() * 2);
-    auto storage = buffers_.allocate(want);
-    if (!storage.empty()) buffers_.release(t.snd.migrate(storage));
-  }
+void TcpLayer::grow_sndbuf(Tcb& t) {
+  const size_t want = std::min(config_.sndbuf_max, t.snd.capacity() * 2);
+  auto storage = buffers_.allocate(want);
+  if (!storage.empty()) buffers_.release(t.snd.migrate(storage));
 }
 
 }  // namespace joyride::core

@@ -131,7 +131,7 @@ class Ipv4Layer {
   // starts with Ipv4PathCache::kHeaderLen bytes of room for the Ethernet and IPv4
   // headers, followed by the transport header and payload (ip_len - 20 bytes); one
   // copy of the cached headers, the four per-datagram IPv4 fields, and it is queued.
-  void send_cached_frame(Ipv4PathCache& cache, buf::Packet frame, uint16_t ip_len, uint8_t tos) {
+  [[gnu::always_inline]] void send_cached_frame(Ipv4PathCache& cache, buf::Packet frame, uint16_t ip_len, uint8_t tos) {
     uint8_t* at = frame.data();
     std::memcpy(at, cache.header.data(), Ipv4PathCache::kHeaderLen);
     const uint16_t ident = next_ident_++;

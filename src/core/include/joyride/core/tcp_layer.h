@@ -248,8 +248,22 @@ class TcpLayer final : public PathMtuListener {
 
   // tcp_output.cc
   bool transmit_data(Tcb& t, base::Instant now);
-  // output()'s last step: the send buffer follows the congestion window.
-  void expand_sndbuf(Tcb& t);
+  // send()'s short path: output() for a plain ESTABLISHED connection (no ECN, TSO,
+  // SACK blocks to send, lost data or FIN) with full segments to send along a current
+  // path cache; false, with nothing done, when output() must run instead.
+  bool send_fast(Tcb& t, base::Instant now);
+  // The payload of [seq, seq + len) from the send ring into `p`, summed unless the
+  // device does it (offload); false when the pool runs dry.
+  bool append_payload(Tcb& t, buf::Packet& p, base::SeqNum seq, uint32_t len, bool offload, uint32_t& payload_sum);
+  // output()'s last step: the send buffer grows with the congestion window (Linux
+  // tcp_sndbuf_expand) so a long fat path is not limited by a small default. Inline:
+  // it runs on every send and ACK of a bulk sender, and rarely grows.
+  void expand_sndbuf(Tcb& t) {
+    if (t.sndbuf_limit == 0 && size_t{t.cc->cwnd()} * 2 > t.snd.capacity() && t.snd.capacity() < config_.sndbuf_max) {
+      grow_sndbuf(t);
+    }
+  }
+  void grow_sndbuf(Tcb& t);  // to twice its size, at most config_.sndbuf_max
   // tso_segsz != 0: `len` is several wire segments of that size, cut by the device (TSO).
   bool send_segment(Tcb& t, base::SeqNum seq, uint32_t len, uint8_t flags, base::Instant now, bool retransmit = false,
                     uint16_t tso_segsz = 0);

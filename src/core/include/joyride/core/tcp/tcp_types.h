@@ -58,6 +58,9 @@ struct TcpConfig {
   // Header prediction (tcp_fast_path.cc). Only a test turns it off, to show that the
   // general path gives the same result.
   bool header_prediction = true;
+  // send()'s short path for full segments (TcpLayer::send_fast, tcp_output.cc). Only
+  // a test turns it off, to show that output() gives the same result.
+  bool send_fast_path = true;
   std::string_view congestion_control = "cubic";
 };
 
