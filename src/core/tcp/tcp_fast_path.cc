@@ -106,26 +106,7 @@ void TcpLayer::fast_ack(Tcb& t, const Rx& rx, Instant now) {
     t.snd_wl2 = ack;
   }
   const tcp::AckResult r = t.rtx.on_ack(ack, {}, now, t.rtt.has_sample() ? t.rtt.min_rtt() : Duration::max());
-  const uint32_t acked = static_cast<uint32_t>(ack - t.snd_una);
-  t.snd_una = ack;
-  t.bytes_acked += acked;
-  const int32_t data_acked = ack - t.snd_buf_seq;
-  if (data_acked > 0) {
-    const size_t n = std::min<size_t>(static_cast<size_t>(data_acked), t.snd.size());
-    t.snd.consume(n);
-    t.snd_buf_seq += static_cast<uint32_t>(n);
-  }
-  if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
-  t.dupacks = 0;
-  t.rto_count = 0;
-  t.rtt.reset_backoff();
-  std::optional<Duration> sample = r.rtt;
-  if (!sample && t.ts_ok && rx.h.options.timestamps && rx.h.options.timestamps->second != 0 &&
-      !r.acked_retransmitted) {
-    const int32_t ms = static_cast<int32_t>(tsval(t, now) - rx.h.options.timestamps->second);
-    if (ms >= 0) sample = Duration::millis(std::max(ms, 1));
-  }
-  if (sample) t.rtt.on_sample(*sample, now);
+  advance_una(t, rx, r, now);
   // Nothing was SACKed before or by this ACK: every byte it acknowledges is delivered now.
   const uint32_t delivered = r.acked_bytes;
   if (delivered != 0) {

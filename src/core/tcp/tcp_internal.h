@@ -1,9 +1,11 @@
 // Shared by TCP's files only: a received segment as they pass it around (the parsed
 // header, the 4-tuple seen from our side, the ECN bits of the IP header), segment
-// size constants, and the timer trampolines.
+// size constants, the step every advancing ACK takes, and the timer trampolines.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <optional>
 
 #include "joyride/core/tcp_layer.h"
 #include "joyride/wire/tcp.h"
@@ -43,6 +45,32 @@ inline uint8_t window_scale_for(size_t space) {
 // lets N + 1 established connections wait for accept() (and listen(fd, 0) one).
 inline bool accept_queue_full(const Tcb& listener) { return listener.accept_queue.size() > listener.backlog; }
 }  // namespace tcp
+
+// Inline: it runs on every advancing ACK, on the fast path too.
+inline void TcpLayer::advance_una(Tcb& t, const Rx& rx, const tcp::AckResult& r, base::Instant now) {
+  const base::SeqNum ack = rx.ack();
+  const uint32_t acked = static_cast<uint32_t>(ack - t.snd_una);
+  t.snd_una = ack;
+  t.bytes_acked += acked;
+  const int32_t data_acked = ack - t.snd_buf_seq;
+  if (data_acked > 0) {
+    const size_t n = std::min<size_t>(static_cast<size_t>(data_acked), t.snd.size());
+    t.snd.consume(n);
+    t.snd_buf_seq += static_cast<uint32_t>(n);
+  }
+  if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
+  t.dupacks = 0;
+  t.rto_count = 0;
+  t.rtt.reset_backoff();
+  // RTT: the scoreboard's Karn-safe sample, else the echoed timestamp (RFC 7323 §4).
+  std::optional<base::Duration> sample = r.rtt;
+  if (!sample && t.ts_ok && rx.h.options.timestamps && rx.h.options.timestamps->second != 0 &&
+      !r.acked_retransmitted) {
+    const int32_t ms = static_cast<int32_t>(tsval(t, now) - rx.h.options.timestamps->second);
+    if (ms >= 0) sample = base::Duration::millis(std::max(ms, 1));
+  }
+  if (sample) t.rtt.on_sample(*sample, now);
+}
 
 // Timer callbacks reach TcpLayer's private handlers through this friend.
 struct TcpTimers {

@@ -213,6 +213,9 @@ class TcpLayer final : public PathMtuListener {
            !t.rtx.empty() && t.rtx.sacked_segments() == 0 && t.rtx.lost_bytes() == 0 && t.rtx.retrans_bytes() == 0;
   }
   void fast_ack(Tcb& t, const Rx& rx, base::Instant now);
+  // What every ACK that moves snd_una does, in process_ack and fast_ack alike: free the
+  // acknowledged send data, end the backoff, take the RTT sample (tcp_internal.h).
+  void advance_una(Tcb& t, const Rx& rx, const tcp::AckResult& r, base::Instant now);
 
   // tcp_recovery.cc
   void enter_recovery(Tcb& t, base::Instant now);
