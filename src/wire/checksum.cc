@@ -1,7 +1,12 @@
 #include "joyride/wire/checksum.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace joyride::wire {
 namespace {
@@ -14,27 +19,69 @@ inline uint64_t add_end_around(uint64_t a, uint64_t b) {
   return s;
 }
 
-inline uint64_t load_native64(const uint8_t* p) {
-  uint64_t v;
+template <typename T>
+inline T load_native(const uint8_t* p) {
+  T v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
 
-// The one's complement sum of data as big-endian 16-bit words, folded to 16 bits (not
-// complemented), assuming data starts at an even offset.
-//
-// Words are summed in native byte order, 8 bytes at a time. That is valid because one's
-// complement addition commutes with byte swapping (RFC 1071 §2(B)): summing
-// little-endian words gives the byte-swapped big-endian sum, and a 64-bit sum folded
-// modulo 2^16 - 1 equals the sum of its four 16-bit lanes. So only the final 16-bit
-// result needs swapping.
+// The last n < 8 bytes as one native 64-bit word, each byte at its position within a
+// zero-filled word, so an odd last byte is the high byte of its 16-bit word, padded on
+// the right with zero. Three fixed-size loads rather than a memcpy call of variable
+// length, which costs more than the rest of a header's sum.
+inline uint64_t load_tail(const uint8_t* p, size_t n) {
+  if constexpr (std::endian::native == std::endian::little) {
+    uint64_t tail = 0;
+    unsigned shift = 0;
+    if (n & 4) {
+      tail = load_native<uint32_t>(p);
+      p += 4;
+      shift = 32;
+    }
+    if (n & 2) {
+      tail |= uint64_t{load_native<uint16_t>(p)} << shift;
+      p += 2;
+      shift += 16;
+    }
+    if (n & 1) tail |= uint64_t{*p} << shift;
+    return tail;
+  } else {
+    uint64_t tail = 0;
+    std::memcpy(&tail, p, n);
+    return tail;
+  }
+}
+
+// Bytes [0, n) with n < 64, summed 8 at a time into acc.
+inline uint64_t sum_short(const uint8_t* p, size_t n, uint64_t acc) {
+  while (n >= 8) {
+    acc = add_end_around(acc, load_native<uint64_t>(p));
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) acc = add_end_around(acc, load_tail(p, n));
+  return acc;
+}
+
+// Words are summed in native byte order. That is valid because one's complement
+// addition commutes with byte swapping (RFC 1071 §2(B)): summing little-endian words
+// gives the byte-swapped big-endian sum, and a 64-bit sum folded modulo 2^16 - 1 equals
+// the sum of its four 16-bit lanes. So only the final 16-bit result needs swapping.
+inline uint16_t to_network_order(uint16_t folded) {
+  if constexpr (std::endian::native == std::endian::little) {
+    return static_cast<uint16_t>(__builtin_bswap16(folded));
+  } else {
+    return folded;
+  }
+}
+
 #if defined(__x86_64__)
-// The bulk of the sum, 64 bytes per iteration, as one add-with-carry chain: the carry
+// The bulk of a sum, 64 bytes per iteration, as one add-with-carry chain: the carry
 // out of each 64-bit add goes into the next (end-around only once, at the end). That
-// is ~1.4 instructions per 8 bytes against ~4 for add + overflow test in C, and the
-// checksum is most of what a data segment costs (bench/README.md). `lea` and `dec`
-// leave the carry flag alone, so the chain runs across iterations.
-inline uint64_t sum_blocks64(const uint8_t*& p, size_t blocks, uint64_t acc) {
+// is ~1.4 instructions per 8 bytes against ~4 for add + overflow test in C. `lea` and
+// `dec` leave the carry flag alone, so the chain runs across iterations.
+inline uint64_t sum_blocks64(const uint8_t* p, size_t blocks, uint64_t acc) {
   if (blocks == 0) return acc;
   asm("clc\n"
       "1:\n\t"
@@ -55,71 +102,153 @@ inline uint64_t sum_blocks64(const uint8_t*& p, size_t blocks, uint64_t acc) {
       : "cc", "memory");
   return acc;
 }
-#endif
 
-uint16_t folded_sum(std::span<const uint8_t> data) {
+// With AVX2, 32 bytes take three instructions instead of four adc: vpmaddwd adds
+// adjacent 16-bit words into 32-bit lanes, but as SIGNED words; flipping each word's
+// top bit first (xor 0x8000) makes every word exactly 32768 less than its unsigned
+// value, and that known offset (32768 per word) is added back at the end.
+//
+// The lanes of both accumulators are summed in 32 bits. A 32-byte chunk is 16 words,
+// each offset by at most 32768, so r chunks total at most r * 2^19 in magnitude (every
+// partial sum too): under 2^31 for r < 4096. Longer data takes several runs of 128 KiB.
+constexpr size_t kAvx2ChunksPerRun = 4095;
+
+// One 32-byte chunk: eight 32-bit lanes, each two words less 2 * 32768.
+__attribute__((target("avx2"), always_inline)) inline __m256i chunk_sum(const uint8_t* q, __m256i flip, __m256i ones) {
+  const __m256i v = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)), flip);
+  return _mm256_madd_epi16(v, ones);
+}
+
+__attribute__((target("avx2"))) uint64_t sum_chunks32_avx2(const uint8_t* p, size_t chunks, uint64_t acc) {
+  const __m256i flip = _mm256_set1_epi16(static_cast<int16_t>(0x8000));
+  const __m256i ones = _mm256_set1_epi16(1);
+  while (chunks > 0) {
+    const size_t run = std::min(chunks, kAvx2ChunksPerRun);
+    chunks -= run;
+    const uint8_t* const end = p + run * 32;
+    // Two accumulators, so consecutive adds do not wait on each other; 256 bytes per
+    // iteration, then the rest (< 256) in halves, so loop control stays a small share.
+    __m256i a = _mm256_setzero_si256();
+    __m256i b = _mm256_setzero_si256();
+    for (; end - p >= 256; p += 256) {
+      a = _mm256_add_epi32(a, chunk_sum(p, flip, ones));
+      b = _mm256_add_epi32(b, chunk_sum(p + 32, flip, ones));
+      a = _mm256_add_epi32(a, chunk_sum(p + 64, flip, ones));
+      b = _mm256_add_epi32(b, chunk_sum(p + 96, flip, ones));
+      a = _mm256_add_epi32(a, chunk_sum(p + 128, flip, ones));
+      b = _mm256_add_epi32(b, chunk_sum(p + 160, flip, ones));
+      a = _mm256_add_epi32(a, chunk_sum(p + 192, flip, ones));
+      b = _mm256_add_epi32(b, chunk_sum(p + 224, flip, ones));
+    }
+    if (end - p >= 128) {
+      a = _mm256_add_epi32(a, chunk_sum(p, flip, ones));
+      b = _mm256_add_epi32(b, chunk_sum(p + 32, flip, ones));
+      a = _mm256_add_epi32(a, chunk_sum(p + 64, flip, ones));
+      b = _mm256_add_epi32(b, chunk_sum(p + 96, flip, ones));
+      p += 128;
+    }
+    if (end - p >= 64) {
+      a = _mm256_add_epi32(a, chunk_sum(p, flip, ones));
+      b = _mm256_add_epi32(b, chunk_sum(p + 32, flip, ones));
+      p += 64;
+    }
+    if (end != p) {
+      a = _mm256_add_epi32(a, chunk_sum(p, flip, ones));
+      p += 32;
+    }
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+    s = _mm_add_epi32(s, _mm_add_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));  // lanes 2,3 onto 0,1
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));  // lane 1 onto 0
+    const int64_t biased = _mm_cvtsi128_si32(s);
+    // 16 words per chunk, each 32768 short: the true sum is never negative.
+    acc = add_end_around(acc, static_cast<uint64_t>(biased + static_cast<int64_t>(run) * 16 * 32768));
+  }
+  return acc;
+}
+
+bool detect_avx2() {
+  __builtin_cpu_init();  // may run before libgcc's own constructor has
+  return __builtin_cpu_supports("avx2");
+}
+// Read once at start-up: a CPU does not gain or lose AVX2 while a process runs.
+const bool kHaveAvx2 = detect_avx2();
+
+// Below this the AVX2 set-up and reduction (~20 instructions) cost more than they save.
+constexpr size_t kAvx2MinBytes = 128;
+
+uint16_t folded_sum_avx2(std::span<const uint8_t> data) {
   const uint8_t* p = data.data();
   size_t n = data.size();
-  // Two accumulators break the carry dependency chain between consecutive adds.
-  uint64_t a = 0;
-  uint64_t b = 0;
-#if defined(__x86_64__)
-  a = sum_blocks64(p, n / 64, a);
-  n %= 64;
+  uint64_t acc = sum_chunks32_avx2(p, n / 32, 0);
+  p += n & ~size_t{31};
+  n &= 31;
+  return to_network_order(checksum_detail::fold16(sum_short(p, n, acc)));
+}
 #endif
-  while (n >= 32) {
-    a = add_end_around(a, load_native64(p));
-    b = add_end_around(b, load_native64(p + 8));
-    a = add_end_around(a, load_native64(p + 16));
-    b = add_end_around(b, load_native64(p + 24));
-    p += 32;
-    n -= 32;
+
+uint16_t folded_sum_portable(std::span<const uint8_t> data) {
+  const uint8_t* p = data.data();
+  size_t n = data.size();
+  uint64_t acc = 0;
+#if defined(__x86_64__)
+  acc = sum_blocks64(p, n / 64, acc);
+  p += n & ~size_t{63};
+  n &= 63;
+#else
+  // Two accumulators break the carry dependency chain between consecutive adds.
+  uint64_t b = 0;
+  for (; n >= 64; n -= 64, p += 64) {
+    for (int i = 0; i < 64; i += 16) {
+      acc = add_end_around(acc, load_native<uint64_t>(p + i));
+      b = add_end_around(b, load_native<uint64_t>(p + i + 8));
+    }
   }
-  while (n >= 8) {
-    a = add_end_around(a, load_native64(p));
-    p += 8;
-    n -= 8;
-  }
-  if (n > 0) {
-    // The tail keeps each byte at its position within a zero-filled word, so an odd
-    // last byte is the high byte of its 16-bit word, padded on the right with zero.
-    uint64_t tail = 0;
-    std::memcpy(&tail, p, n);
-    b = add_end_around(b, tail);
-  }
-  uint64_t s = add_end_around(a, b);
-  s = (s & 0xffffffff) + (s >> 32);
-  s = (s & 0xffffffff) + (s >> 32);
-  s = (s & 0xffff) + (s >> 16);
-  s = (s & 0xffff) + (s >> 16);
-  s = (s & 0xffff) + (s >> 16);
-  const auto folded = static_cast<uint16_t>(s);
-  if constexpr (std::endian::native == std::endian::little) {
-    return static_cast<uint16_t>(__builtin_bswap16(folded));
-  } else {
-    return folded;
-  }
+  acc = add_end_around(acc, b);
+#endif
+  return to_network_order(checksum_detail::fold16(sum_short(p, n, acc)));
+}
+
+// The one's complement sum of data as big-endian 16-bit words, folded to 16 bits (not
+// complemented), assuming data starts at an even offset.
+inline uint16_t folded_sum(std::span<const uint8_t> data) {
+#if defined(__x86_64__)
+  if (data.size() >= kAvx2MinBytes && kHaveAvx2) return folded_sum_avx2(data);
+#endif
+  return folded_sum_portable(data);
 }
 
 }  // namespace
 
-uint32_t checksum_accumulate(std::span<const uint8_t> data, uint32_t sum) {
+namespace checksum_detail {
+bool avx2_available() {
+#if defined(__x86_64__)
+  return kHaveAvx2;
+#else
+  return false;
+#endif
+}
+uint16_t folded_sum_portable(std::span<const uint8_t> data) { return wire::folded_sum_portable(data); }
+uint16_t folded_sum_avx2(std::span<const uint8_t> data) {
+#if defined(__x86_64__)
+  if (kHaveAvx2) return wire::folded_sum_avx2(data);
+#endif
+  return wire::folded_sum_portable(data);
+}
+}  // namespace checksum_detail
+
+uint32_t checksum_detail::accumulate_any(std::span<const uint8_t> data, uint32_t sum) {
   return checksum_combine(sum, folded_sum(data));
 }
 
-uint32_t checksum_accumulate_at(std::span<const uint8_t> data, size_t offset, uint32_t sum) {
-  const uint16_t s = folded_sum(data);
+uint32_t checksum_detail::accumulate_at_odd_offset(std::span<const uint8_t> data, uint32_t sum) {
   // At an odd offset every byte sits in the other half of its word than folded_sum()
   // assumed; swapping the folded sum moves them all back (RFC 1071 §2(B)).
-  return checksum_combine(sum, (offset & 1) ? static_cast<uint16_t>(__builtin_bswap16(s)) : s);
+  return checksum_combine(sum, static_cast<uint16_t>(__builtin_bswap16(folded_sum(data))));
 }
 
 uint16_t internet_checksum(std::span<const uint8_t> data) {
   return checksum_fold(checksum_accumulate(data));
-}
-
-bool checksum_verify(std::span<const uint8_t> data, uint32_t initial) {
-  return checksum_fold(checksum_accumulate(data, initial)) == 0;
 }
 
 uint16_t checksum_reference(std::span<const uint8_t> data) {

@@ -47,6 +47,38 @@ TEST(ChecksumTest, FastMatchesReferenceOnRandomData) {
   }
 }
 
+// Both implementations (checksum_detail) at every length up to 2,048 bytes from every
+// alignment within 8 bytes, and at random alignments: the AVX2 one switches to vector
+// chunks at 128 bytes and has its own tail; the portable one has the adc blocks.
+TEST(ChecksumTest, BothImplementationsMatchReferenceAtEveryLength) {
+  base::SeededRandom rng(1072);
+  const auto pool = random_bytes(rng, 2048 + 64);
+  for (size_t len = 0; len <= 2048; ++len) {
+    for (size_t start = 0; start < 9; ++start) {
+      const size_t at = start < 8 ? start : 8 + rng.uniform(56);
+      const std::span<const uint8_t> s(pool.data() + at, len);
+      const auto expected = static_cast<uint16_t>(~checksum_reference(s));
+      ASSERT_EQ(checksum_detail::folded_sum_portable(s), expected) << "len " << len << " at " << at;
+      ASSERT_EQ(checksum_detail::folded_sum_avx2(s), expected) << "len " << len << " at " << at;
+    }
+  }
+}
+
+// Words with the top bit set (which vpmaddwd reads as negative) and without, in long
+// runs: the AVX2 offset correction must hold at both extremes and across the 128 KiB
+// runs its 32-bit lanes are emptied at.
+TEST(ChecksumTest, ExtremeWordsOverManyVectorRuns) {
+  for (uint8_t fill : {uint8_t{0x00}, uint8_t{0x7f}, uint8_t{0x80}, uint8_t{0xff}}) {
+    const std::vector<uint8_t> data(3 * 131072 + 77, fill);
+    for (size_t len : {size_t{128}, size_t{131040}, size_t{131072}, size_t{131104}, data.size()}) {
+      const std::span<const uint8_t> s(data.data(), len);
+      const auto expected = static_cast<uint16_t>(~checksum_reference(s));
+      EXPECT_EQ(checksum_detail::folded_sum_avx2(s), expected) << int{fill} << " " << len;
+      EXPECT_EQ(checksum_detail::folded_sum_portable(s), expected) << int{fill} << " " << len;
+    }
+  }
+}
+
 TEST(ChecksumTest, AllOnesDoesNotOverflow) {
   std::vector<uint8_t> ff(70000, 0xff);
   for (size_t len : {0u, 1u, 2u, 7u, 8u, 31u, 32u, 33u, 65535u, 70000u}) {
