@@ -251,12 +251,7 @@ void TcpLayer::set_state(Tcb& t, TcpState s, Instant now) {
 // event the host has not taken yet, so what an event says is never staler than
 // before. The host's rule is the usual one for edge triggering: act until the call
 // would block; every event consumer in the tree (service, tools/sim) does.
-void TcpLayer::notify(Tcb& t, bool always) {
-  if (!t.user_visible || t.orphan) {
-    return;
-  }
-  const uint32_t r = readiness_of(t);
-  if (r == t.reported && !always) return;
+void TcpLayer::notify_changed(Tcb& t, uint32_t r, bool always) {
   if ((r & ~t.reported) != 0 || always) {
     ready_.mark(t.id, r);
   } else {

@@ -169,7 +169,16 @@ class TcpLayer final : public PathMtuListener {
   void set_state(Tcb& t, TcpState s, base::Instant now);
   // Tells the host of a readiness edge (tcp_layer.cc); `always` queues an event even
   // when no bit appeared: a state change, which the host may be watching through state().
-  void notify(Tcb& t, bool always = false);
+  // Inline up to the readiness compare (nearly every call on the data path is a
+  // segment into an empty ring or a read that empties it); notify_changed queues or
+  // refreshes the event.
+  void notify(Tcb& t, bool always = false) {
+    if (!t.user_visible || t.orphan) return;
+    const uint32_t r = readiness_of(t);
+    if (r == t.reported && !always) return;
+    notify_changed(t, r, always);
+  }
+  void notify_changed(Tcb& t, uint32_t r, bool always);
   // Inline for the data path's case (ESTABLISHED, nothing but the rings to look at);
   // readiness_slow has the rest.
   static uint32_t readiness_of(const Tcb& t) {
