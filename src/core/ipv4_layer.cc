@@ -54,7 +54,7 @@ bool Ipv4Layer::is_martian_source(uint32_t ifindex, Ipv4Address src, Ipv4Address
   return itf != nullptr && itf->is_directed_broadcast(src);
 }
 
-void Ipv4Layer::input(uint32_t ifindex, buf::Packet packet, base::Instant now) {
+void Ipv4Layer::input(uint32_t ifindex, buf::Packet& packet, base::Instant now) {
   counters_.inc(Ipv4Counter::kRxPackets);
   // A device that verified the header checksum says so (buf::Offload).
   const bool verified = (packet.offload() & buf::kRxIpv4ChecksumGood) != 0;
@@ -70,20 +70,28 @@ void Ipv4Layer::input(uint32_t ifindex, buf::Packet packet, base::Instant now) {
         total <= packet.len() && ifindex == rx_flow_.ifindex &&
         Ipv4Address::from_bytes(p + 12) == rx_flow_.src && Ipv4Address::from_bytes(p + 16) == rx_flow_.dst &&
         (verified || wire::checksum_verify(std::span<const uint8_t>(p, wire::kIpv4HeaderLen)))) {
-      Ipv4RxContext ctx{ifindex, Ipv4Repr{}, false};
-      Ipv4Repr& h = ctx.header;
-      h.src = rx_flow_.src;
-      h.dst = rx_flow_.dst;
-      h.protocol = p[9];
-      h.ttl = p[8];
-      h.dscp_ecn = p[1];
-      h.ident = base::load_be<uint16_t>(p, 4);
-      h.dont_fragment = flags_frag != 0;
-      h.header_len = wire::kIpv4HeaderLen;
-      h.payload_len = static_cast<uint16_t>(total - wire::kIpv4HeaderLen);
+      Ipv4RxContext ctx{ifindex,
+                        Ipv4Repr{.src = rx_flow_.src,
+                                 .dst = rx_flow_.dst,
+                                 .protocol = p[9],
+                                 .ttl = p[8],
+                                 .dscp_ecn = p[1],
+                                 .ident = base::load_be<uint16_t>(p, 4),
+                                 .dont_fragment = flags_frag != 0,
+                                 .more_fragments = false,
+                                 .frag_offset = 0,
+                                 .header_len = wire::kIpv4HeaderLen,
+                                 .payload_len = static_cast<uint16_t>(total - wire::kIpv4HeaderLen)},
+                        false};
       if (total != packet.len()) packet.trim_back(packet.len() - total);
       packet.trim_front(wire::kIpv4HeaderLen);
-      deliver(ctx, std::move(packet), now);
+      // deliver()'s TCP case, without the call: nearly every datagram of a transfer.
+      if (ctx.header.protocol == wire::IpProtocol::kTcp && tcp_ != nullptr) {
+        counters_.inc(Ipv4Counter::kRxDelivered);
+        tcp_->input(ctx, packet, now);
+        return;
+      }
+      deliver(ctx, packet, now);
       return;
     }
   }
@@ -116,14 +124,14 @@ void Ipv4Layer::input(uint32_t ifindex, buf::Packet packet, base::Instant now) {
     // A device checks no transport checksum across fragments: the stack must.
     whole->payload.set_offload(0);
     ctx.header = whole->header;
-    deliver(ctx, std::move(whole->payload), now);
+    deliver(ctx, whole->payload, now);
     return;
   }
   packet.trim_front(h.header_len);
-  deliver(ctx, std::move(packet), now);
+  deliver(ctx, packet, now);
 }
 
-void Ipv4Layer::deliver(Ipv4RxContext& ctx, buf::Packet payload, base::Instant now) {
+void Ipv4Layer::deliver(Ipv4RxContext& ctx, buf::Packet& payload, base::Instant now) {
   switch (ctx.header.protocol) {
     case wire::IpProtocol::kIcmp:
       counters_.inc(Ipv4Counter::kRxDelivered);
@@ -136,7 +144,7 @@ void Ipv4Layer::deliver(Ipv4RxContext& ctx, buf::Packet payload, base::Instant n
     case wire::IpProtocol::kTcp:
       if (tcp_ == nullptr) break;
       counters_.inc(Ipv4Counter::kRxDelivered);
-      tcp_->input(ctx, std::move(payload), now);
+      tcp_->input(ctx, payload, now);
       return;
     default: break;
   }
@@ -315,7 +323,7 @@ size_t Ipv4Layer::process_loopback(base::Instant now) {
     loopback_.pop_front();
     Ipv4RxContext ctx{0, d.header, false};
     if (const Interface* itf = interfaces_.find_by_address(d.header.dst)) ctx.ifindex = itf->ifindex;
-    deliver(ctx, std::move(d.payload), now);
+    deliver(ctx, d.payload, now);
   }
   return n;
 }

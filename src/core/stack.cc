@@ -64,7 +64,7 @@ void Stack::input(uint32_t ifindex, buf::Packet frame, base::Instant now) {
   if (ethertype == wire::EtherType::kArp) {
     arp_->input(ifindex, frame.head_bytes(), now);
   } else if (ethertype == wire::EtherType::kIpv4) {
-    ipv4_->input(ifindex, std::move(frame), now);
+    ipv4_->input(ifindex, frame, now);
   }
 }
 

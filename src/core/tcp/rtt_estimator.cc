@@ -28,13 +28,9 @@ void RttEstimator::on_sample(Duration rtt, Instant now) {
     srtt_ = srtt_ - srtt_ / 8 + rtt / 8;
   }
   update_min_rtt(rtt, now);
-  rto_ = compute_rto();
-}
-
-Duration RttEstimator::base_rto() const {
-  if (!has_sample_) return initial_rto_;
-  Duration rto = srtt_ + std::max(rttvar_ * 4, min_rto_);
-  return std::clamp(rto, min_rto_, max_rto_);
+  // Not backed off (every ACK that brings a sample has just reset the backoff):
+  // compute_rto() would return base_rto(), which is within max_rto already.
+  rto_ = backoffs_ == 0 ? base_rto() : compute_rto();
 }
 
 Duration RttEstimator::compute_rto() const {

@@ -105,7 +105,8 @@ void TcpLayer::fast_ack(Tcb& t, const Rx& rx, Instant now) {
     t.snd_wl1 = rx.seq();
     t.snd_wl2 = ack;
   }
-  const tcp::AckResult r = t.rtx.on_ack(ack, {}, now, t.rtt.has_sample() ? t.rtt.min_rtt() : Duration::max());
+  // plain_ack() checked on_plain_ack's conditions (and the ACK carries no SACK option).
+  const tcp::AckResult r = t.rtx.on_plain_ack(ack, now, t.rtt.has_sample() ? t.rtt.min_rtt() : Duration::max());
   advance_una(t, rx, r, now);
   // Nothing was SACKed before or by this ACK: every byte it acknowledges is delivered now.
   const uint32_t delivered = r.acked_bytes;

@@ -251,12 +251,7 @@ void TcpLayer::set_state(Tcb& t, TcpState s, Instant now) {
 // event the host has not taken yet, so what an event says is never staler than
 // before. The host's rule is the usual one for edge triggering: act until the call
 // would block; every event consumer in the tree (service, tools/sim) does.
-void TcpLayer::notify(Tcb& t, bool always) {
-  if (!t.user_visible || t.orphan) {
-    return;
-  }
-  const uint32_t r = readiness_of(t);
-  if (r == t.reported && !always) return;
+void TcpLayer::notify_changed(Tcb& t, uint32_t r, bool always) {
   if ((r & ~t.reported) != 0 || always) {
     ready_.mark(t.id, r);
   } else {
@@ -299,10 +294,7 @@ void TcpLayer::hash_remove(Tcb& t) {
   last_lookup_ = nullptr;
 }
 
-Tcb* TcpLayer::lookup(const tcp::FourTuple& key) {
-  // Consecutive segments are mostly one flow's (a burst from the device, an ACK
-  // after data): remember the last match. Any change to the table forgets it.
-  if (last_lookup_ != nullptr && last_lookup_->tuple == key) return last_lookup_;
+Tcb* TcpLayer::lookup_table(const tcp::FourTuple& key) {
   auto it = established_.find(key);
   if (it == established_.end()) return nullptr;
   last_lookup_ = tcb(it->second);
@@ -805,7 +797,7 @@ bool parse_predicted(const uint8_t* p, size_t header_len, wire::TcpRepr& h) {
 }
 }  // namespace
 
-void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet segment, Instant now) {
+void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet& segment, Instant now) {
   counters_.inc(TcpCounter::kRxSegments);
   // TCP never answers or accepts broadcasts (RFC 1122 §4.2.3.10).
   if (ctx.broadcast || !ctx.header.src.is_unicast()) {

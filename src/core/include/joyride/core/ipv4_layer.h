@@ -102,8 +102,11 @@ class Ipv4Layer {
     tcp_ = tcp;
   }
 
-  // A datagram (starting at the IP header) arrived on ifindex.
-  void input(uint32_t ifindex, buf::Packet packet, base::Instant now);
+  // A datagram (starting at the IP header) arrived on ifindex. The layers above may
+  // take `packet` (move from it); the caller frees whatever is left. Passed by
+  // reference down to the transport: one handle per frame, no move and no empty
+  // handle to destroy at each layer.
+  void input(uint32_t ifindex, buf::Packet& packet, base::Instant now);
 
   // Sends `payload` (a transport header and data, with kPacketHeadroom in front when
   // possible) as one datagram, fragmenting when it exceeds the path MTU and DF is clear.
@@ -173,7 +176,7 @@ class Ipv4Layer {
     uint16_t mtu;
     base::Instant expires;
   };
-  void deliver(Ipv4RxContext& ctx, buf::Packet payload, base::Instant now);
+  void deliver(Ipv4RxContext& ctx, buf::Packet& payload, base::Instant now);
   bool is_for_us(uint32_t ifindex, wire::Ipv4Address dst, bool* broadcast) const;
   bool is_martian_source(uint32_t ifindex, wire::Ipv4Address src, wire::Ipv4Address dst) const;
   bool emit_header(buf::Packet& packet, const wire::Ipv4Repr& header);

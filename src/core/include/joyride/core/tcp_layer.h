@@ -124,7 +124,8 @@ class TcpLayer final : public PathMtuListener {
   void for_each_connection(F&& f);  // f(SocketId, const TcpInfo&, const tcp::FourTuple&)
 
   // ---- from the IP layer ------------------------------------------------------------
-  void input(const Ipv4RxContext& ctx, buf::Packet segment, base::Instant now);
+  // `segment` may be taken (moved from); the caller frees what is left.
+  void input(const Ipv4RxContext& ctx, buf::Packet& segment, base::Instant now);
   // An ICMP error quoting a segment of ours (`seq`: its sequence number; `code`: the
   // message's), as Linux's tcp_v4_err handles it.
   void on_icmp_error(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport, base::SeqNum seq,
@@ -156,12 +157,28 @@ class TcpLayer final : public PathMtuListener {
                    const Tcb* except_too = nullptr) const;
   void hash_insert(Tcb& t);
   void hash_remove(Tcb& t);
-  Tcb* lookup(const tcp::FourTuple& t);
+  // Consecutive segments are mostly one flow's (a burst from the device, an ACK after
+  // data): the last match is remembered and checked inline. Any change to the table
+  // forgets it (hash_remove, and the inserts that could shadow it).
+  Tcb* lookup(const tcp::FourTuple& t) {
+    if (last_lookup_ != nullptr && last_lookup_->tuple == t) return last_lookup_;
+    return lookup_table(t);
+  }
+  Tcb* lookup_table(const tcp::FourTuple& t);
   Tcb* lookup_listener(wire::Ipv4Address addr, uint16_t port);
   void set_state(Tcb& t, TcpState s, base::Instant now);
   // Tells the host of a readiness edge (tcp_layer.cc); `always` queues an event even
   // when no bit appeared: a state change, which the host may be watching through state().
-  void notify(Tcb& t, bool always = false);
+  // Inline up to the readiness compare (nearly every call on the data path is a
+  // segment into an empty ring or a read that empties it); notify_changed queues or
+  // refreshes the event.
+  void notify(Tcb& t, bool always = false) {
+    if (!t.user_visible || t.orphan) return;
+    const uint32_t r = readiness_of(t);
+    if (r == t.reported && !always) return;
+    notify_changed(t, r, always);
+  }
+  void notify_changed(Tcb& t, uint32_t r, bool always);
   // Inline for the data path's case (ESTABLISHED, nothing but the rings to look at);
   // readiness_slow has the rest.
   static uint32_t readiness_of(const Tcb& t) {

@@ -116,6 +116,12 @@ class RetransmitQueue {
   //    sequence (rack.fack) is delivered.
   AckResult on_ack(base::SeqNum ack, std::span<const wire::SackBlock> sacks, base::Instant now,
                    base::Duration min_rtt);
+  // on_ack for an ACK without SACK blocks on a scoreboard where no record is SACKed,
+  // lost or retransmitted (sacked_segments(), lost_bytes() and retrans_bytes() all 0):
+  // the same result and state, without the SACK machinery. on_ack takes it itself;
+  // a caller that already knows the conditions hold (TcpLayer::fast_ack) may call it
+  // directly and skip on_ack's own checks and frame.
+  AckResult on_plain_ack(base::SeqNum ack, base::Instant now, base::Duration min_rtt);
 
   // RACK loss detection (RFC 8985 §6.2 step 5): every record not SACKed and not already
   // waiting for retransmission (lost && !retransmitted), sent before rack.xmit_ts (or at
@@ -240,8 +246,6 @@ class RetransmitQueue {
   void apply_sack_block(wire::SackBlock b, base::Instant now, base::Duration min_rtt,
                         Delivery* d, AckResult* result);
   void end_dsack_round_if_passed();
-  // on_ack without SACK blocks when no record is SACKed, lost or retransmitted.
-  AckResult on_plain_ack(base::SeqNum ack, base::Instant now, base::Duration min_rtt);
 
   std::vector<SentSegment> ring_;
   size_t head_ = 0;

@@ -30,6 +30,7 @@
 // advances with samples: min_rtt() is the value as of the latest sample.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "joyride/base/time.h"
@@ -56,7 +57,11 @@ class RttEstimator {
   base::Duration rto() const { return rto_; }
   // srtt + max(4*rttvar, min_rto) clamped to [min_rto, max_rto]; initial_rto before
   // the first sample.
-  base::Duration base_rto() const;
+  base::Duration base_rto() const {
+    if (!has_sample_) return initial_rto_;
+    const base::Duration rto = srtt_ + std::max(rttvar_ * 4, min_rto_);
+    return std::clamp(rto, min_rto_, max_rto_);
+  }
   void backoff();
   void reset_backoff() {
     if (backoffs_ == 0) return;
