@@ -948,33 +948,17 @@ namespace {
 // ICMP error -> errno, as Linux's tcp_v4_err: destination unreachable through
 // icmp_err_convert (codes 0-15; 4, fragmentation needed, is path MTU discovery's and
 // never an error for TCP), time exceeded EHOSTUNREACH whatever the code, parameter
-// problem EPROTO.
+// problem EPROTO. Hard or soft does not matter to TCP (see on_icmp_error).
 std::optional<RecvError> icmp_error(TcpIcmpError kind, uint8_t code) {
+  uint8_t type = static_cast<uint8_t>(wire::Icmpv4Type::kDestUnreachable);
   switch (kind) {
-    case TcpIcmpError::kTimeExceeded: return RecvError::kHostUnreachable;
-    case TcpIcmpError::kParameterProblem: return RecvError::kProtocolError;
+    case TcpIcmpError::kTimeExceeded: type = static_cast<uint8_t>(wire::Icmpv4Type::kTimeExceeded); break;
+    case TcpIcmpError::kParameterProblem: type = kIcmpv4ParameterProblem; break;
     case TcpIcmpError::kDestUnreachable: break;
   }
-  switch (code) {
-    case 0:   // net unreachable
-    case 6:   // destination net unknown
-    case 9:   // net administratively prohibited
-    case 11:  // net unreachable for TOS
-      return RecvError::kNoRoute;  // ENETUNREACH
-    case 1:   // host unreachable
-    case 10:  // host administratively prohibited
-    case 12:  // host unreachable for TOS
-    case 13:  // communication administratively prohibited (filtered)
-    case 14:  // host precedence violation
-    case 15:  // precedence cutoff in effect
-      return RecvError::kHostUnreachable;  // EHOSTUNREACH
-    case 2: return RecvError::kProtocolUnavailable;  // ENOPROTOOPT
-    case 3: return RecvError::kConnectionRefused;    // ECONNREFUSED
-    case 5: return RecvError::kNotSupported;         // EOPNOTSUPP: source route failed
-    case 7: return RecvError::kHostDown;             // EHOSTDOWN: destination host unknown
-    case 8: return RecvError::kNoNetwork;            // ENONET: source host isolated
-    default: return std::nullopt;                    // 4, and codes Linux does not know
-  }
+  const auto e = icmp_socket_error(type, code);
+  if (!e) return std::nullopt;
+  return e->error;
 }
 }  // namespace
 
