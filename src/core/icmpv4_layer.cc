@@ -16,6 +16,31 @@ using wire::Icmpv4Repr;
 using wire::Icmpv4Type;
 using wire::Ipv4Repr;
 
+std::optional<IcmpSocketError> icmp_socket_error(uint8_t type, uint8_t code) {
+  if (type == static_cast<uint8_t>(Icmpv4Type::kTimeExceeded)) return IcmpSocketError{RecvError::kHostUnreachable, false};
+  if (type == kIcmpv4ParameterProblem) return IcmpSocketError{RecvError::kProtocolError, true};
+  if (type != static_cast<uint8_t>(Icmpv4Type::kDestUnreachable)) return std::nullopt;
+  // icmp_err_convert, by code: {errno, fatal}.
+  switch (code) {
+    case 0: return IcmpSocketError{RecvError::kNoRoute, false};              // net unreachable
+    case 1: return IcmpSocketError{RecvError::kHostUnreachable, false};      // host unreachable
+    case 2: return IcmpSocketError{RecvError::kProtocolUnavailable, true};   // protocol unreachable
+    case 3: return IcmpSocketError{RecvError::kConnectionRefused, true};     // port unreachable
+    case 5: return IcmpSocketError{RecvError::kNotSupported, false};         // source route failed
+    case 6: return IcmpSocketError{RecvError::kNoRoute, true};               // destination net unknown
+    case 7: return IcmpSocketError{RecvError::kHostDown, true};              // destination host unknown
+    case 8: return IcmpSocketError{RecvError::kNoNetwork, true};             // source host isolated
+    case 9: return IcmpSocketError{RecvError::kNoRoute, true};               // net prohibited
+    case 10: return IcmpSocketError{RecvError::kHostUnreachable, true};      // host prohibited
+    case 11: return IcmpSocketError{RecvError::kNoRoute, false};             // net unreachable for TOS
+    case 12: return IcmpSocketError{RecvError::kHostUnreachable, false};     // host unreachable for TOS
+    case 13:                                                                 // communication prohibited
+    case 14:                                                                 // host precedence violation
+    case 15: return IcmpSocketError{RecvError::kHostUnreachable, true};      // precedence cutoff
+    default: return std::nullopt;  // 4 (fragmentation needed) and codes Linux does not know
+  }
+}
+
 namespace {
 
 // An error message quotes the offending datagram; Linux keeps the whole error
@@ -133,12 +158,11 @@ void Icmpv4Layer::handle_error(uint8_t type, uint8_t code, uint16_t next_hop_mtu
     for (auto* l : pmtu_listeners_) l->on_path_mtu(dst, next_hop_mtu, q, now);
     return;
   }
-  // UDP hears of the two types it knows (its sockets report port unreachable).
-  if (protocol == wire::IpProtocol::kUdp && udp_ != nullptr && transport.size() >= 4 &&
-      type != kIcmpv4ParameterProblem) {
+  // UDP hears of all three types (__udp4_lib_err; its sockets report the hard ones).
+  if (protocol == wire::IpProtocol::kUdp && udp_ != nullptr && transport.size() >= 4) {
     const uint16_t sport = base::load_be<uint16_t>(transport.data(), 0);
     const uint16_t dport = base::load_be<uint16_t>(transport.data(), 2);
-    udp_->on_icmp_error(src, sport, dst, dport, static_cast<Icmpv4Type>(type), code);
+    udp_->on_icmp_error(src, sport, dst, dport, type, code);
   }
   // TCP needs the quoted sequence number too (RFC 792 quotes 8 bytes at least).
   if (protocol == wire::IpProtocol::kTcp && tcp_ != nullptr && transport.size() >= 8) {

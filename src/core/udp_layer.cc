@@ -116,9 +116,11 @@ base::Result<size_t, SendError> UdpLayer::send_to(SocketId id, std::span<const u
   Socket* s = sockets_.get(id);
   if (s == nullptr) return base::Err{SendError::kBadSocket};
   if (s->pending_error) {
+    // Linux: sock_alloc_send_skb reports sk_err first (sock_error, once).
+    const RecvError e = *s->pending_error;
     s->pending_error.reset();
     ready_.mark(id, readiness(id));
-    return base::Err{SendError::kConnectionRefused};
+    return base::Err{send_error_for(e)};
   }
   if (!to) to = s->remote;
   if (!to) return base::Err{SendError::kNotConnected};
@@ -198,6 +200,15 @@ void UdpLayer::close(SocketId id) {
   ready_.forget(id);
 }
 
+std::optional<RecvError> UdpLayer::take_error(SocketId id) {
+  Socket* s = sockets_.get(id);
+  if (s == nullptr) return RecvError::kBadSocket;
+  std::optional<RecvError> e;
+  std::swap(e, s->pending_error);
+  if (e) ready_.mark(id, readiness(id));
+  return e;
+}
+
 bool UdpLayer::set_reuse_addr(SocketId id, bool on) {
   Socket* s = sockets_.get(id);
   if (s == nullptr) return false;
@@ -235,15 +246,16 @@ std::optional<Endpoint> UdpLayer::local_endpoint(SocketId id) {
   return Endpoint{s->local_addr, s->local_port};
 }
 
-int UdpLayer::match_score(const Socket& s, const Ipv4RxContext& ctx, uint16_t sport, uint16_t dport) const {
-  if (!s.bound || s.local_port != dport) return -1;
+int UdpLayer::match_score(const Socket& s, Ipv4Address local, Ipv4Address remote, uint16_t rport,
+                          uint16_t lport) const {
+  if (!s.bound || s.local_port != lport) return -1;
   int score = 0;
   if (!s.local_addr.is_unspecified()) {
-    if (s.local_addr != ctx.header.dst) return -1;
+    if (s.local_addr != local) return -1;
     score += 2;
   }
   if (s.remote) {
-    if (s.remote->address != wire::IpAddress(ctx.header.src) || s.remote->port != sport) return -1;
+    if (s.remote->address != wire::IpAddress(remote) || s.remote->port != rport) return -1;
     score += 4;
   }
   return score;
@@ -332,22 +344,34 @@ void UdpLayer::input(const Ipv4RxContext& ctx, buf::Packet datagram, base::Insta
   enqueue(best, *sockets_.get(best), from, std::move(datagram));
 }
 
-void UdpLayer::on_icmp_error(Ipv4Address src, uint16_t sport, Ipv4Address dst, uint16_t dport,
-                             wire::Icmpv4Type type, uint8_t code) {
-  // Linux (__udp4_lib_err without IP_RECVERR) reports only hard errors, and to
-  // connected sockets only; of those, port unreachable (ECONNREFUSED) is the one this
-  // API carries. Time exceeded and net/host unreachable are soft: not reported.
-  if (type != wire::Icmpv4Type::kDestUnreachable || code != wire::Icmpv4Unreachable::kPortUnreachable) return;
+void UdpLayer::on_icmp_error(Ipv4Address src, uint16_t sport, Ipv4Address dst, uint16_t dport, uint8_t type,
+                             uint8_t code) {
+  // Linux __udp4_lib_err. Without IP_RECVERR (which this API does not offer) only a
+  // hard error is reported, and only to a connected socket: the one a reply from
+  // dst:dport to src:sport would reach (__udp4_lib_lookup), which may well be an
+  // unconnected one that then hears nothing.
+  const std::optional<IcmpSocketError> e = icmp_socket_error(type, code);
+  if (!e || !e->hard) return;
   auto it = by_port_.find(sport);
   if (it == by_port_.end()) return;
+  SocketId best;
+  Socket* best_socket = nullptr;
+  int best_score = -1;
+  uint64_t best_order = 0;
   for (SocketId id : it->second) {
     Socket* s = sockets_.get(id);
-    // Linux reports ICMP errors only to connected sockets (unless IP_RECVERR).
-    if (s == nullptr || !s->remote || s->remote->address != wire::IpAddress(dst) || s->remote->port != dport) continue;
-    if (!s->local_addr.is_unspecified() && s->local_addr != src) continue;
-    s->pending_error = RecvError::kConnectionRefused;
-    ready_.mark(id, readiness(id));
+    if (s == nullptr) continue;
+    const int score = match_score(*s, src, dst, dport, sport);
+    if (score > best_score || (score == best_score && score >= 0 && s->bind_order > best_order)) {
+      best = id;
+      best_socket = s;
+      best_score = score;
+      best_order = s->bind_order;
+    }
   }
+  if (best_socket == nullptr || best_score < 0 || !best_socket->remote) return;
+  best_socket->pending_error = e->error;
+  ready_.mark(best, readiness(best));
 }
 
 }  // namespace joyride::core

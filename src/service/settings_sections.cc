@@ -244,17 +244,36 @@ void parse_buffer_bounds(Issues& issues, const TableReader& r, std::string_view 
   }
 }
 
+// net.ipv4.tcp_tw_reuse's three values, named in the message as the sysctl's
+// documentation names them.
+void parse_tw_reuse(Issues& issues, const TableReader& r, uint8_t& out) {
+  const toml::node* node = r.get("tcp_tw_reuse");
+  if (node == nullptr) return;
+  const std::string expected =
+      "0 (never), 1 (always) or 2 (for loopback pairs only, Linux's default), as net.ipv4.tcp_tw_reuse";
+  const auto* v = node->as_integer();
+  if (v == nullptr) {
+    issues.error(node->source(), r.path("tcp_tw_reuse"), "found " + describe(*node), expected);
+  } else if (**v < 0 || **v > 2) {
+    issues.error(node->source(), r.path("tcp_tw_reuse"), std::to_string(**v) + " is not a tcp_tw_reuse mode",
+                 expected);
+  } else {
+    out = static_cast<uint8_t>(**v);
+  }
+}
+
 }  // namespace
 
 void parse_limits_section(Issues& issues, const toml::node* node, LimitOptions& out) {
   const toml::table* t = section_table(issues, node, "limits");
   if (t == nullptr) return;
-  TableReader r(issues, *t, "limits", {"mbufs", "max_sockets", "tcp_rmem", "tcp_wmem", "max_apps"});
+  TableReader r(issues, *t, "limits", {"mbufs", "max_sockets", "tcp_rmem", "tcp_wmem", "max_apps", "tcp_tw_reuse"});
   r.integer("mbufs", 1024, 16777216, out.mbufs);
   r.integer("max_sockets", 1, 4194304, out.max_sockets);
   parse_buffer_bounds(issues, r, "tcp_rmem", "[4096, 131072, 6291456]", out.tcp_rmem);
   parse_buffer_bounds(issues, r, "tcp_wmem", "[4096, 65536, 4194304]", out.tcp_wmem);
   r.integer("max_apps", 1, 4096, out.max_apps);
+  parse_tw_reuse(issues, r, out.tcp_tw_reuse);
 }
 
 void parse_services_section(Issues& issues, const toml::node* node, BuiltinServices& out) {

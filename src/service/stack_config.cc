@@ -52,6 +52,7 @@ core::StackConfig to_stack_config(const ServiceConfig& config, std::span<const w
   out.tcp.sndbuf_min = limits.tcp_wmem.min;
   out.tcp.sndbuf_default = limits.tcp_wmem.initial;
   out.tcp.sndbuf_max = limits.tcp_wmem.max;
+  out.tcp.tw_reuse = limits.tcp_tw_reuse;
   return out;
 }
 

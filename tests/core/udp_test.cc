@@ -6,6 +6,8 @@
 #include <string>
 
 #include "joyride/base/bytes.h"
+#include "joyride/core/icmpv4_layer.h"
+#include "joyride/wire/checksum.h"
 #include "stack_harness.h"
 
 namespace joyride::core {
@@ -662,6 +664,128 @@ TEST(UdpIcmpTest, SoftErrorsAreNotReported) {
   EXPECT_FALSE(udp.readiness(s) & kError);
   EXPECT_EQ(h.counter("icmp.rx_time_exceeded"), 1u);
   EXPECT_EQ(h.counter("icmp.rx_dest_unreachable"), 1u);
+}
+
+// Linux __udp4_lib_err without IP_RECVERR: a connected socket hears of hard errors
+// only, as icmp_err_convert's errno (parameter problem: EPROTO); soft ones (time
+// exceeded, net/host unreachable and their TOS forms, source route failed) and
+// fragmentation needed (our datagrams go without DF: IP_PMTUDISC_DONT) are dropped.
+struct UdpIcmpCase {
+  const char* name;
+  uint8_t type;
+  uint8_t code;
+  std::optional<RecvError> error;
+};
+
+// The error message about `sent`: type, code, 4 bytes (pointer or unused), quote.
+void inject_icmp_about(StackHarness& h, const TxFrame& sent, uint8_t type, uint8_t code) {
+  const Bytes quote(sent.bytes.begin() + 14, sent.bytes.begin() + 14 + 28);
+  Bytes m(8 + quote.size(), 0);
+  m[0] = type;
+  m[1] = code;
+  if (type == kIcmpv4ParameterProblem) m[4] = 9;  // the pointer: the protocol field
+  std::copy(quote.begin(), quote.end(), m.begin() + 8);
+  base::store_be<uint16_t>(m.data(), 2, wire::internet_checksum(m));
+  h.inject_ipv4(ip_header(kPeerIp, kOurIp, IpProtocol::kIcmp), m);
+}
+
+TEST(UdpIcmpTest, HardErrorsAsLinuxConvertsThemSoftOnesDropped) {
+  constexpr uint8_t kUnreach = 3, kTimeExceeded = 11;
+  const UdpIcmpCase cases[] = {
+      {"parameter problem", kIcmpv4ParameterProblem, 0, RecvError::kProtocolError},
+      {"parameter problem, missing option", kIcmpv4ParameterProblem, 1, RecvError::kProtocolError},
+      {"net unreachable", kUnreach, 0, std::nullopt},
+      {"host unreachable", kUnreach, 1, std::nullopt},
+      {"protocol unreachable", kUnreach, 2, RecvError::kProtocolUnavailable},
+      {"port unreachable", kUnreach, 3, RecvError::kConnectionRefused},
+      {"fragmentation needed, no MTU", kUnreach, 4, std::nullopt},
+      {"source route failed", kUnreach, 5, std::nullopt},
+      {"net unknown", kUnreach, 6, RecvError::kNoRoute},
+      {"host unknown", kUnreach, 7, RecvError::kHostDown},
+      {"source host isolated", kUnreach, 8, RecvError::kNoNetwork},
+      {"net prohibited", kUnreach, 9, RecvError::kNoRoute},
+      {"host prohibited", kUnreach, 10, RecvError::kHostUnreachable},
+      {"net unreachable for TOS", kUnreach, 11, std::nullopt},
+      {"host unreachable for TOS", kUnreach, 12, std::nullopt},
+      {"communication prohibited", kUnreach, 13, RecvError::kHostUnreachable},
+      {"host precedence violation", kUnreach, 14, RecvError::kHostUnreachable},
+      {"precedence cutoff", kUnreach, 15, RecvError::kHostUnreachable},
+      {"unknown code", kUnreach, 16, std::nullopt},
+      {"TTL exceeded", kTimeExceeded, 0, std::nullopt},
+      {"reassembly time exceeded", kTimeExceeded, 1, std::nullopt},
+  };
+  for (const UdpIcmpCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    StackHarness h;
+    UdpLayer& udp = h.stack->udp();
+    auto s = *udp.open();
+    ASSERT_TRUE(udp.connect(s, Endpoint{kPeerIp, 53}, h.now));
+    ASSERT_TRUE(udp.send_to(s, pattern(20), std::nullopt, h.now));
+    TxFrame sent = h.expect_tx();
+    inject_icmp_about(h, sent, c.type, c.code);
+    EXPECT_EQ(static_cast<bool>(udp.readiness(s) & kError), c.error.has_value());
+    EXPECT_EQ(udp.take_error(s), c.error);
+    EXPECT_EQ(udp.take_error(s), std::nullopt);  // SO_ERROR clears it
+    EXPECT_FALSE(udp.readiness(s) & kError);
+  }
+}
+
+// The pending error goes to whichever call comes first, once: recv, send (as the
+// SendError of the same errno) or SO_ERROR.
+TEST(UdpIcmpTest, ParameterProblemIsReportedOnceByTheFirstCall) {
+  enum class Taker { kRecv, kSend, kTakeError };
+  for (Taker taker : {Taker::kRecv, Taker::kSend, Taker::kTakeError}) {
+    SCOPED_TRACE(static_cast<int>(taker));
+    StackHarness h;
+    UdpLayer& udp = h.stack->udp();
+    auto s = *udp.open();
+    ASSERT_TRUE(udp.connect(s, Endpoint{kPeerIp, 53}, h.now));
+    ASSERT_TRUE(udp.send_to(s, pattern(20), std::nullopt, h.now));
+    TxFrame sent = h.expect_tx();
+    SocketEvent ev[4];
+    h.stack->take_events(ev);
+    inject_icmp_about(h, sent, kIcmpv4ParameterProblem, 0);
+    ASSERT_EQ(h.stack->take_events(ev), 1u);
+    EXPECT_TRUE(ev[0].readiness & kError);
+    uint8_t buf[8];
+    switch (taker) {
+      case Taker::kRecv: EXPECT_EQ(udp.recv_from(s, buf).error(), RecvError::kProtocolError); break;
+      case Taker::kSend:
+        EXPECT_EQ(udp.send_to(s, pattern(4), std::nullopt, h.now).error(), SendError::kProtocolError);
+        break;
+      case Taker::kTakeError: EXPECT_EQ(udp.take_error(s), RecvError::kProtocolError); break;
+    }
+    EXPECT_EQ(udp.recv_from(s, buf).error(), RecvError::kWouldBlock);
+    EXPECT_TRUE(udp.send_to(s, pattern(4), std::nullopt, h.now));
+  }
+}
+
+// Unconnected: nothing, however hard the error (Linux: sk_state != TCP_ESTABLISHED).
+// The socket a reply would reach is the one asked: with a connected and an
+// unconnected socket sharing the port, an error about the connected one's peer
+// reaches it, an error about another destination reaches (and is dropped by) the
+// unconnected one.
+TEST(UdpIcmpTest, HardErrorsReachOnlyTheConnectedSocketAReplyWouldReach) {
+  StackHarness h;
+  UdpLayer& udp = h.stack->udp();
+  auto wild = *udp.open();
+  auto conn = *udp.open();
+  ASSERT_TRUE(udp.set_reuse_addr(wild, true));
+  ASSERT_TRUE(udp.set_reuse_addr(conn, true));
+  ASSERT_TRUE(udp.bind(wild, Endpoint{kAny, 5000}));
+  ASSERT_TRUE(udp.bind(conn, Endpoint{kAny, 5000}));
+  ASSERT_TRUE(udp.connect(conn, Endpoint{kPeerIp, 53}, h.now));
+  ASSERT_TRUE(udp.send_to(wild, pattern(20), Endpoint{kPeerIp, 54}, h.now));
+  TxFrame to_other = h.expect_tx();
+  ASSERT_TRUE(udp.send_to(conn, pattern(20), std::nullopt, h.now));
+  TxFrame to_peer = h.expect_tx();
+  inject_icmp_about(h, to_other, kIcmpv4ParameterProblem, 0);
+  EXPECT_EQ(udp.take_error(wild), std::nullopt);
+  EXPECT_EQ(udp.take_error(conn), std::nullopt);
+  inject_icmp_about(h, to_peer, kIcmpv4ParameterProblem, 0);
+  EXPECT_EQ(udp.take_error(wild), std::nullopt);
+  EXPECT_EQ(udp.take_error(conn), RecvError::kProtocolError);
+  EXPECT_EQ(udp.take_error(SocketId{}), RecvError::kBadSocket);
 }
 
 }  // namespace

@@ -49,6 +49,8 @@ const char* const kModeExpected =
     "expected an octal permission string such as \"0660\" (or an integer such as 0o660) no greater than 0777";
 const char* const kRmemExpected =
     "expected three byte counts from 1024 to 1073741824 with min <= default <= max, such as [4096, 131072, 6291456]";
+const char* const kTwReuseExpected =
+    "expected 0 (never), 1 (always) or 2 (for loopback pairs only, Linux's default), as net.ipv4.tcp_tw_reuse";
 const char* const kWmemExpected =
     "expected three byte counts from 1024 to 1073741824 with min <= default <= max, such as [4096, 65536, 4194304]";
 const char* const kMacExpected = "expected a unicast MAC address such as \"02:00:00:00:00:01\"";
@@ -74,7 +76,7 @@ const ErrorCase kErrorCases[] = {
     {"UnknownKeyWithSuggestion", IFACE_A "mut = 9000\n",
      {e("5:1: interface[0].mut: unknown key, did you mean \"mtu\"?", kIfaceKeys)}},
     {"UnknownKeyNoSuggestion", IFACE_A "[limits]\nfoo = 1\n",
-     {e("6:1: limits.foo: unknown key", "expected one of: mbufs, max_sockets, tcp_rmem, tcp_wmem, max_apps")}},
+     {e("6:1: limits.foo: unknown key", "expected one of: mbufs, max_sockets, tcp_rmem, tcp_wmem, max_apps, tcp_tw_reuse")}},
     {"UnknownTopLevelKey", "threads = 4\n" IFACE_A,
      {e("1:1: threads: unknown key", "expected one of: service, eal, interface, route, limits, services")}},
     {"UnknownSubTable", IFACE_A "[services.extra]\nx = 1\n",
@@ -281,6 +283,15 @@ const ErrorCase kErrorCases[] = {
      {e("6:12: limits.tcp_rmem: min 65536 is larger than default 4096", kRmemExpected)}},
     {"WmemDefaultAboveMax", IFACE_A "[limits]\ntcp_wmem = [4096, 131072, 65536]\n",
      {e("6:12: limits.tcp_wmem: default 131072 is larger than max 65536", kWmemExpected)}},
+    {"TwReuseOutOfRange", IFACE_A "[limits]\ntcp_tw_reuse = 3\n",
+     {e("6:16: limits.tcp_tw_reuse: 3 is not a tcp_tw_reuse mode", kTwReuseExpected)}},
+    {"TwReuseNegative", IFACE_A "[limits]\ntcp_tw_reuse = -1\n",
+     {e("6:16: limits.tcp_tw_reuse: -1 is not a tcp_tw_reuse mode", kTwReuseExpected)}},
+    {"TwReuseBoolean", IFACE_A "[limits]\ntcp_tw_reuse = true\n",
+     {e("6:16: limits.tcp_tw_reuse: found a boolean (true)", kTwReuseExpected)}},
+    {"TwReuseTypo", IFACE_A "[limits]\ntcp_tw_resue = 1\n",
+     {e("6:1: limits.tcp_tw_resue: unknown key, did you mean \"tcp_tw_reuse\"?",
+        "expected one of: mbufs, max_sockets, tcp_rmem, tcp_wmem, max_apps, tcp_tw_reuse")}},
     {"RmemTwoElements", IFACE_A "[limits]\ntcp_rmem = [4096, 131072]\n",
      {e("6:12: limits.tcp_rmem: has 2 elements", kRmemExpected)}},
     {"RmemElementTooSmall", IFACE_A "[limits]\ntcp_rmem = [4096, 100, 131072]\n",

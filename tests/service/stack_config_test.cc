@@ -64,6 +64,7 @@ metric = 5
 max_sockets = 1000
 tcp_rmem = [8192, 262144, 16777216]
 tcp_wmem = [16384, 32768, 65536]
+tcp_tw_reuse = 0
 )";
 
 TEST(StackConfig, MapsInterfacesRoutesAndBuffers) {
@@ -102,6 +103,7 @@ TEST(StackConfig, MapsInterfacesRoutesAndBuffers) {
   EXPECT_EQ(s.tcp.sndbuf_min, 16384u);
   EXPECT_EQ(s.tcp.sndbuf_default, 32768u);
   EXPECT_EQ(s.tcp.sndbuf_max, 65536u);
+  EXPECT_EQ(s.tcp.tw_reuse, 0u);  // the core's default is 2
 
   // What the file does not set keeps the core's defaults.
   const core::StackConfig defaults;
@@ -158,6 +160,7 @@ TEST(StackConfig, ExampleFileIsValid) {
   EXPECT_EQ(c.limits.tcp_rmem, defaults.limits.tcp_rmem);
   EXPECT_EQ(c.limits.tcp_wmem, defaults.limits.tcp_wmem);
   EXPECT_EQ(c.limits.max_apps, defaults.limits.max_apps);
+  EXPECT_EQ(c.limits.tcp_tw_reuse, defaults.limits.tcp_tw_reuse);
   EXPECT_EQ(c.services.echo_port, defaults.services.echo_port);
   ASSERT_EQ(c.interfaces.size(), 1u);
   EXPECT_EQ(c.interfaces[0].mtu, defaults.interfaces[0].mtu);

@@ -5,7 +5,10 @@
 // newer timestamp) reopens the pair through the listener, and an exact RST ends the
 // wait early (tcp_rfc1337 = 0). connect() takes over a TIME-WAIT pair as Linux's
 // tcp_twsk_unique allows: only after timestamps, for an ephemeral port only as
-// tcp_tw_reuse says (default: loopback only).
+// tcp_tw_reuse says (default: loopback only). The ACKs it answers with are rate-limited
+// as Linux's tcp_timewait_check_oow_rate_limit: one per tcp_invalid_ratelimit
+// (500 ms), except for a segment that occupies sequence space without SYN (data, a
+// retransmitted FIN) and for a new SYN no listener takes.
 #include <gtest/gtest.h>
 
 #include "tcp_harness.h"
@@ -393,5 +396,78 @@ TEST(TcpTimeWait, EphemeralSearchSkipsATimeWaitPort) {
     EXPECT_NE(syn.h.src_port, *first);
   }
 }
+// Linux tcp_timewait_check_oow_rate_limit: a burst of segments that TIME_WAIT
+// answers gets one ACK per tcp_invalid_ratelimit (500 ms), the rest counted as
+// TCPACKSkippedTimeWait; tcp_oow_rate_limited exempts segments that occupy sequence
+// space without SYN. A new SYN no listener takes is answered through TCP_TW_SYN's
+// fall to TCP_TW_ACK, which bypasses the limit.
+TEST(TcpTimeWait, AcksAreRateLimitedExceptForDataAndFin) {
+  struct Case {
+    const char* name;
+    bool ts;
+    uint8_t flags;
+    uint32_t seq;
+    std::optional<uint32_t> tsval;
+    size_t payload;
+    bool no_listener;
+    bool limited;
+  };
+  const Case cases[] = {
+      {"ACK out of window", false, kAck, kPeer + 100000, std::nullopt, 0, false, true},
+      {"ACK below RCV.NXT", false, kAck, kPeer - 10, std::nullopt, 0, false, true},
+      {"old SYN", false, TcpFlags::kSyn, kPeerIss - 5000, std::nullopt, 0, false, true},
+      {"SYN+ACK", false, TcpFlags::kSyn | kAck, kPeer + 100000, std::nullopt, 0, false, true},
+      {"PAWS-rejected ACK at RCV.NXT", true, kAck, kPeer + 1, 4000u, 0, false, true},
+      {"retransmitted FIN+ACK", false, kFinAck, kPeer, std::nullopt, 0, false, false},
+      {"PAWS-rejected FIN+ACK", true, kFinAck, kPeer, 4000u, 0, false, false},
+      {"data", false, kAck | TcpFlags::kPsh, kPeer + 1, std::nullopt, 10, false, false},
+      {"new SYN, no listener", false, TcpFlags::kSyn, kPeer + 100000, std::nullopt, 0, true, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TimeWait tw(c.ts);
+    if (c.no_listener) tw.h.tcp().close(tw.l, tw.h.now);
+    const Bytes data = pattern(c.payload);
+    auto send = [&] {
+      auto seg = tw.h.peer_segment(c.flags, c.seq, (c.flags & kAck) ? tw.iss + 2 : 0);
+      if (c.tsval) seg.options.timestamps = std::pair{*c.tsval, 0u};
+      tw.h.inject(seg, data);
+    };
+    // A burst: at 0, 1 ms, 499 ms; then at 500 ms, the limit's end.
+    send();
+    tw.expect_tw_ack();
+    for (Duration step : {Duration::millis(1), Duration::millis(498)}) {
+      tw.h.advance(step);
+      send();
+      if (!c.limited) tw.expect_tw_ack();
+      tw.h.expect_no_segment();
+    }
+    EXPECT_EQ(tw.h.counter("tcp.ack_skipped_time_wait"), c.limited ? 2u : 0u);
+    tw.h.advance(Duration::millis(1));
+    send();
+    tw.expect_tw_ack();
+    tw.h.expect_no_segment();
+    EXPECT_TRUE(tw.alive());
+  }
+}
+
+// The exempt segments do not use the budget (tcp_oow_rate_limited returns before
+// recording the time): an out-of-window ACK right after a retransmitted FIN is still
+// answered, and the limit then runs from that ACK.
+TEST(TcpTimeWait, AFinAnswerDoesNotUseTheAckBudget) {
+  TimeWait tw;
+  tw.inject(kFinAck, kPeer, tw.iss + 2);
+  tw.expect_tw_ack();
+  tw.h.advance(Duration::millis(1));
+  tw.inject(kAck, kPeer + 100000, tw.iss + 2);
+  tw.expect_tw_ack();
+  tw.h.advance(Duration::millis(1));
+  tw.inject(kAck, kPeer + 100000, tw.iss + 2);
+  tw.h.expect_no_segment();
+  tw.inject(kFinAck, kPeer, tw.iss + 2);  // limited ACKs do not hold back the FIN's
+  tw.expect_tw_ack();
+  EXPECT_EQ(tw.h.counter("tcp.ack_skipped_time_wait"), 1u);
+}
+
 }  // namespace
 }  // namespace joyride::core::testing

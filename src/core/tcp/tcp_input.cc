@@ -165,8 +165,11 @@ void TcpLayer::time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
         syn_to_listener(*listener, rx, now, isn);
         return;
       }
-      // No listener: answered with the ACK below, as Linux's TCP_TW_SYN falls to
-      // TCP_TW_ACK.
+      // No listener: answered with an ACK, as Linux's TCP_TW_SYN falls to
+      // TCP_TW_ACK: past the rate limit, and not restarting the wait (an ACK-less
+      // segment that is no PAWS reject).
+      send_ack(t, now);
+      return;
     }
   }
   if (paws) counters_.inc(TcpCounter::kDropPaws);
@@ -177,6 +180,19 @@ void TcpLayer::time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
   // timer" when it is a PAWS reject or carries ACK; an ACK-less SYN may be an old
   // duplicate or a new SYN with a sequence number below RCV.NXT, and does not.
   if (paws || rx.has(TcpFlags::kAck)) timers_.arm(t.wait_timer, now + config_.time_wait);
+  // Linux tcp_timewait_check_oow_rate_limit (tcp_oow_rate_limited): one such ACK per
+  // tcp_invalid_ratelimit, so two ends cannot keep each other in an ACK loop. A
+  // segment occupying sequence space without SYN (data, a retransmitted FIN whose
+  // ACK was lost) is not part of a loop and is always answered.
+  const bool occupies_space = rx.seg_len() != 0 && !rx.has(TcpFlags::kSyn);
+  if (!occupies_space) {
+    if (t.time_wait_acked && now - t.time_wait_ack_at < config_.invalid_ratelimit) {
+      counters_.inc(TcpCounter::kAckSkippedTimeWait);
+      return;
+    }
+    t.time_wait_acked = true;
+    t.time_wait_ack_at = now;
+  }
   send_ack(t, now);
 }
 

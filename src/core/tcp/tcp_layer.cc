@@ -96,8 +96,9 @@ base::Result<SocketId, OpenError> TcpLayer::new_tcb() {
 }
 
 Tcb& TcpLayer::reopen(Tcb& old) {
-  // Only a socket whose connect() failed comes here: CLOSED, out of the demux table,
-  // with no timers running and no listener or children.
+  // A socket whose connect() failed, or one disconnect() took out of SYN-SENT or
+  // LISTEN: CLOSED, out of the demux table, with no listener or children. Its timers
+  // are cancelled here.
   assert(old.state == TcpState::kClosed && !old.in_table && !old.parent.valid() && old.accept_queue.empty());
   std::unique_ptr<Tcb> fresh = make_tcb();
   Tcb& t = *fresh;
@@ -117,19 +118,15 @@ Tcb& TcpLayer::reopen(Tcb& old) {
   t.rcvbuf_limit = old.rcvbuf_limit;
   if (auto cc = tcp::make_congestion_control(old.cc->name())) t.cc = std::move(cc);
   // Linux keeps what bind() fixed; a port chosen by connect() (or by bind() to port
-  // 0) was given back when the connection closed (tcp_set_state, inet_put_port).
+  // 0) was given back when the connection closed (connection_done, release_port); a
+  // listener's is given back here.
   t.addr_locked = old.addr_locked;
   t.port_locked = old.port_locked;
   if (old.addr_locked) t.tuple.local = old.tuple.local;
+  release_port(old);
   if (old.port_locked) {
     t.tuple.local_port = old.tuple.local_port;
-    t.bound = true;  // stays in by_port_ under the same id
-  } else if (old.bound) {
-    auto it = by_port_.find(old.tuple.local_port);
-    if (it != by_port_.end()) {
-      std::erase(it->second, old.id);
-      if (it->second.empty()) by_port_.erase(it);
-    }
+    t.bound = old.bound;  // stays in by_port_ under the same id
   }
   old.rtx_timer.cancel();
   old.delack_timer.cancel();
@@ -137,11 +134,57 @@ Tcb& TcpLayer::reopen(Tcb& old) {
   old.wait_timer.cancel();
   if (!old.snd.storage().empty()) buffers_.release(old.snd.storage());
   if (!old.rcv.storage().empty()) buffers_.release(old.rcv.storage());
-  // The host was told of the error; an event it has not taken yet now says nothing.
   t.reported = old.reported;
   *sockets_.get(old.id) = std::move(fresh);  // `old` is gone from here on
-  notify(t);
   return t;
+}
+
+Tcb& TcpLayer::disconnect(Tcb& t, std::optional<RecvError> error, Instant now) {
+  const SocketId id = t.id;
+  if (t.state == TcpState::kListen) {
+    // inet_csk_listen_stop: connections waiting for accept() are reset, as when a
+    // listener closes; embryonic ones (SYN-RECEIVED) go silently, and the peer's
+    // ACK that would have completed one then finds no socket and is answered with
+    // an RST.
+    for (SocketId child : t.accept_queue) {
+      if (Tcb* c = tcb(child)) {
+        c->parent = SocketId{};
+        abort(*c, std::nullopt, true, now);
+      }
+    }
+    t.accept_queue.clear();
+    std::vector<SocketId> embryos;
+    sockets_.for_each([&](SocketId cid, std::unique_ptr<Tcb>& c) {
+      if (c->parent == id) embryos.push_back(cid);
+    });
+    for (SocketId cid : embryos) {
+      if (Tcb* c = tcb(cid)) {
+        c->parent = SocketId{};
+        connection_done(*c, now);
+      }
+    }
+    t.syn_queue = 0;
+  }
+  if (t.in_table) hash_remove(t);
+  t.state = TcpState::kClosed;
+  Tcb& fresh = reopen(t);
+  fresh.pending_error = error;
+  notify(fresh, true);  // a state change (and maybe an error) for the host
+  return fresh;
+}
+
+void TcpLayer::release_port(Tcb& t) {
+  // Linux tcp_set_state(TCP_CLOSE): inet_put_port unless SOCK_BINDPORT_LOCK, i.e.
+  // unless bind() named the port. A port connect() (or bind() to port 0, or
+  // listen()) chose is free again the moment the connection closes, not when the
+  // socket is next used.
+  if (!t.bound || t.port_locked) return;
+  auto it = by_port_.find(t.tuple.local_port);
+  if (it != by_port_.end()) {
+    std::erase(it->second, t.id);
+    if (it->second.empty()) by_port_.erase(it);
+  }
+  t.bound = false;
 }
 
 bool TcpLayer::time_wait_reusable(const Tcb& old, bool ephemeral, Instant now) const {
@@ -203,6 +246,7 @@ void TcpLayer::connection_done(Tcb& t, Instant now) {
   t.keepalive_timer.cancel();
   t.wait_timer.cancel();
   if (t.in_table) hash_remove(t);
+  release_port(t);
   t.ooo.clear();
   t.rtx.clear();
   // The application still holds a visible socket: it reads the error or EOF and
@@ -403,7 +447,7 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
           // already, and make the socket unconnected again (tcp_disconnect).
           const ConnectError e = t->pending_error ? connect_error_for(*t->pending_error)
                                                   : ConnectError::kConnectionAborted;
-          reopen(*t);
+          notify(reopen(*t));  // an event the host has not taken yet now says nothing
           return base::Err{e};
         }
         default:
@@ -460,6 +504,12 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
   t->tuple = tuple;
   t->path.invalidate();
   t->connect_call = tcp::ConnectCall::kConnecting;
+  // An error shutdown() left (tcp_disconnect's ECONNRESET) goes with the new attempt
+  // (Linux tcp_connect_init clears sk_err).
+  if (t->pending_error) {
+    t->pending_error.reset();
+    notify(*t);
+  }
   hash_insert(*t);
   init_buffers(*t);
   set_mss_from_route(*t, now);
@@ -488,9 +538,7 @@ base::Result<size_t, SendError> TcpLayer::send(SocketId s, std::span<const uint8
     case TcpState::kCloseWait: break;
     case TcpState::kSynSent:
     case TcpState::kSynReceived: return base::Err{SendError::kWouldBlock};
-    case TcpState::kClosed:
-      if (!t->reset && t->snd_max == t->iss) return base::Err{SendError::kNotConnected};
-      return base::Err{SendError::kBrokenPipe};
+    case TcpState::kClosed:  // never connected, too: EPIPE (Linux sk_stream_wait_connect)
     default: return base::Err{SendError::kBrokenPipe};
   }
   if (t->fin_queued) return base::Err{SendError::kBrokenPipe};
@@ -536,23 +584,30 @@ base::Result<size_t, RecvError> TcpLayer::recv(SocketId s, std::span<uint8_t> ou
 bool TcpLayer::shutdown(SocketId s, bool read, bool write, Instant now) {
   Tcb* t = tcb(s);
   if (t == nullptr || t->orphan) return false;
-  if (t->state == TcpState::kListen || t->state == TcpState::kClosed) {
-    if (t->state == TcpState::kListen && (read || write)) {
-      // Linux: shutdown on a listener stops it (pending children are reset).
-      close(s, now);
+  // Linux inet_shutdown, by TCP state.
+  switch (t->state) {
+    case TcpState::kClosed:
+      // ENOTCONN, for a socket never connected and for one whose connection ended
+      // alike (a reset one included).
+      return false;
+    case TcpState::kListen:
+      // SHUT_RD (or both) is tcp_disconnect: the listener stops (disconnect()) and
+      // the socket may listen() or connect() again. SHUT_WR alone does nothing.
+      if (read) disconnect(*t, std::nullopt, now);
       return true;
-    }
-    return t->state != TcpState::kClosed || t->reset;
+    case TcpState::kSynSent:
+      // Any direction is tcp_disconnect: CLOSE without an RST (tcp_need_reset leaves
+      // SYN-SENT out), ECONNRESET pending (sk_err), the port given back unless bound,
+      // and the socket unconnected: the next connect() starts a new attempt.
+      disconnect(*t, RecvError::kConnectionReset, now);
+      return true;
+    default: break;
   }
   if (read) {
     t->rd_shutdown = true;
     t->rcv.clear();
   }
   if (write && !t->fin_queued) {
-    if (t->state == TcpState::kSynSent) {
-      abort(*t, std::nullopt, false, now);
-      return true;
-    }
     t->fin_queued = true;
     output(*t, now);
   }
@@ -697,6 +752,13 @@ uint32_t TcpLayer::readiness_slow(const Tcb& tcb) {
   const Tcb* t = &tcb;
   uint32_t r = 0;
   if (t->state == TcpState::kListen) return t->accept_queue.empty() ? 0u : uint32_t{kReadable};
+  if (t->state == TcpState::kClosed && t->pending_error && !t->reset && !t->fin_received) {
+    // shutdown() ended a connect() (disconnect()): Linux tcp_poll says POLLERR
+    // (sk_err), POLLHUP (CLOSE) and POLLOUT (an empty send queue), not POLLIN
+    // (tcp_disconnect cleared sk_shutdown). Once the error is taken the socket reads
+    // as a fresh one.
+    return kError | kHangup | kWritable;
+  }
   if (t->pending_error) r |= kError;
   if (!t->rcv.empty() || t->fin_received || t->rd_shutdown) r |= kReadable;
   const bool can_send = t->state == TcpState::kEstablished || t->state == TcpState::kCloseWait;
@@ -878,33 +940,17 @@ namespace {
 // ICMP error -> errno, as Linux's tcp_v4_err: destination unreachable through
 // icmp_err_convert (codes 0-15; 4, fragmentation needed, is path MTU discovery's and
 // never an error for TCP), time exceeded EHOSTUNREACH whatever the code, parameter
-// problem EPROTO.
+// problem EPROTO. Hard or soft does not matter to TCP (see on_icmp_error).
 std::optional<RecvError> icmp_error(TcpIcmpError kind, uint8_t code) {
+  uint8_t type = static_cast<uint8_t>(wire::Icmpv4Type::kDestUnreachable);
   switch (kind) {
-    case TcpIcmpError::kTimeExceeded: return RecvError::kHostUnreachable;
-    case TcpIcmpError::kParameterProblem: return RecvError::kProtocolError;
+    case TcpIcmpError::kTimeExceeded: type = static_cast<uint8_t>(wire::Icmpv4Type::kTimeExceeded); break;
+    case TcpIcmpError::kParameterProblem: type = kIcmpv4ParameterProblem; break;
     case TcpIcmpError::kDestUnreachable: break;
   }
-  switch (code) {
-    case 0:   // net unreachable
-    case 6:   // destination net unknown
-    case 9:   // net administratively prohibited
-    case 11:  // net unreachable for TOS
-      return RecvError::kNoRoute;  // ENETUNREACH
-    case 1:   // host unreachable
-    case 10:  // host administratively prohibited
-    case 12:  // host unreachable for TOS
-    case 13:  // communication administratively prohibited (filtered)
-    case 14:  // host precedence violation
-    case 15:  // precedence cutoff in effect
-      return RecvError::kHostUnreachable;  // EHOSTUNREACH
-    case 2: return RecvError::kProtocolUnavailable;  // ENOPROTOOPT
-    case 3: return RecvError::kConnectionRefused;    // ECONNREFUSED
-    case 5: return RecvError::kNotSupported;         // EOPNOTSUPP: source route failed
-    case 7: return RecvError::kHostDown;             // EHOSTDOWN: destination host unknown
-    case 8: return RecvError::kNoNetwork;            // ENONET: source host isolated
-    default: return std::nullopt;                    // 4, and codes Linux does not know
-  }
+  const auto e = icmp_socket_error(type, code);
+  if (!e) return std::nullopt;
+  return e->error;
 }
 }  // namespace
 

@@ -16,7 +16,9 @@ enum class BindError : uint8_t {
   kAlreadyBound,         // EINVAL
   kAddressInUse,         // EADDRINUSE
   kAddressNotAvailable,  // EADDRNOTAVAIL: not one of our addresses
-  kNoEphemeralPorts,     // EAGAIN (Linux returns EAGAIN for UDP when the range is exhausted)
+  // EADDRINUSE: bind() to port 0 found no free port (Linux __inet_bind: get_port
+  // fails, TCP and UDP alike; EAGAIN is for the implicit bind of UDP's connect/send).
+  kNoEphemeralPorts,
   kUnsupportedFamily,    // EAFNOSUPPORT
 };
 
@@ -30,7 +32,9 @@ enum class ConnectError : uint8_t {
   kInvalid,            // EINVAL (e.g. port 0)
   kAlreadyConnected,   // EISCONN
   kAlreadyInProgress,  // EALREADY
-  kAddressInUse,       // EADDRNOTAVAIL/EADDRINUSE: the 4-tuple is taken
+  // EADDRNOTAVAIL: a bound TCP socket's 4-tuple is taken (Linux __inet_hash_connect
+  // -> __inet_check_established), as when no ephemeral port is left.
+  kAddressInUse,
   // A TCP connect() after a non-blocking one failed reports the connection's pending
   // error once (Linux __inet_stream_connect, sock_error), as the errno of the same
   // name (connect_error_for), or ECONNABORTED when it was already taken; the next
@@ -51,8 +55,8 @@ enum class ConnectError : uint8_t {
 enum class ListenError : uint8_t {
   kBadSocket,  // EBADF
   kInvalid,    // EINVAL: connected or connecting
-  kAddressInUse,
-  kNoEphemeralPorts,
+  kAddressInUse,      // EADDRINUSE: another socket listens on the port
+  kNoEphemeralPorts,  // EADDRINUSE too (inet_csk_listen_start: no port to bind to)
 };
 
 enum class AcceptError : uint8_t {
@@ -69,7 +73,7 @@ enum class SendError : uint8_t {
   kMessageTooLong,     // EMSGSIZE: over 65507 bytes, or over the MTU with DF set
   kNoBuffers,          // ENOBUFS: packet pool exhausted
   kBroadcastDenied,    // EACCES: broadcast without SO_BROADCAST
-  kNoEphemeralPorts,   // EAGAIN
+  kNoEphemeralPorts,   // EAGAIN (UDP's implicit bind, Linux inet_autobind)
   kUnsupportedFamily,  // EAFNOSUPPORT
   kConnectionRefused,  // ECONNREFUSED: a pending ICMP error on a connected socket
   kInvalid,            // EINVAL

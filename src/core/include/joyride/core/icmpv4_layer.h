@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "joyride/base/counters.h"
 #include "joyride/base/time.h"
 #include "joyride/buf/packet.h"
+#include "joyride/core/errors.h"
 #include "joyride/core/ipv4_layer.h"
 #include "joyride/core/ipv4_reassembler.h"
 #include "joyride/wire/icmpv4.h"
@@ -59,6 +61,17 @@ constexpr std::array<std::string_view, 15> counter_names(IcmpCounter) {
 // messages the stack also builds); its layout is an error's, the pointer in byte 4
 // and the quoted datagram from byte 8, so this layer reads it by hand.
 inline constexpr uint8_t kIcmpv4ParameterProblem = 12;
+
+// A received ICMP error as the errno Linux gives the socket it concerns, and whether
+// it is hard (Linux's icmp_err_convert table for destination unreachable, as
+// __udp4_lib_err and tcp_v4_err use it; time exceeded EHOSTUNREACH, soft; parameter
+// problem EPROTO, hard). nullopt for what no socket hears of: fragmentation needed
+// (path MTU discovery's), unreachable codes past 15 and other types.
+struct IcmpSocketError {
+  RecvError error;
+  bool hard;
+};
+std::optional<IcmpSocketError> icmp_socket_error(uint8_t type, uint8_t code);
 
 // Told of fragmentation-needed errors (RFC 1191) after the path MTU was updated.
 class PathMtuListener {

@@ -91,6 +91,10 @@ class TcpLayer final : public PathMtuListener {
   // 0 bytes: end of stream (the peer's FIN). kWouldBlock when nothing is readable yet.
   base::Result<size_t, RecvError> recv(SocketId s, std::span<uint8_t> out, base::Instant now);
   // shutdown(SHUT_WR) sends a FIN after the queued data; SHUT_RD discards further data.
+  // As Linux's inet_shutdown: in SYN-SENT either direction abandons the attempt
+  // without an RST, leaving ECONNRESET pending and the socket free to connect()
+  // again; SHUT_RD stops a listener (which may then listen() or connect() again) and
+  // SHUT_WR alone leaves it be. false: not a socket, or CLOSED (ENOTCONN).
   bool shutdown(SocketId s, bool read, bool write, base::Instant now);
   // close(): with unread data or SO_LINGER 0 the connection is reset (as Linux);
   // otherwise it finishes closing on its own (orphaned) and the handle is dead at once.
@@ -146,8 +150,16 @@ class TcpLayer final : public PathMtuListener {
   std::unique_ptr<Tcb> make_tcb();
   base::Result<SocketId, OpenError> new_tcb();
   // Linux tcp_disconnect after a failed connect() was reported: the socket starts
-  // over as if just opened, keeping its options and what bind() fixed. Returns it.
+  // over as if just opened, keeping its options and what bind() fixed. Returns it;
+  // the caller tells the host (notify).
   Tcb& reopen(Tcb& t);
+  // Linux tcp_disconnect from shutdown(): a connecting socket (SYN-SENT, no RST) or
+  // a listener (its children reset) becomes a CLOSED, unconnected socket with
+  // `error` pending. Returns it (reopen).
+  Tcb& disconnect(Tcb& t, std::optional<RecvError> error, base::Instant now);
+  // Gives back a port the application did not bind() itself (Linux inet_put_port
+  // when the connection reaches CLOSE).
+  void release_port(Tcb& t);
   // Linux tcp_twsk_unique: whether connect() may take over `old`, a TIME_WAIT
   // connection on the 4-tuple it wants; `ephemeral`: the port is connect()'s choice.
   bool time_wait_reusable(const Tcb& old, bool ephemeral, base::Instant now) const;

@@ -8,7 +8,12 @@
 //   wildcard), the most recently bound winning ties; broadcasts go to every match;
 // - each socket's receive queue is bounded in bytes (SO_RCVBUF); datagrams beyond it
 //   are dropped and counted, as Linux's RcvbufErrors;
-// - ICMP errors reach connected sockets as a pending error (ECONNREFUSED), as Linux.
+// - ICMP errors, as Linux's __udp4_lib_err without IP_RECVERR: only hard ones
+//   (parameter problem EPROTO; the destination unreachable codes icmp_err_convert
+//   calls fatal, port unreachable's ECONNREFUSED among them), and only to the socket
+//   a reply would reach when it is connected; the next recv or send reports the error
+//   once, or take_error (SO_ERROR) takes it. Soft ones (time exceeded, net or host
+//   unreachable) are dropped.
 #pragma once
 
 #include <cstdint>
@@ -88,6 +93,9 @@ class UdpLayer {
                                           std::optional<Endpoint> to, base::Instant now);
   base::Result<UdpRecvInfo, RecvError> recv_from(SocketId s, std::span<uint8_t> out);
   void close(SocketId s);
+  // getsockopt(SO_ERROR): the pending error, cleared as it is returned (Linux
+  // sock_error); nullopt when there is none, kBadSocket for a handle that is not one.
+  std::optional<RecvError> take_error(SocketId s);
 
   bool set_reuse_addr(SocketId s, bool on);
   bool set_broadcast(SocketId s, bool on);
@@ -97,9 +105,10 @@ class UdpLayer {
 
   // From Ipv4Layer: a datagram (UDP header onwards) addressed to us.
   void input(const Ipv4RxContext& ctx, buf::Packet datagram, base::Instant now);
-  // From Icmpv4Layer: an error about a datagram we sent from src:sport to dst:dport.
-  void on_icmp_error(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport,
-                     wire::Icmpv4Type type, uint8_t code);
+  // From Icmpv4Layer: an error (ICMP `type`, `code`) about a datagram we sent from
+  // src:sport to dst:dport.
+  void on_icmp_error(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport, uint8_t type,
+                     uint8_t code);
 
   template <typename F>
   void for_each_socket(F&& f);  // f(const UdpSocketView&)
@@ -127,7 +136,12 @@ class UdpLayer {
   bool conflicts(const Socket& candidate, wire::Ipv4Address addr, uint16_t port) const;
   base::Status<BindError> bind_port(SocketId id, Socket& s, wire::Ipv4Address addr, uint16_t port);
   std::optional<uint16_t> pick_ephemeral(wire::Ipv4Address addr);
-  int match_score(const Socket& s, const Ipv4RxContext& ctx, uint16_t sport, uint16_t dport) const;
+  int match_score(const Socket& s, const Ipv4RxContext& ctx, uint16_t sport, uint16_t dport) const {
+    return match_score(s, ctx.header.dst, ctx.header.src, sport, dport);
+  }
+  // How well a datagram from remote:rport to local:lport fits `s`; -1: not at all.
+  int match_score(const Socket& s, wire::Ipv4Address local, wire::Ipv4Address remote, uint16_t rport,
+                  uint16_t lport) const;
   void enqueue(SocketId id, Socket& s, Endpoint from, buf::Packet payload);
 
   const UdpConfig config_;

@@ -130,6 +130,9 @@ struct LimitOptions {
   BufferBounds tcp_wmem{core::TcpConfig{}.sndbuf_min, core::TcpConfig{}.sndbuf_default,
                         core::TcpConfig{}.sndbuf_max};
   uint32_t max_apps = 64;  // stack instances (attached applications) at once
+  // net.ipv4.tcp_tw_reuse (core::TcpConfig::tw_reuse): whether connect() may take an
+  // ephemeral port over from a TIME-WAIT pair: 0 never, 1 always, 2 loopback only.
+  uint8_t tcp_tw_reuse = core::TcpConfig{}.tw_reuse;
 };
 
 // [services]: the small RFC 862/863/864 servers joyrided runs itself, each on TCP
@@ -170,8 +173,8 @@ base::Result<ServiceConfig, ConfigError> load_config(const std::string& path);
 std::optional<size_t> route_interface(const ServiceConfig& config, const RouteOptions& route);
 
 // The core configuration of one stack instance: interfaces in file order (ifindex =
-// position), their IPv4 addresses and MTUs, the static routes, and the TCP buffer
-// bounds and socket limits. device_macs[i] is the MAC of interface i's device, used
+// position), their IPv4 addresses and MTUs, the static routes, the TCP buffer
+// bounds, tcp_tw_reuse and socket limits. device_macs[i] is the MAC of interface i's device, used
 // when the interface sets no `mac`; it must have an entry per interface (asserted;
 // in a release build a missing one leaves the MAC zero). IPv6 addresses are not
 // mapped. Everything else keeps the core's defaults.
