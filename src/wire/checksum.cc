@@ -119,52 +119,45 @@ __attribute__((target("avx2"), always_inline)) inline __m256i chunk_sum(const ui
   return _mm256_madd_epi16(v, ones);
 }
 
-__attribute__((target("avx2"))) uint64_t sum_chunks32_avx2(const uint8_t* p, size_t chunks, uint64_t acc) {
-  const __m256i flip = _mm256_set1_epi16(static_cast<int16_t>(0x8000));
-  const __m256i ones = _mm256_set1_epi16(1);
-  while (chunks > 0) {
-    const size_t run = std::min(chunks, kAvx2ChunksPerRun);
-    chunks -= run;
-    const uint8_t* const end = p + run * 32;
-    // Two accumulators, so consecutive adds do not wait on each other; 256 bytes per
-    // iteration, then the rest (< 256) in halves, so loop control stays a small share.
-    __m256i a = _mm256_setzero_si256();
-    __m256i b = _mm256_setzero_si256();
-    for (; end - p >= 256; p += 256) {
-      a = _mm256_add_epi32(a, chunk_sum(p, flip, ones));
-      b = _mm256_add_epi32(b, chunk_sum(p + 32, flip, ones));
-      a = _mm256_add_epi32(a, chunk_sum(p + 64, flip, ones));
-      b = _mm256_add_epi32(b, chunk_sum(p + 96, flip, ones));
-      a = _mm256_add_epi32(a, chunk_sum(p + 128, flip, ones));
-      b = _mm256_add_epi32(b, chunk_sum(p + 160, flip, ones));
-      a = _mm256_add_epi32(a, chunk_sum(p + 192, flip, ones));
-      b = _mm256_add_epi32(b, chunk_sum(p + 224, flip, ones));
-    }
-    if (end - p >= 128) {
-      a = _mm256_add_epi32(a, chunk_sum(p, flip, ones));
-      b = _mm256_add_epi32(b, chunk_sum(p + 32, flip, ones));
-      a = _mm256_add_epi32(a, chunk_sum(p + 64, flip, ones));
-      b = _mm256_add_epi32(b, chunk_sum(p + 96, flip, ones));
-      p += 128;
-    }
-    if (end - p >= 64) {
-      a = _mm256_add_epi32(a, chunk_sum(p, flip, ones));
-      b = _mm256_add_epi32(b, chunk_sum(p + 32, flip, ones));
-      p += 64;
-    }
-    if (end != p) {
-      a = _mm256_add_epi32(a, chunk_sum(p, flip, ones));
-      p += 32;
-    }
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
-    s = _mm_add_epi32(s, _mm_add_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1)));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));  // lanes 2,3 onto 0,1
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));  // lane 1 onto 0
-    const int64_t biased = _mm_cvtsi128_si32(s);
-    // 16 words per chunk, each 32768 short: the true sum is never negative.
-    acc = add_end_around(acc, static_cast<uint64_t>(biased + static_cast<int64_t>(run) * 16 * 32768));
+// The sum of `chunks` 32-byte chunks at p (at most kAvx2ChunksPerRun), into acc.
+__attribute__((target("avx2"), always_inline)) inline uint64_t sum_run_avx2(const uint8_t* p, size_t chunks,
+                                                                               uint64_t acc, __m256i flip,
+                                                                               __m256i ones) {
+  const uint8_t* const end = p + chunks * 32;
+  // Two accumulators, so consecutive adds do not wait on each other; 256 bytes per
+  // iteration, then the rest (< 256) in halves, so loop control stays a small share.
+  __m256i a = _mm256_setzero_si256();
+  __m256i b = _mm256_setzero_si256();
+  for (; end - p >= 256; p += 256) {
+    a = _mm256_add_epi32(a, chunk_sum(p, flip, ones));
+    b = _mm256_add_epi32(b, chunk_sum(p + 32, flip, ones));
+    a = _mm256_add_epi32(a, chunk_sum(p + 64, flip, ones));
+    b = _mm256_add_epi32(b, chunk_sum(p + 96, flip, ones));
+    a = _mm256_add_epi32(a, chunk_sum(p + 128, flip, ones));
+    b = _mm256_add_epi32(b, chunk_sum(p + 160, flip, ones));
+    a = _mm256_add_epi32(a, chunk_sum(p + 192, flip, ones));
+    b = _mm256_add_epi32(b, chunk_sum(p + 224, flip, ones));
   }
-  return acc;
+  if (end - p >= 128) {
+    a = _mm256_add_epi32(a, chunk_sum(p, flip, ones));
+    b = _mm256_add_epi32(b, chunk_sum(p + 32, flip, ones));
+    a = _mm256_add_epi32(a, chunk_sum(p + 64, flip, ones));
+    b = _mm256_add_epi32(b, chunk_sum(p + 96, flip, ones));
+    p += 128;
+  }
+  if (end - p >= 64) {
+    a = _mm256_add_epi32(a, chunk_sum(p, flip, ones));
+    b = _mm256_add_epi32(b, chunk_sum(p + 32, flip, ones));
+    p += 64;
+  }
+  if (end != p) a = _mm256_add_epi32(a, chunk_sum(p, flip, ones));
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+  s = _mm_add_epi32(s, _mm_add_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1)));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));  // lanes 2,3 onto 0,1
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));  // lane 1 onto 0
+  const int64_t biased = _mm_cvtsi128_si32(s);
+  // 16 words per chunk, each 32768 short: the true sum is never negative.
+  return add_end_around(acc, static_cast<uint64_t>(biased + static_cast<int64_t>(chunks) * 16 * 32768));
 }
 
 bool detect_avx2() {
@@ -177,12 +170,18 @@ const bool kHaveAvx2 = detect_avx2();
 // Below this the AVX2 set-up and reduction (~20 instructions) cost more than they save.
 constexpr size_t kAvx2MinBytes = 128;
 
-uint16_t folded_sum_avx2(std::span<const uint8_t> data) {
+__attribute__((target("avx2"))) uint16_t folded_sum_avx2(std::span<const uint8_t> data) {
+  const __m256i flip = _mm256_set1_epi16(static_cast<int16_t>(0x8000));
+  const __m256i ones = _mm256_set1_epi16(1);
   const uint8_t* p = data.data();
   size_t n = data.size();
-  uint64_t acc = sum_chunks32_avx2(p, n / 32, 0);
-  p += n & ~size_t{31};
-  n &= 31;
+  uint64_t acc = 0;
+  while (n >= 32) {
+    const size_t chunks = std::min(n / 32, kAvx2ChunksPerRun);
+    acc = sum_run_avx2(p, chunks, acc, flip, ones);
+    p += chunks * 32;
+    n -= chunks * 32;
+  }
   return to_network_order(checksum_detail::fold16(sum_short(p, n, acc)));
 }
 #endif
