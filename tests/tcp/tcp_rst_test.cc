@@ -239,17 +239,20 @@ TEST(TcpRstStates, RstAtTheHighestSackEdgeResets) {
   }
 }
 
-// RFC 5961 §4.2: a SYN in a synchronized state, wherever its sequence number, gets an
-// ACK and is dropped; the connection goes on.
+// RFC 5961 §4.2: a SYN in a synchronized state, wherever its sequence number, gets a
+// challenge ACK and is dropped; the connection goes on. Linux (tcp_validate_incoming)
+// challenges one outside the window too, rather than sending the rate-limited
+// duplicate ACK other out-of-window segments get.
 TEST_F(TcpRst, SynInEstablishedDrawsAChallengeAck) {
   peer(TcpFlags::kSyn, kPeer + 100, 0);
   expect(kAck, us(1), kPeer);
   EXPECT_EQ(h.counter("tcp.challenge_acks"), 1u);
-  peer(TcpFlags::kSyn, kPeerIss, 0);  // the original SYN again: out of window, plain ACK
-  expect(kAck, us(1), kPeer);
-  peer(TcpFlags::kSyn | kAck, kPeer, us(1));
+  peer(TcpFlags::kSyn, kPeerIss, 0);  // the original SYN again: out of window
   expect(kAck, us(1), kPeer);
   EXPECT_EQ(h.counter("tcp.challenge_acks"), 2u);
+  peer(TcpFlags::kSyn | kAck, kPeer, us(1));
+  expect(kAck, us(1), kPeer);
+  EXPECT_EQ(h.counter("tcp.challenge_acks"), 3u);
   EXPECT_EQ(state(), TcpState::kEstablished);
 }
 
@@ -369,7 +372,9 @@ TEST_F(TcpRst, SegmentAcceptabilityTable) {
 }
 
 TEST(TcpRstZeroWindow, OnlyRcvNxtIsAcceptableAndItsAckIsProcessed) {
-  TcpHarness h;
+  // Every unacceptable segment is answered here: the rate limit on those answers
+  // (tcp_invalid_ratelimit) has tests of its own (tcp_oow_ack_test.cc).
+  TcpHarness h(HarnessOptions{.configure = [](StackConfig& c) { c.tcp.invalid_ratelimit = base::Duration::zero(); }});
   auto l = h.tcp().open();
   ASSERT_TRUE(h.tcp().set_rcvbuf(*l, 4096));
   ASSERT_TRUE(h.tcp().bind(*l, Endpoint{kOurIp, 80}).ok());

@@ -180,20 +180,23 @@ void TcpLayer::time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
   // timer" when it is a PAWS reject or carries ACK; an ACK-less SYN may be an old
   // duplicate or a new SYN with a sequence number below RCV.NXT, and does not.
   if (paws || rx.has(TcpFlags::kAck)) timers_.arm(t.wait_timer, now + config_.time_wait);
-  // Linux tcp_timewait_check_oow_rate_limit (tcp_oow_rate_limited): one such ACK per
-  // tcp_invalid_ratelimit, so two ends cannot keep each other in an ACK loop. A
-  // segment occupying sequence space without SYN (data, a retransmitted FIN whose
-  // ACK was lost) is not part of a loop and is always answered.
-  const bool occupies_space = rx.seg_len() != 0 && !rx.has(TcpFlags::kSyn);
-  if (!occupies_space) {
-    if (t.time_wait_acked && now - t.time_wait_ack_at < config_.invalid_ratelimit) {
-      counters_.inc(TcpCounter::kAckSkippedTimeWait);
-      return;
-    }
-    t.time_wait_acked = true;
-    t.time_wait_ack_at = now;
+  // Linux tcp_timewait_check_oow_rate_limit.
+  if (!oow_ack_limited(t, rx, TcpCounter::kAckSkippedTimeWait, now)) send_ack(t, now);
+}
+
+bool TcpLayer::oow_ack_limited(Tcb& t, const Rx& rx, TcpCounter skipped, Instant now) {
+  // Linux tcp_oow_rate_limited: one such ACK per tcp_invalid_ratelimit, so two ends
+  // cannot keep each other in an ACK loop. A segment occupying sequence space without
+  // SYN (data, a retransmitted FIN whose ACK was lost) is not part of a loop: always
+  // answered, and it does not use the budget.
+  if (rx.seg_len() != 0 && !rx.has(TcpFlags::kSyn)) return false;
+  if (t.oow_acked && now - t.oow_ack_at < config_.invalid_ratelimit) {
+    counters_.inc(skipped);
+    return true;
   }
-  send_ack(t, now);
+  t.oow_acked = true;
+  t.oow_ack_at = now;
+  return false;
 }
 
 void TcpLayer::reset_received(Tcb& t, Instant now) {
@@ -213,10 +216,19 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
   const SocketId id = t.id;
   t.last_rx = now;
   t.probes = 0;
-  // PAWS (RFC 7323 §5.3) comes first: an old duplicate is answered with an ACK.
+  // A passive open not yet established is, in Linux, a request socket: tcp_check_req
+  // rate-limits its answers on a counter of their own.
+  const bool request = t.state == TcpState::kSynReceived && t.parent.valid();
+  // PAWS (RFC 7323 §5.3) comes first: an old duplicate is answered with an ACK, at
+  // most one per tcp_invalid_ratelimit (Linux tcp_validate_incoming), except that a
+  // SYN on a synchronized connection gets a challenge ACK (RFC 5961 §4.2).
   if (paws_reject(t, rx, now)) {
     counters_.inc(TcpCounter::kDropPaws);
-    send_ack(t, now);
+    if (rx.has(TcpFlags::kSyn) && !request) {
+      challenge_ack(t, now);
+    } else if (!oow_ack_limited(t, rx, request ? TcpCounter::kAckSkippedSynRecv : TcpCounter::kAckSkippedPaws, now)) {
+      send_ack(t, now);
+    }
     return;
   }
   // The peer retransmitted its SYN: our SYN-ACK was lost; send it again (Linux
@@ -236,12 +248,20 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
       reset_received(t, now);
       return;
     }
-    if (!rx.has(TcpFlags::kRst)) {
-      // A fully duplicate segment: tell the sender with a D-SACK (RFC 2883).
-      if (t.sack_ok && rx.payload_len != 0 && rx.seq() + rx.payload_len <= t.rcv_nxt) {
-        t.dsack_pending = true;
-        t.dsack_block = wire::SackBlock{rx.seq(), rx.seq() + rx.payload_len};
-      }
+    if (rx.has(TcpFlags::kRst)) return;
+    // Linux tcp_validate_incoming: a SYN outside the window gets a challenge ACK
+    // (RFC 5961 §4.2), anything else a duplicate ACK at most once per
+    // tcp_invalid_ratelimit unless it carries data or FIN (oow_ack_limited).
+    if (rx.has(TcpFlags::kSyn) && !request) {
+      challenge_ack(t, now);
+      return;
+    }
+    // A fully duplicate segment: tell the sender with a D-SACK (RFC 2883).
+    if (t.sack_ok && rx.payload_len != 0 && rx.seq() + rx.payload_len <= t.rcv_nxt) {
+      t.dsack_pending = true;
+      t.dsack_block = wire::SackBlock{rx.seq(), rx.seq() + rx.payload_len};
+    }
+    if (!oow_ack_limited(t, rx, request ? TcpCounter::kAckSkippedSynRecv : TcpCounter::kAckSkippedSeq, now)) {
       send_ack(t, now);
     }
     return;
@@ -250,7 +270,7 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
   // tcp_check_req handles apart: any RST or new SYN inside the window ends it (back
   // to LISTEN, RFC 9293 §3.10.7.4), without RFC 5961's exact-match rule; the SYN is
   // also answered with an RST. A retransmitted SYN was answered above.
-  if (t.state == TcpState::kSynReceived && t.parent.valid() && rx.has(TcpFlags::kRst | TcpFlags::kSyn)) {
+  if (request && rx.has(TcpFlags::kRst | TcpFlags::kSyn)) {
     counters_.inc(TcpCounter::kAttemptFails);
     if (!rx.has(TcpFlags::kRst)) send_reset_for(rx);
     connection_done(t, now);

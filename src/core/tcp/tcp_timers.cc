@@ -308,7 +308,7 @@ void TcpLayer::on_keepalive_timer(Tcb& t, Instant now) {
 void TcpLayer::enter_time_wait(Tcb& t, Instant now) {
   set_state(t, TcpState::kTimeWait, now);
   t.time_wait_at = now;
-  t.time_wait_acked = false;  // no rate-limited ACK sent yet (tw_last_oow_ack_time = 0)
+  t.oow_acked = false;  // no rate-limited ACK sent yet (tw_last_oow_ack_time = 0)
   t.rtx_timer.cancel();
   t.rtx_mode = RtxTimerMode::kNone;
   t.delack_timer.cancel();

@@ -222,6 +222,9 @@ class TcpLayer final : public PathMtuListener {
   void syn_sent_input(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
   void time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
   bool acceptable(const Tcb& t, const Rx& rx) const;
+  // True when the ACK answering `rx` (out of window, PAWS-rejected, stray in TIME_WAIT)
+  // must be skipped: Linux tcp_oow_rate_limited, counted as `skipped` (tcp_input.cc).
+  bool oow_ack_limited(Tcb& t, const Rx& rx, TcpCounter skipped, base::Instant now);
   bool paws_reject(Tcb& t, const Rx& rx, base::Instant now) const;
   void process_ack(Tcb& t, const Rx& rx, base::Instant now);
   void update_window(Tcb& t, const Rx& rx);

@@ -171,9 +171,11 @@ struct Tcb {
   base::Timer keepalive_timer;
   base::Timer wait_timer;      // TIME_WAIT, FIN_WAIT_2 of an orphan, RACK reorder
   base::Instant time_wait_at;  // when TIME_WAIT began (Linux tw_entry_stamp, for tcp_tw_reuse)
-  // The last rate-limited ACK TIME_WAIT sent, if any (Linux tw_last_oow_ack_time).
-  bool time_wait_acked = false;
-  base::Instant time_wait_ack_at;
+  // The last rate-limited ACK sent for a segment that could be half of an ACK loop
+  // (out of window, PAWS-rejected, or stray in TIME_WAIT), if any: Linux
+  // last_oow_ack_time (tw_last_oow_ack_time in TIME_WAIT, reset on entering it).
+  bool oow_acked = false;
+  base::Instant oow_ack_at;
   RtxTimerMode rtx_mode = RtxTimerMode::kNone;
   // When rtx_mode's job is due. The wheel timer may be set earlier: an advancing ACK
   // restarts the RTO (RFC 6298 §5.3) on every segment, and re-arming the wheel each

@@ -51,8 +51,9 @@ struct TcpConfig {
   base::Duration keepalive_interval = base::Duration::seconds(75);
   uint32_t keepalive_probes = 9;
   uint32_t challenge_ack_limit = 1000;  // per second (net.ipv4.tcp_challenge_ack_limit)
-  // net.ipv4.tcp_invalid_ratelimit: a TIME-WAIT connection answers a segment that
-  // occupies no sequence space (or a SYN) at most once per this long.
+  // net.ipv4.tcp_invalid_ratelimit: a connection answers an out-of-window or
+  // PAWS-rejected segment that occupies no sequence space (or, in TIME_WAIT, a SYN) at
+  // most once per this long (Linux tcp_oow_rate_limited).
   base::Duration invalid_ratelimit = base::Duration::millis(500);
   bool timestamps = true;
   bool window_scaling = true;
@@ -163,9 +164,12 @@ enum class TcpCounter : uint8_t {
   kRxFastPath,          // segments handled by header prediction (tcp_fast_path.cc)
   kTxTsoFrames,         // frames of several segments the device cuts (TSO); tx_segments counts the segments
   kAckSkippedTimeWait,  // a TIME-WAIT ACK not sent: tcp_invalid_ratelimit (Linux TCPACKSkippedTimeWait)
+  kAckSkippedPaws,      // a PAWS reject's ACK not sent, same limit (TCPACKSkippedPAWS)
+  kAckSkippedSeq,       // an out-of-window segment's ACK not sent, same limit (TCPACKSkippedSeq)
+  kAckSkippedSynRecv,   // either, on a passive open not yet established (TCPACKSkippedSynRecv)
   kCount
 };
-constexpr std::array<std::string_view, 40> counter_names(TcpCounter) {
+constexpr std::array<std::string_view, 43> counter_names(TcpCounter) {
   return {"rx_segments",      "tx_segments",       "retrans_segments",     "active_opens",
           "passive_opens",    "attempt_fails",     "estab_resets",         "out_rsts",
           "drop_malformed",   "drop_bad_checksum", "drop_no_socket",       "drop_listen_overflow",
@@ -175,7 +179,8 @@ constexpr std::array<std::string_view, 40> counter_names(TcpCounter) {
           "rack_loss",        "dsack_recv",        "dsack_sent",           "time_wait_recycled",
           "delayed_acks",     "zero_window_probes", "keepalive_timeouts",  "user_timeouts",
           "probe_timeouts",   "tlp_probes",        "tlp_recoveries",       "undo_dsack",
-          "undo_timestamp",   "rx_fast_path",      "tx_tso_frames",        "ack_skipped_time_wait"};
+          "undo_timestamp",   "rx_fast_path",      "tx_tso_frames",        "ack_skipped_time_wait",
+          "ack_skipped_paws", "ack_skipped_seq",   "ack_skipped_syn_recv"};
 }
 
 }  // namespace joyride::core
