@@ -18,10 +18,10 @@ using tcp::Tcb;
 using wire::TcpFlags;
 
 namespace {
-// Copies a packet's bytes into the ring; returns how many fit. One walk over the
-// packet's segments and the ring's (at most two) free spans together: a segment of
-// one buffer lands in one span but for the wrap.
-size_t copy_into(base::ByteRing& ring, const buf::Packet& p) {
+// copy_into for a packet of several buffers: one walk over the packet's segments and
+// the ring's (at most two) free spans together: a segment of one buffer lands in one
+// span but for the wrap.
+size_t copy_chain_into(base::ByteRing& ring, const buf::Packet& p) {
   const size_t want = std::min(p.len(), ring.free());
   const auto spans = ring.writable();
   uint8_t* to = spans[0].data();
@@ -46,6 +46,15 @@ size_t copy_into(base::ByteRing& ring, const buf::Packet& p) {
   }
   ring.commit(copied);
   return copied;
+}
+
+// Copies a packet's bytes into the ring; returns how many fit. A packet of one buffer
+// (nearly every received segment) is one ByteRing::write, inline when it ends before
+// the end of the ring's storage.
+size_t copy_into(base::ByteRing& ring, const buf::Packet& p) {
+  const buf::Segment* s = p.head();
+  if (s != nullptr && s->next == nullptr) return ring.write(std::span<const uint8_t>(s->data(), s->data_len));
+  return copy_chain_into(ring, p);
 }
 }  // namespace
 
