@@ -50,15 +50,17 @@ size_t copy_chain_into(base::ByteRing& ring, const buf::Packet& p) {
 
 // Copies a packet's bytes into the ring; returns how many fit. A packet of one buffer
 // (nearly every received segment) is one ByteRing::write, inline when it ends before
-// the end of the ring's storage.
-size_t copy_into(base::ByteRing& ring, const buf::Packet& p) {
+// the end of the ring's storage (forced inline: gcc keeps a two-caller function out
+// of line, a call per segment).
+[[gnu::always_inline]] inline size_t copy_into(base::ByteRing& ring, const buf::Packet& p) {
   const buf::Segment* s = p.head();
   if (s != nullptr && s->next == nullptr) return ring.write(std::span<const uint8_t>(s->data(), s->data_len));
   return copy_chain_into(ring, p);
 }
 }  // namespace
 
-void TcpLayer::schedule_ack(Tcb& t, bool full_segment, Instant now) {
+// Inline into receive_in_order, its one caller (a call per received segment otherwise).
+[[gnu::always_inline]] inline void TcpLayer::schedule_ack(Tcb& t, bool full_segment, Instant now) {
   if (t.ack_now) return;
   if (full_segment) ++t.unacked_full_segments;
   // Every second full-sized segment is acknowledged at once (RFC 5681 §4.2).
