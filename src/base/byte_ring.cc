@@ -18,7 +18,7 @@ size_t ByteRing::write_wrapping(std::span<const uint8_t> data) {
   return done;
 }
 
-size_t ByteRing::read(std::span<uint8_t> out) {
+size_t ByteRing::read_wrapping(std::span<uint8_t> out) {
   const size_t n = peek(0, out);
   consume(n);
   return n;

@@ -84,6 +84,14 @@ bool TcpLayer::fast_path(Tcb& t, const Rx& rx, buf::Packet& payload, Instant now
     if (t.rtx_mode != tcp::RtxTimerMode::kZeroWindowProbe) stop_rtx_timer(t);
     if (len > t.rcv_mss) t.rcv_mss = static_cast<uint16_t>(std::min<uint32_t>(len, t.adv_mss));
     receive_in_order(t, payload, now);
+    // Nothing is in flight (checked above): with nothing unsent and no FIN queued,
+    // output() would only send the ACK owed, if one is, and look at the send buffer's
+    // size (a receiver's every segment).
+    if (unsent_bytes(t) == 0 && !t.fin_queued) {
+      if (t.ack_now) send_ack(t, now);
+      expand_sndbuf(t);
+      return true;
+    }
   }
   output(t, now);
   return true;

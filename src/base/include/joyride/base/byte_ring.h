@@ -58,8 +58,16 @@ class ByteRing {
     }
     return write_wrapping(data);
   }
-  // Copies up to out.size() bytes from the front into `out` and consumes them.
-  size_t read(std::span<uint8_t> out);
+  // Copies up to out.size() bytes from the front into `out` and consumes them. Inline
+  // when the bytes read do not wrap (one copy: every read of a bulk reader but one
+  // per lap of the ring).
+  size_t read(std::span<uint8_t> out) {
+    const size_t n = std::min(out.size(), size_);
+    if (n > storage_.size() - head_) return read_wrapping(out);
+    if (n != 0) std::memcpy(out.data(), storage_.data() + head_, n);
+    consume(n);
+    return n;
+  }
   // Copies up to out.size() bytes starting at front+offset, consuming nothing.
   // Returns the count (0 when offset >= size()).
   size_t peek(size_t offset, std::span<uint8_t> out) const;
@@ -107,6 +115,7 @@ class ByteRing {
 
  private:
   size_t write_wrapping(std::span<const uint8_t> data);  // write() in the general case
+  size_t read_wrapping(std::span<uint8_t> out);          // read() in the general case
   // Storage index of the byte `offset` past the front; offset <= capacity.
   size_t index(size_t offset) const {
     const size_t i = head_ + offset;
