@@ -267,41 +267,37 @@ AckResult RetransmitQueue::on_plain_ack(SeqNum ack, Instant now, Duration min_rt
   if (count_ != 0 && snd_una_ < ack && ack <= snd_nxt_) {
     result.acked_bytes = static_cast<uint32_t>(ack - snd_una_);
     Delivery d;
-    bool run = false;      // a run of never-retransmitted records is being summed up
-    bool general = false;  // the run ended: deliver() each record
-    Instant run_ts;
-    SeqNum run_end;
-    auto end_run = [&] {
-      general = true;
-      if (!run) return;
+    // The run: the leading never-retransmitted records the ACK covers in full, and
+    // the record it ends inside, if that one was never retransmitted either.
+    size_t full = 0;
+    while (full < count_ && at(full).end <= ack && !at(full).ever_retransmitted) ++full;
+    const bool partial =
+        full < count_ && at(full).begin < ack && ack < at(full).end && !at(full).ever_retransmitted;
+    if (full != 0 || partial) {
+      const SentSegment& last = at(partial ? full : full - 1);
+      const SeqNum run_end = partial ? ack : last.end;
+      if ((full != 0 ? at(0).end : ack) < rack_fack_) reordering_seen_ = true;
       d.have_karn = d.have_rack = true;
-      d.karn_ts = d.rack_ts = run_ts;
+      d.karn_ts = d.rack_ts = last.sent_at;
       d.karn_end = d.rack_end = run_end;
       if (run_end > rack_fack_) rack_fack_ = run_end;
-    };
-    auto take = [&](const SentSegment& s) {
-      if (!general && !s.ever_retransmitted) {
-        if (!run && s.end < rack_fack_) reordering_seen_ = true;
-        run = true;
-        run_ts = s.sent_at;
-        run_end = s.end;
-        return;
-      }
-      if (!general) end_run();
-      deliver(s, now, min_rtt, &d, &result);
-    };
+      head_ = (head_ + full) & (ring_.size() - 1);
+      count_ -= full;
+      if (partial) at(0).begin = ack;
+    }
+    // What the ACK covers beyond the run starts with a retransmitted record: record by
+    // record from there.
     while (count_ != 0 && at(0).end <= ack) {
-      take(at(0));
+      deliver(at(0), now, min_rtt, &d, &result);
       pop_front();
     }
     if (count_ != 0 && at(0).begin < ack) {
       SentSegment& head = at(0);
       SentSegment part = head;
       part.end = ack;
-      take(part);
+      deliver(part, now, min_rtt, &d, &result);
       head.begin = ack;
     }
-    if (!general) end_run();
     snd_una_ = ack;
     if (lost_hint_ < snd_una_) lost_hint_ = snd_una_;
     if (d.have_karn) result.rtt = now - d.karn_ts;

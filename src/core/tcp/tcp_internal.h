@@ -32,6 +32,8 @@ namespace tcp {
 inline constexpr uint32_t kIpTcpHeaders = 40;
 inline constexpr uint32_t kTimestampOptionLen = 12;  // NOP NOP TS(10), as Linux aligns it
 inline constexpr uint32_t kMaxWindowScale = 14;      // RFC 7323 §2.3
+// The TCP header length of a segment without SACK blocks (TcpLayer::send_frame_cached's).
+inline uint32_t plain_header_len(const Tcb& t) { return wire::kTcpHeaderLen + (t.ts_ok ? kTimestampOptionLen : 0); }
 
 // The window scale we offer for a receive buffer that may grow to `space` bytes
 // (Linux tcp_select_initial_window): the smallest shift that lets 16 bits cover it.

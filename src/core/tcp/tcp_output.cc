@@ -145,9 +145,18 @@ bool TcpLayer::emit_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, ui
 [[gnu::always_inline]] inline bool TcpLayer::send_frame_cached(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
                                  bool offload, uint32_t payload_sum, uint8_t tos, uint16_t tso_segsz, Instant now) {
   if ((flags & TcpFlags::kSyn) != 0 || tso_segsz != 0 || has_sack_blocks_to_send(t)) return false;
-  const uint32_t hlen = wire::kTcpHeaderLen + (t.ts_ok ? tcp::kTimestampOptionLen : 0);
-  const uint32_t ip_len = wire::kIpv4HeaderLen + hlen + len;
+  const uint32_t ip_len = wire::kIpv4HeaderLen + tcp::plain_header_len(t) + len;
   if (!ip_.cached_path_ready(t.path, ip_len, offload, now)) return false;
+  return write_cached_frame(t, p, seq, flags, window, len, offload, payload_sum, tos, now);
+}
+
+// send_frame_cached once its conditions hold; send_fast, which checks them once for a
+// whole burst, calls it directly. False, `p` unchanged, without room for the headers.
+[[gnu::always_inline]] inline bool TcpLayer::write_cached_frame(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags,
+                                                                uint16_t window, uint32_t len, bool offload,
+                                                                uint32_t payload_sum, uint8_t tos, Instant now) {
+  const uint32_t hlen = tcp::plain_header_len(t);
+  const uint32_t ip_len = wire::kIpv4HeaderLen + hlen + len;
   uint8_t* f = p.prepend(Ipv4PathCache::kHeaderLen + hlen);
   if (f == nullptr) return false;
   uint8_t* h = f + Ipv4PathCache::kHeaderLen;
@@ -496,8 +505,12 @@ bool TcpLayer::send_fast(Tcb& t, Instant now) {
   uint32_t unsent = unsent_bytes(t);
   if (unsent < mss) return false;
   const bool offload = ip_.tx_l4_checksum_offload();
-  const uint32_t hlen = wire::kTcpHeaderLen + (t.ts_ok ? tcp::kTimestampOptionLen : 0);
-  if (!ip_.cached_path_ready(t.path, wire::kIpv4HeaderLen + hlen + mss, offload, now)) return false;
+  // send_frame_cached's conditions for every segment of the burst: not a SYN, no TSO,
+  // no SACK blocks (above), a full segment along the path cache (it does not change
+  // while sending).
+  if (!ip_.cached_path_ready(t.path, wire::kIpv4HeaderLen + tcp::plain_header_len(t) + mss, offload, now)) {
+    return false;
+  }
   // As transmit_data: limited transmit (RFC 3042) outside recovery.
   const uint32_t extra = (!t.in_recovery && !t.in_loss) ? std::min<uint32_t>(t.dupacks, 2) * mss : 0;
   const uint32_t cwnd_limit = t.cc->cwnd() + extra;
@@ -519,8 +532,7 @@ bool TcpLayer::send_fast(Tcb& t, Instant now) {
     const auto wire_window = static_cast<uint16_t>(std::min<uint32_t>(window >> t.rcv_wscale, 65535));
     t.rcv_adv = base::seq_max(t.rcv_adv, t.rcv_nxt + (uint32_t{wire_window} << t.rcv_wscale));
     t.last_ack_sent = t.rcv_nxt;
-    // Its checks hold (above) but for the header's room, which a fresh packet has.
-    if (!send_frame_cached(t, p, seq, flags, wire_window, mss, offload, payload_sum, 0, 0, now)) {
+    if (!write_cached_frame(t, p, seq, flags, wire_window, mss, offload, payload_sum, 0, now)) {
       counters_.inc(TcpCounter::kDropNoBuffers);
       failed = true;
       break;

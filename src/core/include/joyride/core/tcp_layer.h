@@ -318,6 +318,8 @@ class TcpLayer final : public PathMtuListener {
   // (p untouched) when the segment needs emit_header + output_cached.
   bool send_frame_cached(Tcb& t, buf::Packet& p, base::SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
                          bool offload, uint32_t payload_sum, uint8_t tos, uint16_t tso_segsz, base::Instant now);
+  bool write_cached_frame(Tcb& t, buf::Packet& p, base::SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
+                          bool offload, uint32_t payload_sum, uint8_t tos, base::Instant now);
   bool emit_syn_header(Tcb& t, buf::Packet& p, base::SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
                        uint32_t payload_sum, base::Instant now);
   void send_ack(Tcb& t, base::Instant now);
