@@ -59,6 +59,7 @@ bool Ipv4Layer::fill_path_cache(Ipv4PathCache& cache, const Ipv4SendParams& para
   base::store_be<uint16_t>(cache.header.data(), kIpTotalLen, 0);
   base::store_be<uint16_t>(cache.header.data(), kIpChecksum, 0);
   cache.header_sum = wire::checksum_accumulate(std::span<const uint8_t>(cache.header.data() + kIp, 20));
+  cache.pseudo_sum = wire::pseudo_header_v4(ip.src, ip.dst, ip.protocol, 0);
 
   cache.ifindex = r->ifindex;
   cache.l4_checksum_offload = itf->config.tx_l4_checksum_offload;

@@ -32,6 +32,9 @@ struct Ipv4PathCache {
   // One's complement sum of the IPv4 header words that never change (total length,
   // ident, TOS and checksum are zero in `header`).
   uint32_t header_sum = 0;
+  // The transport pseudo header's sum without its length (source, destination,
+  // protocol: RFC 9293 §3.1), for TCP/UDP checksums along this path.
+  uint32_t pseudo_sum = 0;
   bool l4_checksum_offload = false;  // the interface's InterfaceConfig::tx_l4_checksum_offload
   uint32_t tso_max = 0;              // the interface's InterfaceConfig::tx_tso_max (0 without offload)
   uint16_t tso_segment_max = 0;      // the interface's InterfaceConfig::tx_tso_segment_max

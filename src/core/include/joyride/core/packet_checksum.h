@@ -14,6 +14,11 @@ namespace joyride::core {
 // the segment boundaries (odd-length segments included).
 inline uint32_t packet_checksum_accumulate(const buf::Packet& packet, size_t offset = 0,
                                            uint32_t sum = 0) {
+  // Nearly every frame is one buffer: one span, no segment walk.
+  if (packet.is_contiguous()) {
+    if (offset >= packet.len()) return sum;
+    return wire::checksum_accumulate(std::span<const uint8_t>(packet.data() + offset, packet.len() - offset), sum);
+  }
   size_t position = 0;  // of the current segment's first byte, within the packet
   packet.for_each_segment([&](std::span<const uint8_t> seg) {
     const size_t start = position;

@@ -289,7 +289,7 @@ class TcpLayer final : public PathMtuListener {
   bool send_fast(Tcb& t, base::Instant now);
   // The payload of [seq, seq + len) from the send ring into `p`, summed unless the
   // device does it (offload); false when the pool runs dry.
-  bool append_payload(Tcb& t, buf::Packet& p, base::SeqNum seq, uint32_t len, bool offload, uint32_t& payload_sum);
+  bool append_payload(Tcb& t, buf::Packet& p, base::SeqNum seq, uint32_t len);
   // output()'s last step: the send buffer grows with the congestion window (Linux
   // tcp_sndbuf_expand) so a long fat path is not limited by a small default. Inline:
   // it runs on every send and ACK of a bulk sender, and rarely grows.
@@ -319,7 +319,7 @@ class TcpLayer final : public PathMtuListener {
   bool send_frame_cached(Tcb& t, buf::Packet& p, base::SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
                          bool offload, uint32_t payload_sum, uint8_t tos, uint16_t tso_segsz, base::Instant now);
   bool write_cached_frame(Tcb& t, buf::Packet& p, base::SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
-                          bool offload, uint32_t payload_sum, uint8_t tos, base::Instant now);
+                          bool offload, std::optional<uint32_t> payload_sum, uint8_t tos, base::Instant now);
   bool emit_syn_header(Tcb& t, buf::Packet& p, base::SeqNum seq, uint8_t flags, uint16_t window, uint32_t len,
                        uint32_t payload_sum, base::Instant now);
   void send_ack(Tcb& t, base::Instant now);
