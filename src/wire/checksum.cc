@@ -197,12 +197,20 @@ inline uint64_t sum_tail32(const uint8_t* p, size_t n, uint64_t acc) {
   return acc;
 }
 
-__attribute__((target("avx2"))) uint16_t folded_sum_avx2(std::span<const uint8_t> data) {
-  const __m256i flip = _mm256_set1_epi16(static_cast<int16_t>(0x8000));
-  const __m256i ones = _mm256_set1_epi16(1);
+// The sum of data (at least 32 bytes) plus `acc`, a partial sum in native word order,
+// folded and in network order.
+__attribute__((target("avx2"), always_inline)) inline uint16_t folded_sum_avx2_inline(std::span<const uint8_t> data,
+                                                                                       uint64_t acc) {
+  // The constants from all-ones in three instructions (_mm256_set1_epi16 takes three
+  // each): 0x8000 and 1 in every 16-bit lane.
+  __m256i flip;
+  __m256i ones;
+  asm("vpcmpeqw %[ones], %[ones], %[ones]\n\t"
+      "vpsllw $15, %[ones], %[flip]\n\t"
+      "vpsrlw $15, %[ones], %[ones]"
+      : [ones] "=x"(ones), [flip] "=&x"(flip));
   const uint8_t* p = data.data();
   size_t chunks = data.size() / 32;
-  uint64_t acc = 0;
   // Whole runs first: only data of 128 KiB or more has more than one.
   for (; chunks > kAvx2ChunksPerRun; chunks -= kAvx2ChunksPerRun, p += kAvx2ChunksPerRun * 32) {
     acc = sum_run_avx2(p, kAvx2ChunksPerRun, acc, flip, ones);
@@ -210,6 +218,18 @@ __attribute__((target("avx2"))) uint16_t folded_sum_avx2(std::span<const uint8_t
   acc = sum_run_avx2(p, chunks, acc, flip, ones);
   p += chunks * 32;
   return to_network_order(checksum_detail::fold16(sum_tail32(p, data.size() % 32, acc)));
+}
+
+__attribute__((target("avx2"))) uint16_t folded_sum_avx2(std::span<const uint8_t> data) {
+  return folded_sum_avx2_inline(data, 0);
+}
+
+// accumulate_any's AVX2 case, which it reaches by a tail jump: one call per sum. The
+// caller's partial sum (network order) joins the native-order sum from the start:
+// swapping a 16-bit word's bytes multiplies it by 256 modulo 2^16 - 1, so `sum << 8`
+// is that sum in native order (x86-64 is little-endian), and no combine is needed.
+__attribute__((target("avx2"))) uint32_t accumulate_avx2(std::span<const uint8_t> data, uint32_t sum) {
+  return folded_sum_avx2_inline(data, uint64_t{sum} << 8);
 }
 #endif
 
@@ -264,7 +284,10 @@ uint16_t folded_sum_avx2(std::span<const uint8_t> data) {
 }  // namespace checksum_detail
 
 uint32_t checksum_detail::accumulate_any(std::span<const uint8_t> data, uint32_t sum) {
-  return checksum_combine(sum, folded_sum(data));
+#if defined(__x86_64__)
+  if (data.size() >= kAvx2MinBytes && kHaveAvx2) return accumulate_avx2(data, sum);
+#endif
+  return checksum_combine(sum, folded_sum_portable(data));
 }
 
 uint32_t checksum_detail::accumulate_at_odd_offset(std::span<const uint8_t> data, uint32_t sum) {

@@ -122,6 +122,46 @@ TEST(ChecksumTest, CombineAndFoldLargeSums) {
   EXPECT_EQ(checksum_fold(sum), checksum_reference(all));
 }
 
+// A partial sum passed in (a pseudo header's, a previous piece's) joins the AVX2 sum
+// as `sum << 8` in native order, and the header verifier the same way: any 32-bit
+// value, the extremes included, must give what adding it afterwards gives.
+TEST(ChecksumTest, InitialPartialSumsAnyValueAnyLength) {
+  base::SeededRandom rng(1073);
+  const auto pool = random_bytes(rng, 2048 + 8);
+  const uint32_t fixed[] = {0, 1, 0xffff, 0x10000, 0x7fffffff, 0xfffeffff, 0xffffffff};
+  for (size_t len = 0; len <= 2048; len += 1 + len / 64) {
+    for (int k = 0; k < 12; ++k) {
+      const uint32_t initial = k < 7 ? fixed[k] : rng.next_u32();
+      const std::span<const uint8_t> s(pool.data() + (k % 8), len);
+      const uint16_t expected = checksum_fold(checksum_combine(initial, static_cast<uint16_t>(~checksum_reference(s))));
+      ASSERT_EQ(checksum_fold(checksum_accumulate(s, initial)), expected) << "len " << len << " initial " << initial;
+    }
+  }
+}
+
+// checksum_verify's inline header path (sizes that are multiples of 4 up to 60) with
+// a pseudo header's sum: a header made valid for that sum verifies; one bit off in the
+// header or in the sum does not.
+TEST(ChecksumTest, HeaderVerifyWithPseudoSum) {
+  base::SeededRandom rng(1074);
+  for (size_t len = 8; len <= 60; len += 4) {
+    for (int k = 0; k < 200; ++k) {
+      auto h = random_bytes(rng, len);
+      h[6] = h[7] = 0;  // the checksum field
+      const uint32_t pseudo = k == 0 ? 0xffffffff : rng.next_u32() >> (k % 16);
+      const uint16_t c = checksum_fold(checksum_accumulate(h, pseudo));
+      h[6] = static_cast<uint8_t>(c >> 8);
+      h[7] = static_cast<uint8_t>(c);
+      ASSERT_TRUE(checksum_verify(h, pseudo)) << len << " " << pseudo;
+      ASSERT_EQ(checksum_verify(h, pseudo), checksum_fold(checksum_combine(pseudo, static_cast<uint16_t>(~checksum_reference(h)))) == 0);
+      auto bad = h;
+      bad[rng.uniform(static_cast<uint32_t>(len))] ^= static_cast<uint8_t>(1u << rng.uniform(8));
+      ASSERT_FALSE(checksum_verify(bad, pseudo)) << len;
+      ASSERT_FALSE(checksum_verify(h, pseudo ^ 1)) << len;  // +-1: never 0 mod 65535
+    }
+  }
+}
+
 TEST(ChecksumTest, PseudoHeaderV4MatchesBytes) {
   const auto src = Ipv4Address::from_octets(192, 168, 0, 104);
   const auto dst = Ipv4Address::from_octets(192, 168, 0, 1);

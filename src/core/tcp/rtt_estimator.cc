@@ -12,6 +12,13 @@ RttEstimator::RttEstimator(Duration initial_rto, Duration min_rto, Duration max_
   rto_ = compute_rto();
 }
 
+namespace {
+// d / 2^k for a duration known not to be negative: the same value as the division,
+// without the rounding fix-up a signed division by a constant needs (every ACK with an
+// RTT sample runs four of these).
+constexpr Duration divide_non_negative(Duration d, int k) { return Duration::nanos(d.as_nanos() >> k); }
+}  // namespace
+
 void RttEstimator::on_sample(Duration rtt, Instant now) {
   if (rtt < Duration::zero()) return;
   rtt = std::min(rtt, kMaxSample);
@@ -19,13 +26,14 @@ void RttEstimator::on_sample(Duration rtt, Instant now) {
   if (!has_sample_) {
     // RFC 6298 §2.2.
     srtt_ = rtt;
-    rttvar_ = rtt / 2;
+    rttvar_ = divide_non_negative(rtt, 1);
     has_sample_ = true;
   } else {
     // RFC 6298 §2.3: rttvar first, from the srtt before this sample.
+    // rtt, srtt, rttvar and err are all >= 0 here.
     Duration err = srtt_ > rtt ? srtt_ - rtt : rtt - srtt_;
-    rttvar_ = rttvar_ - rttvar_ / 4 + err / 4;
-    srtt_ = srtt_ - srtt_ / 8 + rtt / 8;
+    rttvar_ = rttvar_ - divide_non_negative(rttvar_, 2) + divide_non_negative(err, 2);
+    srtt_ = srtt_ - divide_non_negative(srtt_, 3) + divide_non_negative(rtt, 3);
   }
   update_min_rtt(rtt, now);
   // Not backed off (every ACK that brings a sample has just reset the backoff):

@@ -875,7 +875,7 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet& segment, Instant now
   if ((segment.offload() & buf::kRxL4ChecksumGood) == 0) {
     const uint32_t pseudo = wire::pseudo_header_v4(ctx.header.src, ctx.header.dst, wire::IpProtocol::kTcp,
                                                    static_cast<uint16_t>(len));
-    if (wire::checksum_fold(packet_checksum_accumulate(segment, 0, pseudo)) != 0) {
+    if (!packet_checksum_verify(segment, pseudo)) {
       counters_.inc(TcpCounter::kDropBadChecksum);
       return;
     }

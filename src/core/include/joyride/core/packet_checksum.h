@@ -10,24 +10,29 @@
 
 namespace joyride::core {
 
+// packet_checksum_accumulate over a chain of buffers (packet_checksum.cc).
+uint32_t packet_checksum_accumulate_chain(const buf::Packet& packet, size_t offset, uint32_t sum);
+
 // The one's-complement partial sum of packet bytes [offset, len()), correct whatever
-// the segment boundaries (odd-length segments included).
-inline uint32_t packet_checksum_accumulate(const buf::Packet& packet, size_t offset = 0,
-                                           uint32_t sum = 0) {
-  // Nearly every frame is one buffer: one span, no segment walk.
-  if (packet.is_contiguous()) {
-    if (offset >= packet.len()) return sum;
-    return wire::checksum_accumulate(std::span<const uint8_t>(packet.data() + offset, packet.len() - offset), sum);
+// the segment boundaries (odd-length segments included). Nearly every frame is one
+// buffer: one span, inline (a header sum then needs no call at all); chains walk
+// their segments out of line.
+[[gnu::always_inline]] inline uint32_t packet_checksum_accumulate(const buf::Packet& packet, size_t offset = 0,
+                                                                  uint32_t sum = 0) {
+  if (!packet.is_contiguous()) [[unlikely]] {
+    return packet_checksum_accumulate_chain(packet, offset, sum);
   }
-  size_t position = 0;  // of the current segment's first byte, within the packet
-  packet.for_each_segment([&](std::span<const uint8_t> seg) {
-    const size_t start = position;
-    position += seg.size();
-    if (position <= offset) return;
-    const size_t skip = offset > start ? offset - start : 0;
-    sum = wire::checksum_accumulate_at(seg.subspan(skip), start + skip - offset, sum);
-  });
-  return sum;
+  if (offset >= packet.len()) return sum;
+  return wire::checksum_accumulate(std::span<const uint8_t>(packet.data() + offset, packet.len() - offset), sum);
+}
+
+// True when the packet's bytes (checksum field included) plus the partial sum
+// `initial` (a pseudo header's) fold to 0: a received transport checksum is good.
+[[gnu::always_inline]] inline bool packet_checksum_verify(const buf::Packet& packet, uint32_t initial) {
+  if (packet.is_contiguous()) [[likely]] {
+    return wire::checksum_verify(std::span<const uint8_t>(packet.data(), packet.len()), initial);
+  }
+  return wire::checksum_fold(packet_checksum_accumulate_chain(packet, 0, initial)) == 0;
 }
 
 // The value a transport header's checksum field holds when the device completes the
