@@ -41,15 +41,22 @@ inline NetsimTable parse_netsim_table(std::istream& in) {
   return table;
 }
 
-// With JOYRIDE_UPDATE_SNAPSHOT=1, or when there is no snapshot yet, writes `text` to
-// `path` and returns nullopt; otherwise returns the stored table.
+// With JOYRIDE_UPDATE_SNAPSHOT=1 writes `text` to `path` and returns nullopt; otherwise
+// returns the stored table. A missing snapshot is a failure, not a silent first write: a
+// deleted or misnamed file would otherwise make the comparison pass without comparing
+// anything (in CI, every run would be the "first").
 inline std::optional<NetsimTable> stored_netsim_table(const std::filesystem::path& path, const std::string& text) {
   const char* update = std::getenv("JOYRIDE_UPDATE_SNAPSHOT");
-  if ((update != nullptr && std::string(update) == "1") || !std::filesystem::exists(path)) {
+  if (update != nullptr && std::string(update) == "1") {
     std::ofstream out(path);
     EXPECT_TRUE(out) << "cannot write " << path;
     out << text;
     std::printf("wrote %s\n", path.c_str());
+    return std::nullopt;
+  }
+  if (!std::filesystem::exists(path)) {
+    ADD_FAILURE() << "snapshot " << path << " is missing; to create it from this run, set "
+                  << "JOYRIDE_UPDATE_SNAPSHOT=1 and run the test again, then review and commit the file";
     return std::nullopt;
   }
   std::ifstream in(path);

@@ -6,7 +6,7 @@
 //
 // Regenerating the snapshot after an intended change (then review the diff):
 //   JOYRIDE_UPDATE_SNAPSHOT=1 ./build/debug/tests/joyride_sim_tests --gtest_filter='SimNetsim*'
-// When the file does not exist, the first run writes it.
+// A missing snapshot fails the test (run with the variable above to create it).
 #include <gtest/gtest.h>
 
 #include <cstdio>

@@ -1,14 +1,15 @@
 // A netsim-style table for TCP (after smoltcp's netsim): one connection moves 1 MB
 // from A to B over a 100 Mbit/s link, for loss ∈ {0, 1, 5, 10, 20}% × one-way delay
-// ∈ {1, 10, 100} ms, seed 1. Each cell's goodput (verified bytes per simulated
-// second), retransmitted segments and simulated seconds are printed and compared
-// with tests/sim/netsim_tcp_snapshot.txt: the runs are deterministic, so a changed
-// retransmit count or duration means TCP's behaviour changed (loss recovery,
-// congestion control, timers) and the diff shows where.
+// ∈ {1, 10, 100} ms, seed 1, once per congestion control (CUBIC, the default, and
+// NewReno). Each cell's goodput (verified bytes per simulated second), retransmitted
+// segments and simulated seconds are printed and compared with the algorithm's snapshot,
+// tests/sim/netsim_tcp_snapshot.txt (cubic) and netsim_tcp_newreno_snapshot.txt: the
+// runs are deterministic, so a changed retransmit count or duration means TCP's
+// behaviour changed (loss recovery, congestion control, timers) and the diff shows where.
 //
-// Regenerating the snapshot after an intended change (then review the diff):
-//   JOYRIDE_UPDATE_SNAPSHOT=1 ./build/debug/tests/joyride_sim_tests --gtest_filter='TcpNetsim*'
-// When the file does not exist, the first run writes it.
+// Regenerating the snapshots after an intended change (then review the diff):
+//   JOYRIDE_UPDATE_SNAPSHOT=1 ./build/debug/tests/joyride_sim_tests --gtest_filter='*TcpNetsim*'
+// A missing snapshot fails the test (run with the variable above to create it).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -39,8 +40,10 @@ constexpr uint64_t kRateBps = 100'000'000;
 using Cell = testing::NetsimCell;
 using Key = testing::NetsimKey;
 
-std::filesystem::path snapshot_path() {
-  return std::filesystem::path(__FILE__).parent_path() / "netsim_tcp_snapshot.txt";
+// CUBIC keeps the original file name (it was the only table before NewReno was added).
+std::filesystem::path snapshot_path(const std::string& cc) {
+  const std::string name = cc == "cubic" ? "netsim_tcp_snapshot.txt" : "netsim_tcp_" + cc + "_snapshot.txt";
+  return std::filesystem::path(__FILE__).parent_path() / name;
 }
 
 std::string format_row(Key k, const Cell& c) {
@@ -50,15 +53,18 @@ std::string format_row(Key k, const Cell& c) {
   return line;
 }
 
-std::string format_table(const std::map<Key, Cell>& table) {
-  std::string out =
-      "# TCP a2b, 1 MB, 100M link, seed 1: see tests/sim/tcp_netsim_test.cc to regenerate.\n"
-      "# loss  delay  goodput_B/s retransmits      seconds\n";
+std::string format_table(const std::string& cc, const std::map<Key, Cell>& table) {
+  std::string out = "# TCP " + cc +
+                    " a2b, 1 MB, 100M link, seed 1: see tests/sim/tcp_netsim_test.cc to regenerate.\n"
+                    "# loss  delay  goodput_B/s retransmits      seconds\n";
   for (const auto& [k, c] : table) out += format_row(k, c) + "\n";
   return out;
 }
 
-TEST(TcpNetsimTest, GoodputTableMatchesSnapshot) {
+class TcpNetsimTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TcpNetsimTest, GoodputTableMatchesSnapshot) {
+  const std::string cc = GetParam();
   std::map<Key, Cell> table;
   for (int loss : kLossPercent) {
     for (int delay : kDelayMs) {
@@ -67,6 +73,7 @@ TEST(TcpNetsimTest, GoodputTableMatchesSnapshot) {
       TwoHosts hosts(ho);
       TcpWorkloadOptions o;
       o.bytes = kBytes;
+      o.congestion_control = cc;
       o.timeout = default_tcp_timeout(ho, o);
       const WorkloadResult r = run_tcp(hosts, o);
       EXPECT_TRUE(r.ok) << loss << "% " << delay << "ms: " << describe(r) << "\n" << describe(hosts);
@@ -82,7 +89,7 @@ TEST(TcpNetsimTest, GoodputTableMatchesSnapshot) {
                                   r.retransmits, seconds};
     }
   }
-  const std::string text = format_table(table);
+  const std::string text = format_table(cc, table);
   std::printf("%s", text.c_str());
   for (const auto& [k, c] : table) {
     RecordProperty("loss" + std::to_string(k.first) + "pct_delay" + std::to_string(k.second) + "ms",
@@ -90,7 +97,7 @@ TEST(TcpNetsimTest, GoodputTableMatchesSnapshot) {
                        std::to_string(c.seconds) + " s");
   }
 
-  const auto path = snapshot_path();
+  const auto path = snapshot_path(cc);
   const auto stored = testing::stored_netsim_table(path, text);
   if (!stored) return;
   const std::map<Key, Cell>& expected = *stored;
@@ -105,6 +112,9 @@ TEST(TcpNetsimTest, GoodputTableMatchesSnapshot) {
         << k.first << "% " << k.second << "ms: duration or goodput changed (snapshot " << path << ")";
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Cc, TcpNetsimTest, ::testing::Values("cubic", "newreno"),
+                         [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace joyride::sim
