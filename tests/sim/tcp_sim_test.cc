@@ -17,7 +17,6 @@
 #include "joyride/wire/ethernet.h"
 #include "joyride/wire/ipv4.h"
 #include "joyride/wire/tcp.h"
-#include "options.h"
 #include "sim/sim_harness.h"
 #include "tcp_workload.h"
 
@@ -380,7 +379,7 @@ TEST(TcpSimTest, SynFloodLegitimateClientsConnectThroughSynCookies) {
   EXPECT_EQ(counter(h.a(), "tcp", "active_opens"), kClients);
 }
 
-// ---- determinism and the command line --------------------------------------------------
+// ---- determinism and the stream pattern --------------------------------------------------
 
 TEST(TcpSimTest, SameSeedSameRun) {
   std::map<std::string, uint64_t> first;
@@ -397,40 +396,6 @@ TEST(TcpSimTest, SameSeedSameRun) {
       first = counters;
     } else {
       EXPECT_EQ(counters, first);
-    }
-  }
-}
-
-TEST(TcpSimTest, CommandLineFlags) {
-  struct Case {
-    std::vector<const char*> args;
-    const char* error;  // nullptr: parses
-  };
-  const std::vector<Case> cases = {
-      {{"tcp", "--bytes", "1000", "--connections", "3", "--direction", "both", "--cc", "newreno"}, nullptr},
-      {{"tcp", "--bytes", "x"}, "--bytes x: expected a whole number of bytes per connection"},
-      {{"tcp", "--connections", "0"}, "--connections 0: expected a number of connections from 1 to 100000"},
-      {{"tcp", "--direction", "up"}, "--direction up: expected a2b, b2a, both or echo"},
-      {{"tcp", "--cc", "bbr"}, "--cc bbr: expected cubic or newreno"},
-      {{"tcp", "--count", "3"}, "--count applies to ping and udp only (tcp: --bytes, --connections)"},
-      {{"udp", "--bytes", "3"}, "--bytes applies to the tcp workload only"},
-      {{"tcp", "--bytes"}, "--bytes needs a value"},
-      {{"sctp"}, "unknown workload 'sctp': expected ping, udp or tcp"},
-  };
-  for (const Case& c : cases) {
-    std::vector<char*> argv{const_cast<char*>("joyride-sim")};
-    for (const char* a : c.args) argv.push_back(const_cast<char*>(a));
-    std::string error;
-    auto o = parse_options(static_cast<int>(argv.size()), argv.data(), error);
-    if (c.error == nullptr) {
-      ASSERT_TRUE(o.has_value()) << error;
-      EXPECT_EQ(o->tcp.bytes, 1000u);
-      EXPECT_EQ(o->tcp.connections, 3u);
-      EXPECT_EQ(o->tcp.direction, TcpDirection::kBoth);
-      EXPECT_EQ(o->tcp.congestion_control, "newreno");
-    } else {
-      EXPECT_FALSE(o.has_value()) << c.args[0];
-      EXPECT_EQ(error, c.error);
     }
   }
 }
