@@ -18,6 +18,7 @@
 #include "joyride/wire/ipv4.h"
 #include "joyride/wire/tcp.h"
 #include "sim/sim_harness.h"
+#include "sim/tcp_sim_checked.h"
 #include "tcp_workload.h"
 
 namespace joyride::sim {
@@ -28,40 +29,13 @@ using core::TcpState;
 using dev::sim::LinkCounter;
 using testing::counter;
 using testing::counter_both;
+using testing::bulk;
 using testing::describe;
 using testing::hosts_options;
 using testing::link_counter_both;
+using testing::run_checked;
 
 constexpr uint64_t kSeeds = 10;
-
-uint64_t expected_bytes(const TcpWorkloadOptions& o) {
-  const uint64_t dirs = o.direction == TcpDirection::kAtoB || o.direction == TcpDirection::kBtoA ? 1 : 2;
-  return o.bytes * o.connections * dirs;
-}
-
-TcpWorkloadOptions bulk(uint64_t bytes, TcpDirection d = TcpDirection::kAtoB) {
-  TcpWorkloadOptions o;
-  o.bytes = bytes;
-  o.direction = d;
-  return o;
-}
-
-// Runs the workload and checks what every run must satisfy: success, every byte
-// verified, every connection closed, the run inside its bound, and nothing left on
-// either host once TIME-WAIT is over.
-WorkloadResult run_checked(TwoHosts& h, const TwoHostsOptions& ho, TcpWorkloadOptions o, const std::string& what) {
-  const Duration bound = o.timeout ? *o.timeout : default_tcp_timeout(ho, o);
-  o.timeout = bound;
-  const WorkloadResult r = run_tcp(h, o);
-  EXPECT_TRUE(r.ok) << what << ": " << describe(r) << "\n" << describe(h);
-  if (!r.ok) return r;
-  EXPECT_EQ(r.bytes_verified, expected_bytes(o)) << what;
-  EXPECT_EQ(r.exchanges, o.connections) << what;
-  EXPECT_LE(r.elapsed, bound) << what;
-  std::string left;
-  EXPECT_TRUE(tcp_drained(h, left)) << what << ": " << left;
-  return r;
-}
 
 // ---- delay and direction, a clean link ----------------------------------------------
 
