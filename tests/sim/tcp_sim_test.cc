@@ -17,8 +17,8 @@
 #include "joyride/wire/ethernet.h"
 #include "joyride/wire/ipv4.h"
 #include "joyride/wire/tcp.h"
-#include "options.h"
 #include "sim/sim_harness.h"
+#include "sim/tcp_sim_checked.h"
 #include "tcp_workload.h"
 
 namespace joyride::sim {
@@ -29,40 +29,13 @@ using core::TcpState;
 using dev::sim::LinkCounter;
 using testing::counter;
 using testing::counter_both;
+using testing::bulk;
 using testing::describe;
 using testing::hosts_options;
 using testing::link_counter_both;
+using testing::run_checked;
 
 constexpr uint64_t kSeeds = 10;
-
-uint64_t expected_bytes(const TcpWorkloadOptions& o) {
-  const uint64_t dirs = o.direction == TcpDirection::kAtoB || o.direction == TcpDirection::kBtoA ? 1 : 2;
-  return o.bytes * o.connections * dirs;
-}
-
-TcpWorkloadOptions bulk(uint64_t bytes, TcpDirection d = TcpDirection::kAtoB) {
-  TcpWorkloadOptions o;
-  o.bytes = bytes;
-  o.direction = d;
-  return o;
-}
-
-// Runs the workload and checks what every run must satisfy: success, every byte
-// verified, every connection closed, the run inside its bound, and nothing left on
-// either host once TIME-WAIT is over.
-WorkloadResult run_checked(TwoHosts& h, const TwoHostsOptions& ho, TcpWorkloadOptions o, const std::string& what) {
-  const Duration bound = o.timeout ? *o.timeout : default_tcp_timeout(ho, o);
-  o.timeout = bound;
-  const WorkloadResult r = run_tcp(h, o);
-  EXPECT_TRUE(r.ok) << what << ": " << describe(r) << "\n" << describe(h);
-  if (!r.ok) return r;
-  EXPECT_EQ(r.bytes_verified, expected_bytes(o)) << what;
-  EXPECT_EQ(r.exchanges, o.connections) << what;
-  EXPECT_LE(r.elapsed, bound) << what;
-  std::string left;
-  EXPECT_TRUE(tcp_drained(h, left)) << what << ": " << left;
-  return r;
-}
 
 // ---- delay and direction, a clean link ----------------------------------------------
 
@@ -380,7 +353,7 @@ TEST(TcpSimTest, SynFloodLegitimateClientsConnectThroughSynCookies) {
   EXPECT_EQ(counter(h.a(), "tcp", "active_opens"), kClients);
 }
 
-// ---- determinism and the command line --------------------------------------------------
+// ---- determinism and the stream pattern --------------------------------------------------
 
 TEST(TcpSimTest, SameSeedSameRun) {
   std::map<std::string, uint64_t> first;
@@ -397,40 +370,6 @@ TEST(TcpSimTest, SameSeedSameRun) {
       first = counters;
     } else {
       EXPECT_EQ(counters, first);
-    }
-  }
-}
-
-TEST(TcpSimTest, CommandLineFlags) {
-  struct Case {
-    std::vector<const char*> args;
-    const char* error;  // nullptr: parses
-  };
-  const std::vector<Case> cases = {
-      {{"tcp", "--bytes", "1000", "--connections", "3", "--direction", "both", "--cc", "newreno"}, nullptr},
-      {{"tcp", "--bytes", "x"}, "--bytes x: expected a whole number of bytes per connection"},
-      {{"tcp", "--connections", "0"}, "--connections 0: expected a number of connections from 1 to 100000"},
-      {{"tcp", "--direction", "up"}, "--direction up: expected a2b, b2a, both or echo"},
-      {{"tcp", "--cc", "bbr"}, "--cc bbr: expected cubic or newreno"},
-      {{"tcp", "--count", "3"}, "--count applies to ping and udp only (tcp: --bytes, --connections)"},
-      {{"udp", "--bytes", "3"}, "--bytes applies to the tcp workload only"},
-      {{"tcp", "--bytes"}, "--bytes needs a value"},
-      {{"sctp"}, "unknown workload 'sctp': expected ping, udp or tcp"},
-  };
-  for (const Case& c : cases) {
-    std::vector<char*> argv{const_cast<char*>("joyride-sim")};
-    for (const char* a : c.args) argv.push_back(const_cast<char*>(a));
-    std::string error;
-    auto o = parse_options(static_cast<int>(argv.size()), argv.data(), error);
-    if (c.error == nullptr) {
-      ASSERT_TRUE(o.has_value()) << error;
-      EXPECT_EQ(o->tcp.bytes, 1000u);
-      EXPECT_EQ(o->tcp.connections, 3u);
-      EXPECT_EQ(o->tcp.direction, TcpDirection::kBoth);
-      EXPECT_EQ(o->tcp.congestion_control, "newreno");
-    } else {
-      EXPECT_FALSE(o.has_value()) << c.args[0];
-      EXPECT_EQ(error, c.error);
     }
   }
 }

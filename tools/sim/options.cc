@@ -28,9 +28,9 @@ std::optional<double> parse_probability(std::string_view s) {
   std::string_view rest;
   auto v = parse_number(s, &rest);
   if (!v) return std::nullopt;
-  if (rest == "%") return *v / 100.0;
-  if (!rest.empty() || *v > 1.0) return std::nullopt;
-  return v;
+  const double p = rest == "%" ? *v / 100.0 : *v;
+  if ((!rest.empty() && rest != "%") || p > 1.0) return std::nullopt;
+  return p;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@ namespace {
 
 core::StackConfig host_config(const TwoHostsOptions& o, uint8_t last_octet) {
   core::StackConfig c = o.base;
+  if (last_octet == 2 && o.tcp_b) c.tcp = *o.tcp_b;
   core::InterfaceConfig itf;
   itf.name = "sim0";
   itf.mac = wire::MacAddress{{0x02, 0x00, 0x00, 0x00, 0x00, last_octet}};

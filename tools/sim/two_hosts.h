@@ -18,6 +18,9 @@ struct TwoHostsOptions {
   uint16_t mtu = 1500;        // IP MTU of both interfaces and the link
   std::string pcap_path;      // capture the link when not empty
   core::StackConfig base;     // interfaces are filled in; other fields are kept
+  // Host B's TCP settings when set (base.tcp otherwise): a peer that negotiates
+  // differently, e.g. without SACK, as a Linux host with net.ipv4.tcp_sack = 0.
+  std::optional<core::TcpConfig> tcp_b;
 };
 
 class TwoHosts {

@@ -65,7 +65,13 @@ inline void TcpLayer::advance_una(Tcb& t, const Rx& rx, const tcp::AckResult& r,
   t.rto_count = 0;
   t.rtt.reset_backoff();
   // RTT: the scoreboard's Karn-safe sample, else the echoed timestamp (RFC 7323 §4).
-  std::optional<base::Duration> sample = r.rtt;
+  // Not the scoreboard's when the ACK also covers retransmitted data: it filled a
+  // hole, and the never-retransmitted segments it acknowledges past the hole sat in
+  // the receiver's out-of-order queue all through the recovery (without SACK nothing
+  // acknowledged them earlier), so their "RTT" is the recovery's length and would
+  // inflate srtt and the RTO (Linux tcp_clean_rtx_queue: no seq_rtt when
+  // FLAG_RETRANS_DATA_ACKED).
+  std::optional<base::Duration> sample = r.acked_retransmitted ? std::nullopt : r.rtt;
   if (!sample && t.ts_ok && rx.h.options.timestamps && rx.h.options.timestamps->second != 0 &&
       !r.acked_retransmitted) {
     const int32_t ms = static_cast<int32_t>(tsval(t, now) - rx.h.options.timestamps->second);
