@@ -289,7 +289,7 @@ void UdpLayer::input(const Ipv4RxContext& ctx, buf::Packet datagram, base::Insta
   datagram.trim_back(datagram.len() - length);
   // RFC 768: a zero checksum means the sender computed none (IPv4 only).
   if (checksum != 0 && (datagram.offload() & buf::kRxL4ChecksumGood) == 0) {
-    const uint32_t pseudo = wire::pseudo_header_v4(ctx.header.src, ctx.header.dst, wire::IpProtocol::kUdp, length);
+    const uint64_t pseudo = wire::pseudo_header_v4_wide(ctx.header.src, ctx.header.dst, wire::IpProtocol::kUdp, length);
     if (!packet_checksum_verify(datagram, pseudo)) {
       counters_.inc(UdpCounter::kDropBadChecksum);
       return;

@@ -168,6 +168,19 @@ TEST(ChecksumTest, PseudoHeaderV4MatchesBytes) {
   const uint8_t ph[] = {192, 168, 0, 104, 192, 168, 0, 1, 0, 6, 0x01, 0x2c};
   EXPECT_EQ(checksum_fold(pseudo_header_v4(src, dst, 6, 300)), internet_checksum(ph));
   EXPECT_EQ(checksum_fold(pseudo_header(src, dst, 6, 300)), internet_checksum(ph));
+  EXPECT_EQ(checksum_fold(pseudo_header_v4_wide(src, dst, 6, 300)), internet_checksum(ph));
+  // The wide sum (addresses as whole words) against the bytes for random addresses,
+  // the all-ones ones included, as a header check uses it.
+  base::SeededRandom rng(1075);
+  for (int i = 0; i < 1000; ++i) {
+    const Ipv4Address a(i == 0 ? 0xffffffff : rng.next_u32());
+    const Ipv4Address b(i == 0 ? 0xffffffff : rng.next_u32());
+    const auto len = static_cast<uint16_t>(i == 0 ? 0xffff : rng.uniform(65536));
+    uint8_t bytes[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 17, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
+    base::store_be<uint32_t>(bytes, 0, a.value());
+    base::store_be<uint32_t>(bytes, 4, b.value());
+    ASSERT_EQ(checksum_fold(pseudo_header_v4_wide(a, b, 17, len)), internet_checksum(bytes)) << i;
+  }
 }
 
 TEST(ChecksumTest, PseudoHeaderV6MatchesBytes) {

@@ -873,7 +873,7 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet& segment, Instant now
   }
   // Unless the device verified it already (buf::Offload).
   if ((segment.offload() & buf::kRxL4ChecksumGood) == 0) {
-    const uint32_t pseudo = wire::pseudo_header_v4(ctx.header.src, ctx.header.dst, wire::IpProtocol::kTcp,
+    const uint64_t pseudo = wire::pseudo_header_v4_wide(ctx.header.src, ctx.header.dst, wire::IpProtocol::kTcp,
                                                    static_cast<uint16_t>(len));
     if (!packet_checksum_verify(segment, pseudo)) {
       counters_.inc(TcpCounter::kDropBadChecksum);

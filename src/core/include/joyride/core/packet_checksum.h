@@ -27,12 +27,20 @@ uint32_t packet_checksum_accumulate_chain(const buf::Packet& packet, size_t offs
 }
 
 // True when the packet's bytes (checksum field included) plus the partial sum
-// `initial` (a pseudo header's) fold to 0: a received transport checksum is good.
-[[gnu::always_inline]] inline bool packet_checksum_verify(const buf::Packet& packet, uint32_t initial) {
-  if (packet.is_contiguous()) [[likely]] {
-    return wire::checksum_verify(std::span<const uint8_t>(packet.data(), packet.len()), initial);
+// `initial` (a pseudo header's, wire::pseudo_header_v4_wide: below 2^40) fold to 0: a
+// received transport checksum is good. A bare header (an ACK) is checked inline.
+[[gnu::always_inline]] inline bool packet_checksum_verify(const buf::Packet& packet, uint64_t initial) {
+  const size_t len = packet.len();
+  if (packet.is_contiguous() && len <= 60 && len % 4 == 0) [[likely]] {
+    return wire::checksum_detail::verify_header(packet.data(), len, initial);
   }
-  return wire::checksum_fold(packet_checksum_accumulate_chain(packet, 0, initial)) == 0;
+  // Folded to 32 bits with end-around carry (2^32 = 1 modulo 2^16 - 1).
+  const auto initial32 = wire::checksum_combine(static_cast<uint32_t>(initial), static_cast<uint32_t>(initial >> 32));
+  if (packet.is_contiguous()) [[likely]] {
+    return wire::checksum_fold(
+               wire::checksum_accumulate(std::span<const uint8_t>(packet.data(), len), initial32)) == 0;
+  }
+  return wire::checksum_fold(packet_checksum_accumulate_chain(packet, 0, initial32)) == 0;
 }
 
 // The value a transport header's checksum field holds when the device completes the

@@ -109,8 +109,10 @@ namespace checksum_detail {
 // and 65536 = 1), so on a little-endian host the network-order partial sum enters the
 // native sum as initial << 8. A sum that folds to all ones (-0) is valid in either
 // byte order, so the folded result needs no swap either.
-inline bool verify_header(const uint8_t* p, size_t n, uint32_t initial) {
-  uint64_t s = std::endian::native == std::endian::little ? uint64_t{initial} << 8 : initial;
+// `initial` may be any partial sum below 2^40 (pseudo_header_v4_wide's), not only a
+// 32-bit one: shifted, it and fifteen words stay far below 2^64.
+inline bool verify_header(const uint8_t* p, size_t n, uint64_t initial) {
+  uint64_t s = std::endian::native == std::endian::little ? initial << 8 : initial;
 #pragma GCC unroll 15
   for (size_t i = 0; i < n; i += 4) {
     uint32_t w;
@@ -148,6 +150,12 @@ inline uint32_t pseudo_header_v4(Ipv4Address src, Ipv4Address dst, uint8_t proto
   // At most six 16-bit terms: no overflow of 32 bits is possible.
   return (src.value() >> 16) + (src.value() & 0xffff) + (dst.value() >> 16) + (dst.value() & 0xffff) + protocol +
          length;
+}
+// The same sum unfolded, as a 64-bit partial sum (each address counts as a whole
+// 32-bit word: 2^32 = 1 modulo 2^16 - 1): three adds. For checking a received header
+// with packet_checksum_verify; below 2^35.
+constexpr uint64_t pseudo_header_v4_wide(Ipv4Address src, Ipv4Address dst, uint8_t protocol, uint16_t length) {
+  return uint64_t{src.value()} + dst.value() + protocol + length;
 }
 // RFC 8200 §8.1: src, dst, upper-layer length (32 bits), zeros, next header.
 uint32_t pseudo_header_v6(const Ipv6Address& src, const Ipv6Address& dst, uint8_t next_header,
