@@ -684,7 +684,13 @@ bool TcpLayer::set_congestion_control(SocketId s, std::string_view name) {
   if (t == nullptr) return false;
   auto cc = tcp::make_congestion_control(name);
   if (!cc) return false;
-  if (t->cc && t->cc->cwnd() != 0) cc->init(t->mss, Instant{});
+  // On a connection already sending (Linux tcp_reinit_congestion_control) the new
+  // algorithm starts its own state afresh but keeps cwnd and ssthresh: resetting
+  // to the initial window would throttle a connection that did nothing wrong.
+  if (t->cc && t->cc->cwnd() != 0) {
+    cc->init(t->mss, Instant{});
+    cc->adopt_window(t->cc->cwnd(), t->cc->ssthresh());
+  }
   t->cc = std::move(cc);
   return true;
 }
