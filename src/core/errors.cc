@@ -42,6 +42,7 @@ std::string_view to_string(ConnectError e) {
     case ConnectError::kNoNetwork: return "machine is not on the network";
     case ConnectError::kProtocolError: return "protocol error";
     case ConnectError::kConnectionAborted: return "connection aborted";
+    case ConnectError::kNoBuffers: return "no buffer space available";
   }
   return "?";
 }

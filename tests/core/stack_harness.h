@@ -227,6 +227,13 @@ struct HarnessOptions {
   uint16_t mtu = 1500;
   uint64_t seed = 1;
   std::function<void(StackConfig&)> configure;  // last word on the configuration
+  // The stack's randomness instead of SeededRandom(seed); outlives the harness. For a
+  // test that must know the keys the stack draws (the ISN key) without depending on
+  // the order in which its layers draw them.
+  base::RandomSource* random = nullptr;
+  // Where socket buffers come from instead of the stack's own heap provider;
+  // outlives the harness.
+  base::BufferProvider* buffers = nullptr;
 };
 
 inline StackConfig host_config(wire::MacAddress mac, wire::Ipv4Address ip, uint16_t mtu) {
@@ -247,7 +254,7 @@ class StackHarness {
       c.routes.push_back(Route{wire::Ipv4Cidr(wire::Ipv4Address::any(), 0), kGatewayIp, 0, 0});
     }
     if (options.configure) options.configure(c);
-    stack = std::make_unique<Stack>(c, pool, random, now);
+    stack = std::make_unique<Stack>(c, pool, options.random ? *options.random : random, now, options.buffers);
     if (options.resolve_peer) {
       resolve(kPeerMac, kPeerIp);
       if (options.default_route) resolve(kGatewayMac, kGatewayIp);

@@ -167,23 +167,73 @@ TEST(TcpOpen, RstInSynSentRefusesOnlyWithAnAcceptableAck) {
   EXPECT_EQ(r.error(), RecvError::kConnectionRefused);
 }
 
+// Simultaneous open, RFC 9293 figure 8: the SYNs cross, each end answers with a
+// SYN-ACK, and the peer's SYN-ACK alone establishes. Its SYN is one below RCV.NXT;
+// it must not be taken for an old duplicate (a challenge ACK, still SYN-RECEIVED).
+// Linux (6.11+) sends nothing in reply: each end has the other's SYN-ACK.
 TEST(TcpOpen, SimultaneousOpenGoesThroughSynReceived) {
   TcpHarness h;
   auto s = h.tcp().open();
   ASSERT_TRUE(h.tcp().bind(*s, Endpoint{kOurIp, 80}).ok());
   ASSERT_TRUE(h.tcp().connect(*s, Endpoint{kPeerIp, TcpHarness::kPeerPort}, h.now).ok());
   Seg syn = h.expect_segment();
-  // The peer's SYN crosses ours.
-  h.inject(h.peer_segment(TcpFlags::kSyn, 7000, 0));
+  // The peer's SYN crosses ours; it offers window scaling.
+  auto peer_syn = h.peer_segment(TcpFlags::kSyn, 7000, 0);
+  peer_syn.options.mss = 1460;
+  peer_syn.options.window_scale = 4;
+  h.inject(peer_syn);
   EXPECT_EQ(h.tcp().state(*s), TcpState::kSynReceived);
   Seg sa = h.expect_segment();
   EXPECT_EQ(sa.h.flags, TcpFlags::kSyn | TcpFlags::kAck);
   EXPECT_EQ(sa.seq(), syn.seq());
   EXPECT_EQ(sa.ack(), SeqNum(7001));
-  // Its SYN-ACK then acknowledges ours.
-  h.inject(h.peer_segment(TcpFlags::kSyn | TcpFlags::kAck, 7000, syn.seq().value() + 1));
-  h.inject(h.peer_segment(TcpFlags::kAck, 7001, syn.seq().value() + 1));
+  h.expect_no_segment();
+  // Its SYN-ACK then acknowledges ours: ESTABLISHED on it, nothing sent back.
+  auto peer_sa = h.peer_segment(TcpFlags::kSyn | TcpFlags::kAck, 7000, syn.seq().value() + 1, 80, 1000);
+  peer_sa.options = peer_syn.options;
+  h.inject(peer_sa);
   EXPECT_EQ(h.tcp().state(*s), TcpState::kEstablished);
+  h.expect_no_segment();
+  EXPECT_EQ(h.counter("tcp.challenge_acks"), 0u);
+  EXPECT_TRUE(h.tcp().readiness(*s) & kWritable);
+  // A SYN's window is never scaled (RFC 7323 §2.2): 1000 bytes, not 1000 << 4.
+  EXPECT_EQ(h.tcp().info(*s)->snd_wnd, 1000u);
+  // Data flows at once, from ISS+1, acknowledging the peer's SYN.
+  Bytes b = pattern(100);
+  ASSERT_EQ(*h.tcp().send(*s, b, h.now), 100u);
+  Seg d = h.expect_segment();
+  EXPECT_EQ(d.h.flags, TcpFlags::kAck | TcpFlags::kPsh);
+  EXPECT_EQ(d.seq(), syn.seq() + 1);
+  EXPECT_EQ(d.ack(), SeqNum(7001));
+  EXPECT_EQ(d.payload.size(), 100u);
+}
+
+// Only the SYN-ACK that matches exactly establishes: one acknowledging something
+// other than our SYN, or with a different sequence number, still gets RFC 5961's
+// challenge ACK and leaves the connection in SYN-RECEIVED.
+TEST(TcpOpen, SimultaneousOpenIgnoresAMismatchedSynAck) {
+  struct Case {
+    const char* name;
+    uint32_t seq_off;  // from the peer's ISS
+    uint32_t ack_off;  // from our ISS + 1
+  };
+  const Case cases[] = {{"wrong ack", 0, 5}, {"seq in window", 10, 0}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TcpHarness h;
+    auto s = h.tcp().open();
+    ASSERT_TRUE(h.tcp().bind(*s, Endpoint{kOurIp, 80}).ok());
+    ASSERT_TRUE(h.tcp().connect(*s, Endpoint{kPeerIp, TcpHarness::kPeerPort}, h.now).ok());
+    Seg syn = h.expect_segment();
+    h.inject(h.peer_segment(TcpFlags::kSyn, 7000, 0));
+    h.expect_segment();
+    h.inject(h.peer_segment(TcpFlags::kSyn | TcpFlags::kAck, 7000 + c.seq_off, syn.seq().value() + 1 + c.ack_off));
+    EXPECT_EQ(h.tcp().state(*s), TcpState::kSynReceived);
+    Seg ch = h.expect_segment();
+    EXPECT_EQ(ch.h.flags, TcpFlags::kAck);
+    EXPECT_EQ(ch.ack(), SeqNum(7001));
+    EXPECT_EQ(h.counter("tcp.challenge_acks"), 1u);
+  }
 }
 
 // An RST in SYN-RECEIVED, as Linux handles it. An active (simultaneous) open has a

@@ -238,8 +238,18 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     send_syn(t, now);
     return;
   }
+  // Simultaneous open (RFC 9293 figure 8): in an active open's SYN-RECEIVED the
+  // peer's SYN-ACK <SEQ=IRS><ACK=SND.NXT> carries the ACK of our SYN, so it
+  // establishes the connection. Its SYN sits just below RCV.NXT, which the window
+  // check and RFC 5961's SYN rule would answer with a challenge ACK and leave us in
+  // SYN-RECEIVED until some later segment; Linux (tcp_validate_incoming, since 6.11)
+  // lets exactly this segment through, and sends nothing in reply: both ends have
+  // each other's SYN-ACK, there is nothing to acknowledge.
+  const bool crossed_synack = t.state == TcpState::kSynReceived && !t.parent.valid() && rx.has(TcpFlags::kSyn) &&
+                              rx.has(TcpFlags::kAck) && !rx.has(TcpFlags::kRst) && !rx.has(TcpFlags::kFin) &&
+                              rx.payload_len == 0 && rx.seq() + 1 == t.rcv_nxt && rx.ack() == t.snd_nxt;
   // First check: sequence acceptability.
-  if (!acceptable(t, rx)) {
+  if (!crossed_synack && !acceptable(t, rx)) {
     counters_.inc(TcpCounter::kDropNotAcceptable);
     // Linux tcp_reset_check: after the peer's FIN (CLOSE_WAIT, LAST_ACK, CLOSING) an
     // RST at RCV.NXT - 1, the FIN's own sequence number, also resets.
@@ -289,7 +299,7 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     return;
   }
   // Fourth: a SYN in a synchronized state (RFC 5961 §4.2): challenge ACK.
-  if (rx.has(TcpFlags::kSyn)) {
+  if (rx.has(TcpFlags::kSyn) && !crossed_synack) {
     challenge_ack(t, now);
     return;
   }
@@ -310,7 +320,8 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
       }
     }
     t.snd_una = t.iss + 1;
-    t.snd_wnd = uint32_t{rx.h.window} << t.snd_wscale;
+    // A SYN's window is never scaled (RFC 7323 §2.2), the crossed SYN-ACK's included.
+    t.snd_wnd = rx.has(TcpFlags::kSyn) ? rx.h.window : uint32_t{rx.h.window} << t.snd_wscale;
     t.max_snd_wnd = t.snd_wnd;
     t.snd_wl1 = rx.seq();
     t.snd_wl2 = rx.ack();
@@ -383,7 +394,8 @@ void TcpLayer::update_window(Tcb& t, const Rx& rx) {
   // RFC 9293 §3.10.7.4: only a segment newer than the last window update may change it.
   if (t.snd_wl1 < rx.seq() || (t.snd_wl1 == rx.seq() && t.snd_wl2 <= rx.ack())) {
     const uint32_t old = t.snd_wnd;
-    t.snd_wnd = uint32_t{rx.h.window} << t.snd_wscale;
+    // RFC 7323 §2.2: never scaled in a SYN (Linux tcp_ack_update_window too).
+    t.snd_wnd = rx.has(TcpFlags::kSyn) ? rx.h.window : uint32_t{rx.h.window} << t.snd_wscale;
     t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
     t.snd_wl1 = rx.seq();
     t.snd_wl2 = rx.ack();

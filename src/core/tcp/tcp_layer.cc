@@ -266,17 +266,25 @@ void TcpLayer::abort(Tcb& t, std::optional<RecvError> error, bool send_rst_now, 
   connection_done(t, now);
 }
 
-void TcpLayer::init_buffers(Tcb& t) {
+bool TcpLayer::init_buffers(Tcb& t) {
+  // A connection without one of its rings would open with a zero window or never be
+  // writable: a silent stall. So it gets both or neither, and the callers refuse the
+  // connection instead (as Linux does when it cannot allocate under memory pressure).
+  std::span<uint8_t> snd, rcv;
   if (t.snd.capacity() == 0) {
-    size_t want = t.sndbuf_limit ? t.sndbuf_limit : config_.sndbuf_default;
-    auto s = buffers_.allocate(want);
-    if (!s.empty()) t.snd = base::ByteRing(s);
+    snd = buffers_.allocate(t.sndbuf_limit ? t.sndbuf_limit : config_.sndbuf_default);
+    if (snd.empty()) return false;
   }
   if (t.rcv.capacity() == 0) {
-    size_t want = t.rcvbuf_limit ? t.rcvbuf_limit : config_.rcvbuf_default;
-    auto s = buffers_.allocate(want);
-    if (!s.empty()) t.rcv = base::ByteRing(s);
+    rcv = buffers_.allocate(t.rcvbuf_limit ? t.rcvbuf_limit : config_.rcvbuf_default);
+    if (rcv.empty()) {
+      buffers_.release(snd);  // an empty span (the ring was already there) is ignored
+      return false;
+    }
   }
+  if (!snd.empty()) t.snd = base::ByteRing(snd);
+  if (!rcv.empty()) t.rcv = base::ByteRing(rcv);
+  return true;
 }
 
 void TcpLayer::set_state(Tcb& t, TcpState s, Instant now) {
@@ -466,6 +474,9 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
   if (remote.port == 0 || dst.is_unspecified() || !dst.is_unicast()) return base::Err{ConnectError::kInvalid};
   auto route = ip_.route(dst, now);
   if (!route || route->broadcast) return base::Err{ConnectError::kNoRoute};
+  // The buffers before anything else is taken (a port, a TIME_WAIT tuple): without
+  // them connect() fails with ENOBUFS and leaves the socket as it was.
+  if (!init_buffers(*t)) return base::Err{ConnectError::kNoBuffers};
   wire::Ipv4Address src = !t->tuple.local.is_unspecified() ? t->tuple.local : route->source;
   tcp::FourTuple tuple{src, dst, t->tuple.local_port, remote.port};
   // A TIME_WAIT connection on the tuple gives way only as Linux's tcp_twsk_unique
@@ -511,7 +522,6 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
     notify(*t);
   }
   hash_insert(*t);
-  init_buffers(*t);
   set_mss_from_route(*t, now);
   t->iss = SeqNum(tw_isn ? *tw_isn : isn_.isn(t->tuple, now));
   t->ts_offset = isn_.ts_offset(t->tuple.local, t->tuple.remote);
@@ -674,7 +684,13 @@ bool TcpLayer::set_congestion_control(SocketId s, std::string_view name) {
   if (t == nullptr) return false;
   auto cc = tcp::make_congestion_control(name);
   if (!cc) return false;
-  if (t->cc && t->cc->cwnd() != 0) cc->init(t->mss, Instant{});
+  // On a connection already sending (Linux tcp_reinit_congestion_control) the new
+  // algorithm starts its own state afresh but keeps cwnd and ssthresh: resetting
+  // to the initial window would throttle a connection that did nothing wrong.
+  if (t->cc && t->cc->cwnd() != 0) {
+    cc->init(t->mss, Instant{});
+    cc->adopt_window(t->cc->cwnd(), t->cc->ssthresh());
+  }
   t->cc = std::move(cc);
   return true;
 }

@@ -106,6 +106,13 @@ void TcpLayer::syn_to_listener(Tcb& l, const Rx& rx, Instant now, std::optional<
   Tcb& c = *tcb(*id);
   inherit_from_listener(c, l, rx.tuple);
   ++l.syn_queue;
+  // No buffers from the host: the SYN is dropped, counted, and the peer's SYN
+  // retransmission may find some (Linux drops a SYN it cannot allocate for).
+  if (!init_buffers(c)) {
+    counters_.inc(TcpCounter::kDropNoBuffers);
+    free_tcb(c);  // takes it off the SYN queue again
+    return;
+  }
   c.state = TcpState::kSynReceived;
   c.irs = rx.seq();
   c.rcv_nxt = c.irs + 1;
@@ -121,7 +128,6 @@ void TcpLayer::syn_to_listener(Tcb& l, const Rx& rx, Instant now, std::optional<
   c.snd_buf_seq = c.iss + 1;
   c.ecn_recover = c.iss;  // no ECE has been answered yet: any ACK of data is beyond it
   c.snd_wnd = rx.h.window;
-  init_buffers(c);
   set_mss_from_route(c, now);
   hash_insert(c);
   c.syn_sent_at = now;
@@ -157,6 +163,13 @@ void TcpLayer::cookie_ack(Tcb& l, const Rx& rx, buf::Packet& payload, Instant no
   Tcb& c = *tcb(*id);
   inherit_from_listener(c, l, rx.tuple);
   ++l.syn_queue;  // child_established moves it to the accept queue
+  // As for a SYN: no buffers, no connection. The ACK is dropped; the peer's
+  // retransmission carries the same cookie, valid for a while yet.
+  if (!init_buffers(c)) {
+    counters_.inc(TcpCounter::kDropNoBuffers);
+    free_tcb(c);
+    return;
+  }
   c.state = TcpState::kSynReceived;
   c.iss = SeqNum(our_isn);
   c.irs = SeqNum(peer_isn);
@@ -175,7 +188,6 @@ void TcpLayer::cookie_ack(Tcb& l, const Rx& rx, buf::Packet& payload, Instant no
     c.rcv_wscale = c.wscale_ok ? tcp::window_scale_for(l.rcvbuf_limit ? l.rcvbuf_limit : config_.rcvbuf_max) : 0;
   }
   c.ts_offset = isn_.ts_offset(c.tuple.local, c.tuple.remote);
-  init_buffers(c);
   set_mss_from_route(c, now);
   hash_insert(c);
   // The window the cookie SYN-ACK advertised (unscaled) bounds what the peer may send.

@@ -50,6 +50,10 @@ enum class ConnectError : uint8_t {
   kNoNetwork,            // ENONET
   kProtocolError,        // EPROTO
   kConnectionAborted,    // ECONNABORTED: failed, and the error was already reported
+  // ENOBUFS: the host's BufferProvider refused the socket's buffers (Linux's
+  // tcp_connect fails so when it cannot allocate); nothing was sent, the socket stays
+  // unconnected and connect() may be tried again.
+  kNoBuffers,
 };
 
 enum class ListenError : uint8_t {

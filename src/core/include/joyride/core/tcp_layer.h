@@ -202,7 +202,8 @@ class TcpLayer final : public PathMtuListener {
   static uint32_t readiness_slow(const Tcb& t);
   // Linux signals POLLOUT when a third of the send buffer is free (sk_stream_wspace).
   static bool send_space(const Tcb& t) { return t.snd.free() >= std::max<size_t>(1, t.snd.capacity() / 3); }
-  void init_buffers(Tcb& t);
+  // Both rings, or neither: false (and nothing kept) when the provider refuses either.
+  bool init_buffers(Tcb& t);
   void set_mss_from_route(Tcb& t, base::Instant now);
   void connection_done(Tcb& t, base::Instant now);  // CLOSED: free it if nobody holds it
   void abort(Tcb& t, std::optional<RecvError> error, bool send_rst, base::Instant now);

@@ -80,6 +80,12 @@ class CongestionControl {
   bool in_slow_start() const { return cwnd_ < ssthresh_; }
   // For PRR (RFC 6937) in the connection during recovery.
   void set_cwnd(uint32_t bytes) { cwnd_ = bytes; }
+  // Taking over a live connection from another algorithm (after init): the window it
+  // had stays, as Linux's tcp_reinit_congestion_control keeps snd_cwnd/snd_ssthresh.
+  void adopt_window(uint32_t cwnd, uint32_t ssthresh) {
+    cwnd_ = cwnd;
+    ssthresh_ = ssthresh;
+  }
 
   uint32_t initial_window() const { return kInitialWindowSegments * mss_; }
 
