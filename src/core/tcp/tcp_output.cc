@@ -189,6 +189,11 @@ bool TcpLayer::emit_header(Tcb& t, buf::Packet& p, SeqNum seq, uint8_t flags, ui
   } else if (payload_sum) {
     const uint32_t header_sum = wire::checksum_accumulate(std::span<const uint8_t>(h, hlen), sum);
     base::store_be<uint16_t>(h, 16, wire::checksum_fold(wire::checksum_combine(header_sum, *payload_sum)));
+  } else if (p.is_contiguous()) {
+    // A segment with data: straight to the bulk sum (accumulate_any takes any length;
+    // checksum_accumulate would first test for a bare header).
+    const std::span<const uint8_t> segment(h, hlen + len);
+    base::store_be<uint16_t>(h, 16, wire::checksum_fold(wire::checksum_detail::accumulate_any(segment, sum)));
   } else {
     base::store_be<uint16_t>(h, 16, wire::checksum_fold(packet_checksum_accumulate(p, Ipv4PathCache::kHeaderLen, sum)));
   }
