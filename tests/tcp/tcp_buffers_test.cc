@@ -98,14 +98,48 @@ TEST(TcpBuffers, PassiveConnectionTakesItsRingsFromTheProviderAndGivesThemAllBac
   c.h.inject(c.seg(TcpFlags::kFin | TcpFlags::kAck, c.them(c.rcv).value(), c.us(sent + 1).value()));
   c.expect_ack(c.rcv + 1);
   EXPECT_EQ(c.h.tcp().state(c.s), TcpState::kTimeWait);
-  // The send ring goes back on entering TIME-WAIT, the receive ring with the
-  // connection.
-  const size_t rcvbuf = c.info().rcvbuf;
-  EXPECT_EQ(p.outstanding_buffers(), 1u);
-  EXPECT_EQ(p.outstanding_bytes(), rcvbuf);
+  // Closed before TIME-WAIT: both rings go back on entering it (nobody can read the
+  // receive ring), so the 60 s of TIME-WAIT hold no buffer memory.
+  EXPECT_EQ(p.outstanding_buffers(), 0u);
+  EXPECT_EQ(p.outstanding_bytes(), 0u);
   c.h.advance(Duration::seconds(60));
   EXPECT_FALSE(c.h.tcp().state(c.s).has_value());
   EXPECT_EQ(p.outstanding_bytes(), 0u);
+  EXPECT_EQ(p.releases, p.allocations);
+}
+
+// shutdown(SHUT_WR) and the peer's FIN with data the application has not read yet:
+// TIME-WAIT keeps the receive ring while the socket is open (the data is still
+// readable), and gives it back when the application closes; the ACK to a
+// retransmitted FIN still announces the window it announced before.
+TEST(TcpBuffers, TimeWaitKeepsTheReceiveRingOnlyUntilTheApplicationCloses) {
+  CountingProvider p;
+  ConnOptions o{.ws = 7, .cc = "newreno", .handshake_rtt = kRtt};
+  o.harness.buffers = &p;
+  Conn c(o);
+  ASSERT_TRUE(c.h.tcp().shutdown(c.s, false, true, c.h.now));
+  Seg fin = c.expect();
+  ASSERT_TRUE(fin.has(TcpFlags::kFin));
+  c.ack(1);
+  c.data(0, 100, TcpFlags::kAck | TcpFlags::kPsh | TcpFlags::kFin);
+  const Seg first = c.expect_ack(101);
+  ASSERT_EQ(c.h.tcp().state(c.s), TcpState::kTimeWait);
+  EXPECT_EQ(p.outstanding_buffers(), 1u);  // the receive ring, holding the 100 bytes
+  uint8_t buf[100];
+  auto n = c.h.tcp().recv(c.s, buf, c.h.now);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 100u);
+  c.h.tcp().close(c.s, c.h.now);
+  EXPECT_EQ(c.h.tcp().state(c.s), TcpState::kTimeWait);
+  EXPECT_EQ(p.outstanding_buffers(), 0u);
+  EXPECT_EQ(p.outstanding_bytes(), 0u);
+  // The peer did not hear our ACK: its FIN again, answered with the same window.
+  c.h.advance(Duration::seconds(1));
+  c.h.inject(c.seg(TcpFlags::kFin | TcpFlags::kAck, c.them(100).value(), c.us(1).value()));
+  const Seg again = c.expect_ack(101);
+  EXPECT_EQ(again.h.window, first.h.window);
+  c.h.advance(Duration::seconds(60));
+  EXPECT_FALSE(c.h.tcp().state(c.s).has_value());
   EXPECT_EQ(p.releases, p.allocations);
 }
 

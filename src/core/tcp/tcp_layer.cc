@@ -645,7 +645,10 @@ void TcpLayer::close(SocketId s, Instant now) {
     abort(*t, std::nullopt, true, now);
     return;
   }
-  if (t->state == TcpState::kTimeWait) return;  // finishes on its timer
+  if (t->state == TcpState::kTimeWait) {
+    release_receive_ring(*t);  // nothing left to read (checked above), nobody to read it
+    return;  // finishes on its timer
+  }
   if (!t->fin_queued) {
     t->fin_queued = true;
     output(*t, now);

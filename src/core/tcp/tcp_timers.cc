@@ -317,13 +317,24 @@ void TcpLayer::enter_time_wait(Tcb& t, Instant now) {
   t.rtx.clear();
   t.ooo.clear();
   if (t.ack_now) send_ack(t, now);
-  // Buffers are of no more use: an application may still read what it has not read,
-  // so only the send ring goes back now.
+  // Buffers are of no more use: everything sent is acknowledged, so the send ring goes
+  // back now; the receive ring too once no application can read it (closed already,
+  // or when it closes: TcpLayer::close). A TIME-WAIT connection then holds no buffer
+  // memory for its 60 s, as Linux's timewait socket holds none.
   if (!t.snd.storage().empty()) {
     buffers_.release(t.snd.storage());
     t.snd = base::ByteRing();
   }
+  if (t.orphan) release_receive_ring(t);
   timers_.arm(t.wait_timer, now + config_.time_wait);
+}
+
+void TcpLayer::release_receive_ring(Tcb& t) {
+  // An ACK from here on announces the window last advertised (receive_window() with no
+  // ring: rcv_adv - rcv_nxt), as Linux's timewait ACK sends tw_rcv_wnd.
+  if (t.rcv.storage().empty()) return;
+  buffers_.release(t.rcv.storage());
+  t.rcv = base::ByteRing();
 }
 
 void TcpLayer::on_wait_timer(Tcb& t, Instant now) {
