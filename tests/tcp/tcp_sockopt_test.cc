@@ -117,32 +117,153 @@ TEST(TcpSockopt, NewConnectionTakesItsMssFromTheCachedPathMtu) {
   EXPECT_EQ(*sa2.h.options.mss, 1160);
 }
 
-// close() in an active open's SYN-RECEIVED (simultaneous open, nothing sent): the
-// FIN waits until the connection is established, then goes at once. RFC 9293
-// §3.10.4 and Linux (tcp_close_state: SYN_RECV -> FIN_WAIT1) send it without waiting;
-// doing so here needs the SYN-ACK's retransmission to carry the FIN along, which is
-// not done yet, so this pins the deferral: the FIN is not lost, only later.
-TEST(TcpSockopt, CloseInSynReceivedSendsTheFinOnceEstablished) {
+// close() in an active open's SYN-RECEIVED (simultaneous open: our SYN crossed the
+// peer's, nothing sent since send() would block): RFC 9293 §3.10.4 and Linux
+// (tcp_close_state: SYN_RECV -> FIN_WAIT1, tcp_send_fin) send the FIN at once, right
+// after our still unacknowledged SYN. SimultaneousOpen leaves the socket there: our
+// SYN's ISS is returned, the peer's ISS is 7000, and our SYN-ACK has been sent.
+struct SimultaneousOpen {
   TcpHarness h;
-  auto s = h.tcp().open();
-  ASSERT_TRUE(h.tcp().bind(*s, Endpoint{kOurIp, 80}).ok());
-  ASSERT_TRUE(h.tcp().connect(*s, Endpoint{kPeerIp, TcpHarness::kPeerPort}, h.now).ok());
-  Seg syn = h.expect_segment();
-  h.inject(h.peer_segment(TcpFlags::kSyn, 7000, 0));
-  ASSERT_EQ(h.tcp().state(*s), TcpState::kSynReceived);
-  h.expect_segment();  // our SYN-ACK
-  h.tcp().close(*s, h.now);
-  EXPECT_EQ(h.tcp().state(*s), TcpState::kSynReceived);
-  h.expect_no_segment();
-  // The peer's SYN-ACK establishes; the FIN follows at once.
-  h.inject(h.peer_segment(TcpFlags::kSyn | TcpFlags::kAck, 7000, syn.seq().value() + 1));
-  Seg fin = h.expect_segment();
+  SocketId s;
+  SeqNum iss;
+  SimultaneousOpen() {
+    auto o = h.tcp().open();
+    EXPECT_TRUE(o.ok());
+    s = *o;
+    EXPECT_TRUE(h.tcp().bind(s, Endpoint{kOurIp, 80}).ok());
+    EXPECT_TRUE(h.tcp().connect(s, Endpoint{kPeerIp, TcpHarness::kPeerPort}, h.now).ok());
+    iss = h.expect_segment().seq();
+    h.inject(h.peer_segment(TcpFlags::kSyn, 7000, 0));
+    EXPECT_EQ(h.tcp().state(s), TcpState::kSynReceived);
+    Seg synack = h.expect_segment();
+    EXPECT_EQ(synack.h.flags, TcpFlags::kSyn | TcpFlags::kAck);
+  }
+  // close(), and the FIN it sends: <SEQ=ISS+1><ACK=7001><CTL=FIN,ACK>, FIN-WAIT-1.
+  void close_and_expect_fin() {
+    h.tcp().close(s, h.now);
+    Seg fin = h.expect_segment();
+    EXPECT_EQ(fin.h.flags, TcpFlags::kFin | TcpFlags::kAck);
+    EXPECT_EQ(fin.seq(), iss + 1);
+    EXPECT_EQ(fin.ack(), SeqNum(7001));
+    EXPECT_TRUE(fin.payload.empty());
+    h.expect_no_segment();
+    EXPECT_EQ(h.tcp().state(s), TcpState::kFinWait1);
+  }
+  uint32_t our(uint32_t off) const { return (iss + off).value(); }
+};
+
+TEST(TcpSockopt, CloseInSynReceivedSendsTheFinAtOnce) {
+  SimultaneousOpen o;
+  o.close_and_expect_fin();
+  // The peer's ACK of our SYN and FIN: FIN-WAIT-2, nothing to answer.
+  o.h.inject(o.h.peer_segment(TcpFlags::kAck, 7001, o.our(2)));
+  EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kFinWait2);
+  o.h.expect_no_segment();
+  // Its FIN: TIME-WAIT, acknowledged; after TIME-WAIT the connection is gone.
+  o.h.inject(o.h.peer_segment(TcpFlags::kFin | TcpFlags::kAck, 7001, o.our(2)));
+  EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kTimeWait);
+  Seg ack = o.h.expect_segment();
+  EXPECT_EQ(ack.h.flags, TcpFlags::kAck);
+  EXPECT_EQ(ack.seq(), o.iss + 2);
+  EXPECT_EQ(ack.ack(), SeqNum(7002));
+  o.h.advance(Duration::seconds(61));
+  EXPECT_EQ(o.h.tcp().state(o.s), std::nullopt);
+}
+
+// The peer's SYN-ACK crossing our FIN (it answers our SYN, sent before the close):
+// in FIN-WAIT-1 Linux's tcp_validate_incoming gives any SYN a challenge ACK and drops
+// the segment, ACK field unread (only SYN_RECV lets the crossed SYN-ACK through). The
+// peer, still in SYN-RECEIVED, takes our FIN (its ACK completes the peer's
+// handshake) and answers; the close ends cleanly. Whether its SYN-ACK acknowledges
+// our SYN only or the FIN too makes no difference.
+TEST(TcpSockopt, ASynAckCrossingTheFinGetsAChallengeAck) {
+  for (uint32_t acked : {1u, 2u}) {
+    SCOPED_TRACE(acked);
+    SimultaneousOpen o;
+    o.close_and_expect_fin();
+    o.h.inject(o.h.peer_segment(TcpFlags::kSyn | TcpFlags::kAck, 7000, o.our(acked)));
+    Seg challenge = o.h.expect_segment();
+    EXPECT_EQ(challenge.h.flags, TcpFlags::kAck);
+    EXPECT_EQ(challenge.seq(), o.iss + 2);
+    EXPECT_EQ(challenge.ack(), SeqNum(7001));
+    o.h.expect_no_segment();
+    EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kFinWait1);
+    // The peer got our FIN: ACK and its own FIN in one segment -> TIME-WAIT.
+    o.h.inject(o.h.peer_segment(TcpFlags::kFin | TcpFlags::kAck, 7001, o.our(2)));
+    EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kTimeWait);
+    Seg ack = o.h.expect_segment();
+    EXPECT_EQ(ack.h.flags, TcpFlags::kAck);
+    EXPECT_EQ(ack.seq(), o.iss + 2);
+    EXPECT_EQ(ack.ack(), SeqNum(7002));
+    o.h.advance(Duration::seconds(61));
+    EXPECT_EQ(o.h.tcp().state(o.s), std::nullopt);
+  }
+}
+
+// A retransmission timeout before anything from the peer resends what Linux's queue
+// has at its head, the SYN-ACK, alone (SYN segments are never collapsed with what
+// follows); the FIN, marked lost, goes again as soon as the SYN is acknowledged.
+TEST(TcpSockopt, TimeoutInFinWait1BeforeTheSynIsAckedResendsTheSynAckThenTheFin) {
+  SimultaneousOpen o;
+  o.close_and_expect_fin();
+  o.h.advance(Duration::millis(999));
+  o.h.expect_no_segment();
+  o.h.advance(Duration::millis(1));
+  Seg synack = o.h.expect_segment();
+  EXPECT_EQ(synack.h.flags, TcpFlags::kSyn | TcpFlags::kAck);
+  EXPECT_EQ(synack.seq(), o.iss);
+  EXPECT_EQ(synack.ack(), SeqNum(7001));
+  o.h.expect_no_segment();
+  EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kFinWait1);
+  // The peer acknowledges the SYN only (it lost our FIN): the FIN goes again at once.
+  o.h.inject(o.h.peer_segment(TcpFlags::kAck, 7001, o.our(1)));
+  Seg fin = o.h.expect_segment();
   EXPECT_EQ(fin.h.flags, TcpFlags::kFin | TcpFlags::kAck);
-  EXPECT_EQ(fin.seq(), syn.seq() + 1);
+  EXPECT_EQ(fin.seq(), o.iss + 1);
   EXPECT_EQ(fin.ack(), SeqNum(7001));
-  EXPECT_EQ(h.tcp().state(*s), TcpState::kFinWait1);
-  h.inject(h.peer_segment(TcpFlags::kAck, 7001, syn.seq().value() + 2));
-  EXPECT_EQ(h.tcp().state(*s), TcpState::kFinWait2);
+  o.h.expect_no_segment();
+  EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kFinWait1);
+  o.h.inject(o.h.peer_segment(TcpFlags::kAck, 7001, o.our(2)));
+  EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kFinWait2);
+}
+
+// The peer acknowledges our SYN but not the FIN: the handshake's bookkeeping is done
+// (the FIN is what is outstanding now) and the FIN has its own retransmission timer.
+// The peer's FIN then crosses ours: CLOSING, then TIME-WAIT when ours is acked.
+TEST(TcpSockopt, AnAckOfTheSynAloneLeavesTheFinOnItsRetransmissionTimer) {
+  SimultaneousOpen o;
+  o.close_and_expect_fin();
+  o.h.inject(o.h.peer_segment(TcpFlags::kAck, 7001, o.our(1)));
+  o.h.expect_no_segment();
+  EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kFinWait1);
+  o.h.advance(Duration::seconds(5));
+  Seg fin = o.h.expect_segment();
+  EXPECT_EQ(fin.h.flags, TcpFlags::kFin | TcpFlags::kAck);
+  EXPECT_EQ(fin.seq(), o.iss + 1);
+  EXPECT_EQ(fin.ack(), SeqNum(7001));
+  o.h.expect_no_segment();
+  o.h.inject(o.h.peer_segment(TcpFlags::kFin | TcpFlags::kAck, 7001, o.our(1)));
+  EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kClosing);
+  Seg ack = o.h.expect_segment();
+  EXPECT_EQ(ack.h.flags, TcpFlags::kAck);
+  EXPECT_EQ(ack.seq(), o.iss + 2);
+  EXPECT_EQ(ack.ack(), SeqNum(7002));
+  o.h.inject(o.h.peer_segment(TcpFlags::kAck, 7002, o.our(2)));
+  EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kTimeWait);
+}
+
+// Both ends close in SYN-RECEIVED: the peer's FIN acknowledges our SYN only (it was
+// sent before our FIN arrived). CLOSING, then TIME-WAIT.
+TEST(TcpSockopt, BothEndsCloseInSynReceived) {
+  SimultaneousOpen o;
+  o.close_and_expect_fin();
+  o.h.inject(o.h.peer_segment(TcpFlags::kFin | TcpFlags::kAck, 7001, o.our(1)));
+  EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kClosing);
+  Seg ack = o.h.expect_segment();
+  EXPECT_EQ(ack.h.flags, TcpFlags::kAck);
+  EXPECT_EQ(ack.ack(), SeqNum(7002));
+  o.h.inject(o.h.peer_segment(TcpFlags::kAck, 7002, o.our(2)));
+  EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kTimeWait);
 }
 
 }  // namespace

@@ -305,7 +305,16 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
   }
   // Fifth: the ACK field.
   if (!rx.has(TcpFlags::kAck)) return;
-  if (t.state == TcpState::kSynReceived) {
+  // After close() in an active SYN-RECEIVED (FIN-WAIT-1 with our SYN unacknowledged,
+  // syn_unacked), the first ACK of our SYN does the same bookkeeping, without the move
+  // to ESTABLISHED; FIN-WAIT-1's own processing follows (process_ack: an ACK of the
+  // FIN too goes to FIN-WAIT-2; the peer's FIN to CLOSING or TIME-WAIT). Any other ACK
+  // is FIN-WAIT-1's as in Linux, which has no SYN_RECV processing left for it (an
+  // ACK beyond SND.MAX or too old is answered below, not with an RST). A crossing
+  // SYN-ACK never gets here: in FIN-WAIT-1 its SYN gets a challenge ACK above, as in
+  // Linux's tcp_validate_incoming (only SYN_RECV lets it through).
+  const bool acks_syn_after_close = t.syn_unacked && t.snd_una < rx.ack() && rx.ack() <= t.snd_max;
+  if (t.state == TcpState::kSynReceived || acks_syn_after_close) {
     if (!(t.snd_una < rx.ack() && rx.ack() <= t.snd_max)) {
       send_reset_for(rx);
       return;
@@ -335,10 +344,16 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
     if (t.parent.valid()) {
       child_established(t, now);
       if (tcb(id) == nullptr) return;  // its listener had gone: reset and freed
+      arm_keepalive(t, now);
+    } else if (t.syn_unacked) {
+      // The FIN is still outstanding unless this ACK covers it (process_ack then
+      // stops the timer): its retransmission timer takes over from the SYN-ACK's.
+      t.syn_unacked = false;
+      arm_rtx_timer(t, now);
     } else {
       set_state(t, TcpState::kEstablished, now);
+      arm_keepalive(t, now);
     }
-    arm_keepalive(t, now);
   }
   // RFC 5961 §5.2: an ACK for data never sent is answered and dropped; one older than
   // the largest window the peer offered gets a challenge ACK.

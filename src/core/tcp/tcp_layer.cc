@@ -649,6 +649,25 @@ void TcpLayer::close(SocketId s, Instant now) {
     release_receive_ring(*t);  // nothing left to read (checked above), nobody to read it
     return;  // finishes on its timer
   }
+  if (t->state == TcpState::kSynReceived && !t->parent.valid() && !t->fin_queued) {
+    // An active open's SYN-RECEIVED (simultaneous open): RFC 9293 §3.10.4 and Linux
+    // (tcp_close_state: SYN_RECV -> FIN_WAIT1, tcp_send_fin) send the FIN now rather
+    // than after the handshake. send() refused data in SYN-RECEIVED, so the FIN sits
+    // right after our SYN: <SEQ=ISS+1><ACK=RCV.NXT><CTL=FIN,ACK>. The SYN stays
+    // unacknowledged (SND.UNA = ISS, syn_unacked): the SYN-ACK timer keeps running and
+    // resends the SYN-ACK (tcp_timers.cc), and the ACK of our SYN completes the
+    // handshake's bookkeeping in FIN-WAIT-1 (segment_arrives).
+    t->fin_queued = true;
+    const SeqNum fin = t->iss + 1;
+    send_segment(*t, fin, 0, wire::TcpFlags::kFin | wire::TcpFlags::kAck, now);  // if it fails, the timer resends
+    t->snd_nxt = t->snd_max = fin + 1;
+    t->rtx.on_send(fin, fin + 1, now);
+    t->fin_sent = true;
+    t->fin_seq = fin;
+    t->syn_unacked = true;
+    set_state(*t, TcpState::kFinWait1, now);
+    return;
+  }
   if (!t->fin_queued) {
     t->fin_queued = true;
     output(*t, now);

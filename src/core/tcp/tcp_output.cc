@@ -320,7 +320,9 @@ void TcpLayer::send_syn(Tcb& t, Instant now) {
     if (!t.wscale_ok) t.rcv_wscale = 0;
     send_segment(t, t.iss, 0, TcpFlags::kSyn | TcpFlags::kAck | (t.ecn_ok ? TcpFlags::kEce : 0), now);
   }
-  t.snd_nxt = t.snd_max = t.iss + 1;
+  // A SYN-ACK resent after close() (syn_unacked, FIN-WAIT-1) leaves the FIN beyond it
+  // outstanding.
+  if (!t.syn_unacked) t.snd_nxt = t.snd_max = t.iss + 1;
 }
 
 void TcpLayer::send_rst(Tcb& t, Instant now) {

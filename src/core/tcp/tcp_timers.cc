@@ -94,10 +94,12 @@ bool TcpLayer::retries_exhausted(Tcb& t, Instant now) const {
 }
 
 void TcpLayer::on_retransmit_timeout(Tcb& t, Instant now) {
-  if (t.state == TcpState::kSynSent || t.state == TcpState::kSynReceived) {
+  if (t.state == TcpState::kSynSent || t.state == TcpState::kSynReceived || t.syn_unacked) {
+    // After close() in SYN-RECEIVED (syn_unacked, FIN-WAIT-1) the limit is FIN-WAIT-1's
+    // (Linux tcp_write_timeout counts SYN retries only in SYN_SENT/SYN_RECV).
     const uint32_t limit = t.state == TcpState::kSynSent ? config_.syn_retries : config_.synack_retries;
-    if (t.rto_count >= limit) {
-      counters_.inc(TcpCounter::kAttemptFails);
+    if (t.syn_unacked ? retries_exhausted(t, now) : t.rto_count >= limit) {
+      if (!t.syn_unacked) counters_.inc(TcpCounter::kAttemptFails);  // Linux tcp_done: SYN states only
       abort(t, timeout_error(t), false, now);
       return;
     }
@@ -107,6 +109,10 @@ void TcpLayer::on_retransmit_timeout(Tcb& t, Instant now) {
     counters_.inc(TcpCounter::kRetransSegments);
     ++t.total_retrans;
     send_syn(t, now);
+    // Linux resends only the head of its queue, the SYN-ACK, and marks the FIN behind
+    // it lost (tcp_enter_loss): it goes again once the SYN is acknowledged
+    // (segment_arrives -> output -> retransmit_lost).
+    if (t.syn_unacked) t.rtx.mark_all_lost();
     arm_timer(t, RtxTimerMode::kRetransmit, now + t.rtt.rto());
     return;
   }

@@ -103,6 +103,11 @@ struct Tcb {
   bool fin_queued = false;    // shutdown(SHUT_WR)/close(): a FIN follows the queued data
   bool fin_sent = false;
   SeqNum fin_seq;             // sequence number our FIN occupies (valid when fin_sent)
+  // close() in an active open's SYN-RECEIVED sent the FIN at once (FIN-WAIT-1) before
+  // the peer acknowledged our SYN: SND.UNA is still ISS, the retransmission timer
+  // resends the SYN-ACK, and the first ACK of the SYN does the handshake's bookkeeping
+  // (tcp_input.cc). Cleared by that ACK.
+  bool syn_unacked = false;
   bool fin_received = false;  // the peer's FIN is in sequence (EOF after rcv drains)
   std::optional<SeqNum> ooo_fin;  // a FIN that arrived ahead of a gap: its sequence number
   bool rd_shutdown = false;
