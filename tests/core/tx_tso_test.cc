@@ -152,7 +152,9 @@ TEST(TxTso, CutByTheDeviceTheFramesAreTheSegmentsSentWithoutTso) {
 TEST(TxTso, TheSegmentSizeFollowsTheDevicesLimit) {
   Conn c(options(kTsoMaxPayload, 1406));
   for (const RawFrame& f : bulk(c)) {
-    if ((f.offload & buf::kTxTcpSegmentation) != 0) EXPECT_EQ(f.segsz, 1406);
+    if ((f.offload & buf::kTxTcpSegmentation) != 0) {
+      EXPECT_EQ(f.segsz, 1406);
+    }
   }
   EXPECT_GT(c.h.counter("tcp.tx_tso_frames"), 0u);
 }

@@ -83,8 +83,12 @@ TEST_P(TcpSimNegotiation, EveryByteArrivesThroughLossWithTheFeatureOff) {
             });
           }
           // Without SACK there are no D-SACK blocks; without timestamps no Eifel undo.
-          if (feature == Feature::kSack) EXPECT_EQ(counter_both(h, "tcp", "dsack_sent"), 0u) << what;
-          if (feature == Feature::kTimestamps) EXPECT_EQ(counter_both(h, "tcp", "undo_timestamp"), 0u) << what;
+          if (feature == Feature::kSack) {
+            EXPECT_EQ(counter_both(h, "tcp", "dsack_sent"), 0u) << what;
+          }
+          if (feature == Feature::kTimestamps) {
+            EXPECT_EQ(counter_both(h, "tcp", "undo_timestamp"), 0u) << what;
+          }
         };
         const WorkloadResult r = run_checked(h, ho, bulk(200'000, dir), what, inspect);
         if (!r.ok) return;

@@ -82,7 +82,9 @@ TEST(TcpOowAck, AnswersAreRateLimitedExceptForDataFinAndSyn) {
       if (c.skipped == nullptr) k.expect_ack();
       k.h.expect_no_segment();
     }
-    if (c.skipped != nullptr) EXPECT_EQ(k.h.counter(c.skipped), 2u);
+    if (c.skipped != nullptr) {
+      EXPECT_EQ(k.h.counter(c.skipped), 2u);
+    }
     EXPECT_EQ(k.h.counter("tcp.ack_skipped_seq") + k.h.counter("tcp.ack_skipped_paws"), c.skipped ? 2u : 0u);
     EXPECT_EQ(k.h.counter("tcp.challenge_acks"), c.challenge ? 3u : 0u);
     k.h.advance(Duration::millis(1));
