@@ -114,7 +114,7 @@ TEST_P(TcpNetsimTest, GoodputTableMatchesSnapshot) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cc, TcpNetsimTest, ::testing::Values("cubic", "newreno"),
-                         [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
+                         [](const ::testing::TestParamInfo<const char*>& param_info) { return std::string(param_info.param); });
 
 }  // namespace
 }  // namespace joyride::sim

@@ -150,6 +150,18 @@ struct SimultaneousOpen {
     EXPECT_EQ(h.tcp().state(s), TcpState::kFinWait1);
   }
   uint32_t our(uint32_t off) const { return (iss + off).value(); }
+  // The peer's FIN|ACK covering our FIN: TIME-WAIT, our ACK <SEQ=ISS+2><ACK=7002>,
+  // and after TIME-WAIT the connection is gone.
+  void peer_fin_ends_in_time_wait() {
+    h.inject(h.peer_segment(TcpFlags::kFin | TcpFlags::kAck, 7001, our(2)));
+    EXPECT_EQ(h.tcp().state(s), TcpState::kTimeWait);
+    Seg ack = h.expect_segment();
+    EXPECT_EQ(ack.h.flags, TcpFlags::kAck);
+    EXPECT_EQ(ack.seq(), iss + 2);
+    EXPECT_EQ(ack.ack(), SeqNum(7002));
+    h.advance(Duration::seconds(61));
+    EXPECT_EQ(h.tcp().state(s), std::nullopt);
+  }
 };
 
 TEST(TcpSockopt, CloseInSynReceivedSendsTheFinAtOnce) {
@@ -160,14 +172,7 @@ TEST(TcpSockopt, CloseInSynReceivedSendsTheFinAtOnce) {
   EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kFinWait2);
   o.h.expect_no_segment();
   // Its FIN: TIME-WAIT, acknowledged; after TIME-WAIT the connection is gone.
-  o.h.inject(o.h.peer_segment(TcpFlags::kFin | TcpFlags::kAck, 7001, o.our(2)));
-  EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kTimeWait);
-  Seg ack = o.h.expect_segment();
-  EXPECT_EQ(ack.h.flags, TcpFlags::kAck);
-  EXPECT_EQ(ack.seq(), o.iss + 2);
-  EXPECT_EQ(ack.ack(), SeqNum(7002));
-  o.h.advance(Duration::seconds(61));
-  EXPECT_EQ(o.h.tcp().state(o.s), std::nullopt);
+  o.peer_fin_ends_in_time_wait();
 }
 
 // The peer's SYN-ACK crossing our FIN (it answers our SYN, sent before the close):
@@ -189,14 +194,7 @@ TEST(TcpSockopt, ASynAckCrossingTheFinGetsAChallengeAck) {
     o.h.expect_no_segment();
     EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kFinWait1);
     // The peer got our FIN: ACK and its own FIN in one segment -> TIME-WAIT.
-    o.h.inject(o.h.peer_segment(TcpFlags::kFin | TcpFlags::kAck, 7001, o.our(2)));
-    EXPECT_EQ(o.h.tcp().state(o.s), TcpState::kTimeWait);
-    Seg ack = o.h.expect_segment();
-    EXPECT_EQ(ack.h.flags, TcpFlags::kAck);
-    EXPECT_EQ(ack.seq(), o.iss + 2);
-    EXPECT_EQ(ack.ack(), SeqNum(7002));
-    o.h.advance(Duration::seconds(61));
-    EXPECT_EQ(o.h.tcp().state(o.s), std::nullopt);
+    o.peer_fin_ends_in_time_wait();
   }
 }
 

@@ -646,7 +646,7 @@ void TcpLayer::close(SocketId s, Instant now) {
     return;
   }
   if (t->state == TcpState::kTimeWait) {
-    release_receive_ring(*t);  // nothing left to read (checked above), nobody to read it
+    release_ring(t->rcv);  // nothing left to read (checked above), nobody to read it
     return;  // finishes on its timer
   }
   if (t->state == TcpState::kSynReceived && !t->parent.valid() && !t->fin_queued) {

@@ -327,20 +327,17 @@ void TcpLayer::enter_time_wait(Tcb& t, Instant now) {
   // back now; the receive ring too once no application can read it (closed already,
   // or when it closes: TcpLayer::close). A TIME-WAIT connection then holds no buffer
   // memory for its 60 s, as Linux's timewait socket holds none.
-  if (!t.snd.storage().empty()) {
-    buffers_.release(t.snd.storage());
-    t.snd = base::ByteRing();
-  }
-  if (t.orphan) release_receive_ring(t);
+  release_ring(t.snd);
+  if (t.orphan) release_ring(t.rcv);
   timers_.arm(t.wait_timer, now + config_.time_wait);
 }
 
-void TcpLayer::release_receive_ring(Tcb& t) {
-  // An ACK from here on announces the window last advertised (receive_window() with no
-  // ring: rcv_adv - rcv_nxt), as Linux's timewait ACK sends tw_rcv_wnd.
-  if (t.rcv.storage().empty()) return;
-  buffers_.release(t.rcv.storage());
-  t.rcv = base::ByteRing();
+void TcpLayer::release_ring(base::ByteRing& ring) {
+  // Without a receive ring an ACK announces the window last advertised
+  // (receive_window(): rcv_adv - rcv_nxt), as Linux's timewait ACK sends tw_rcv_wnd.
+  if (ring.storage().empty()) return;
+  buffers_.release(ring.storage());
+  ring = base::ByteRing();
 }
 
 void TcpLayer::on_wait_timer(Tcb& t, Instant now) {

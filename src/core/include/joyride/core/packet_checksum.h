@@ -36,11 +36,7 @@ uint32_t packet_checksum_accumulate_chain(const buf::Packet& packet, size_t offs
   }
   // Folded to 32 bits with end-around carry (2^32 = 1 modulo 2^16 - 1).
   const auto initial32 = wire::checksum_combine(static_cast<uint32_t>(initial), static_cast<uint32_t>(initial >> 32));
-  if (packet.is_contiguous()) [[likely]] {
-    return wire::checksum_fold(
-               wire::checksum_accumulate(std::span<const uint8_t>(packet.data(), len), initial32)) == 0;
-  }
-  return wire::checksum_fold(packet_checksum_accumulate_chain(packet, 0, initial32)) == 0;
+  return wire::checksum_fold(packet_checksum_accumulate(packet, 0, initial32)) == 0;
 }
 
 // The value a transport header's checksum field holds when the device completes the

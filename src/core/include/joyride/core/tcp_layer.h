@@ -382,8 +382,9 @@ class TcpLayer final : public PathMtuListener {
   void on_zero_window_probe(Tcb& t, base::Instant now);
   void on_delack_timer(Tcb& t, base::Instant now);
   void on_keepalive_timer(Tcb& t, base::Instant now);
-  // Gives the receive ring back to the host in TIME-WAIT once nobody can read it.
-  void release_receive_ring(Tcb& t);
+  // Gives a ring's storage back to the host now (TIME-WAIT: the send ring at once, the
+  // receive ring once nobody can read it), leaving the ring empty.
+  void release_ring(base::ByteRing& ring);
   void on_wait_timer(Tcb& t, base::Instant now);
   void arm_keepalive(Tcb& t, base::Instant now);
   void enter_time_wait(Tcb& t, base::Instant now);
