@@ -1,0 +1,213 @@
+// The shared-memory contract between an application (libjoyride_preload.so) and
+// joyrided: one region per application, a memfd the service creates, sizes and maps,
+// and hands to the application over the attach socket (attach.h).
+//
+// Rules (../shared/DESIGN.md, "Applications"):
+// - Offsets, never pointers: each side maps the region at its own address.
+// - Versioned: magic + version + the geometry in the header; the app refuses a
+//   region it does not understand, the service never reads its own geometry back
+//   from the region (it keeps a private copy, RegionGeometry).
+// - Nothing the app writes is trusted: every index the service reads from here is
+//   copied out and checked against its private state (service_view.h); a bad value
+//   resets that socket, never anything else.
+// - No locks shared with the app: only single-writer words, published with
+//   release stores and read with acquire loads.
+//
+// Layout (every part 64-byte aligned, offsets in RegionHeader):
+//
+//   0            RegionHeader          magic, geometry, doorbell words
+//   calls        CallSlot[call_slots]  control calls (socket, bind, connect, ...)
+//   kicks        uint64_t[kick_words]  one bit per socket: "the app moved an index"
+//   sockets      SocketShared[max_sockets]  readiness + FIFO indices per socket
+//   fifos        per socket: rx bytes [fifo_bytes], tx bytes [fifo_bytes]
+//
+// Data path (no system call on either side while both are busy):
+//   send(): app copies into the socket's tx FIFO, publishes tx.tail, sets its kick
+//           bit; the service moves tx FIFO -> TCP send buffer and publishes tx.head.
+//   recv(): the service moves TCP receive buffer -> rx FIFO, publishes rx.tail; the
+//           app copies out, publishes rx.head and sets the kick bit (so the service
+//           refills the FIFO and opens the window).
+// Doorbells: the service bumps wake_seq after every round that published something
+// for this app and wakes sleepers (FUTEX_WAKE on wake_seq, a write to the app's
+// eventfd) only when the counters say someone sleeps; the app writes the service's
+// eventfd only when service_sleeping is set.
+//
+// The app's eventfd is a non-blocking semaphore eventfd. A thread about to sleep in
+// poll/epoll on it: poll_waiters += 1, poll_armed = 1, looks at readiness once more,
+// sleeps, takes one token when it wakes, poll_waiters -= 1. The service, after a
+// round that published something: if poll_waiters > 0 and poll_armed.exchange(0),
+// writes poll_waiters tokens (every sleeper wakes; one write per arming). A thread
+// blocked on one socket instead: futex_waiters += 1, reads wake_seq, looks once
+// more, FUTEX_WAITs on wake_seq with the value read, futex_waiters -= 1; the service
+// bumps wake_seq every such round and FUTEX_WAKEs when futex_waiters > 0.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace joyride::ipc {
+
+inline constexpr uint32_t kRegionMagic = 0x4a524944;  // "JRID"
+inline constexpr uint32_t kRegionVersion = 1;
+inline constexpr size_t kCacheLine = 64;
+// Hard ceilings, whatever the config says: the kick summary word has 64 bits, each
+// covering one kick word of 64 sockets.
+inline constexpr uint32_t kMaxSockets = 64 * 64;
+inline constexpr uint32_t kMaxCallSlots = 256;
+
+// ---- control calls --------------------------------------------------------------
+
+enum class CallOp : uint32_t {
+  kNone = 0,
+  kSocket,       // args[0] = type (SOCK_STREAM); result = socket index, out[0] = generation
+  kBind,         // addr; result 0
+  kListen,       // args[0] = backlog
+  kAccept,       // result = new socket index (out[0] generation), addr = peer; -EAGAIN when none
+  kConnect,      // addr; result 0 (connected later: watch kConnected/kError) or -errno
+  kShutdown,     // args[0] = SHUT_RD/SHUT_WR/SHUT_RDWR
+  kClose,        // result 0
+  kSetOption,    // args[0] = level, args[1] = name, args[2] = int value
+  kGetOption,    // args[0] = level, args[1] = name; out[0] = int value
+  kLocalName,    // addr = local endpoint
+  kPeerName,     // addr = remote endpoint or -ENOTCONN
+  kTcpInfo,      // payload = struct tcp_info (Linux layout), out[0] = its length
+  kTakeError,    // result = pending socket error (positive errno) or 0; clears it
+  kCount,
+};
+
+// States of CallSlot::state. Only the app moves kFree -> kClaimed -> kRequested and
+// kDone -> kFree; only the service moves kRequested -> kDone.
+enum CallState : uint32_t { kFree = 0, kClaimed = 1, kRequested = 2, kDone = 3 };
+
+// An address as the contract carries it: family (AF_INET/AF_INET6), port in host
+// order, the address bytes in network order (4 or 16 used).
+struct WireAddress {
+  uint16_t family = 0;
+  uint16_t port = 0;
+  uint8_t bytes[16] = {};
+};
+static_assert(sizeof(WireAddress) == 20);
+
+inline constexpr size_t kCallPayload = 256;
+
+struct alignas(kCacheLine) CallSlot {
+  std::atomic<uint32_t> state;    // CallState; the app FUTEX_WAITs on it while kRequested
+  std::atomic<uint32_t> waiting;  // app: 1 while a thread sleeps on state (service wakes it)
+  uint32_t op;                    // CallOp
+  uint32_t socket;                // socket index the call is about
+  uint32_t generation;            // that socket's generation (stale handles are refused)
+  uint32_t pad0;
+  int64_t args[4];
+  int64_t result;                 // >= 0 success, < 0 a negated errno
+  int64_t out[2];
+  WireAddress addr;               // in (bind/connect) or out (accept/names)
+  uint32_t pad1;
+  uint8_t payload[kCallPayload];  // out (tcp_info)
+};
+static_assert(sizeof(CallSlot) % kCacheLine == 0);
+static_assert(sizeof(CallSlot) == 384);
+
+// ---- per-socket state -----------------------------------------------------------
+
+// SocketShared::flags, written by the service only.
+enum SocketFlag : uint32_t {
+  kOpen = 1u << 0,        // the slot holds a live socket of this generation
+  kConnected = 1u << 1,   // ESTABLISHED (or later): data may flow
+  kListening = 1u << 2,
+  kRdEof = 1u << 3,       // the peer's FIN is in the rx FIFO: after the bytes, EOF
+  kWrClosed = 1u << 4,    // sending is over (shutdown(SHUT_WR), reset, or closed)
+  kError = 1u << 5,       // a socket error is pending (SO_ERROR via kTakeError)
+  kHangup = 1u << 6,      // both directions are done (POLLHUP)
+  kAcceptable = 1u << 7,  // a listener has a connection to accept
+  kReset = 1u << 8,       // the connection was reset (recv after the data: ECONNRESET)
+  kRefused = 1u << 9,     // a connect was refused / timed out (error holds which)
+};
+
+// One direction of a socket's data: a byte FIFO of fifo_bytes bytes. Positions are
+// 64-bit stream offsets (never wrap in practice); byte p lives at p % fifo_bytes.
+// The producer writes only `tail`, the consumer only `head`; each on its own line.
+struct FifoIndices {
+  alignas(kCacheLine) std::atomic<uint64_t> tail;
+  alignas(kCacheLine) std::atomic<uint64_t> head;
+};
+static_assert(sizeof(FifoIndices) == 2 * kCacheLine);
+
+struct alignas(kCacheLine) SocketShared {
+  std::atomic<uint32_t> generation;  // service: changes each time the slot is reused
+  std::atomic<uint32_t> flags;       // service: SocketFlag bits
+  std::atomic<int32_t> error;        // service: the errno behind kError/kRefused/kReset
+  std::atomic<uint32_t> pad;
+  FifoIndices rx;  // service produces (tail), app consumes (head)
+  FifoIndices tx;  // app produces (tail), service consumes (head)
+};
+static_assert(sizeof(SocketShared) == 5 * kCacheLine);
+
+// ---- the header -----------------------------------------------------------------
+
+struct alignas(kCacheLine) RegionHeader {
+  uint32_t magic;
+  uint32_t version;
+  uint64_t region_bytes;
+  uint32_t max_sockets;
+  uint32_t call_slots;
+  uint32_t fifo_bytes;  // per direction per socket
+  uint32_t kick_words;
+  uint64_t calls_offset;
+  uint64_t kicks_offset;
+  uint64_t sockets_offset;
+  uint64_t fifos_offset;
+  uint64_t app_id;      // the service's number for this application (joyride stat)
+
+  // Service -> app doorbell.
+  alignas(kCacheLine) std::atomic<uint32_t> wake_seq;  // futex word, bumped after each publishing round
+  std::atomic<uint32_t> futex_waiters;                 // app threads in FUTEX_WAIT on wake_seq
+  std::atomic<uint32_t> poll_waiters;                  // app threads asleep on the app eventfd
+  std::atomic<uint32_t> poll_armed;                    // app: 1 = ring the eventfd at the next change
+
+  // App -> service doorbell.
+  alignas(kCacheLine) std::atomic<uint32_t> calls_pending;     // app: bumped after a slot became kRequested
+  std::atomic<uint32_t> service_sleeping;                      // service: 1 while asleep (write its eventfd)
+  alignas(kCacheLine) std::atomic<uint64_t> kick_summary;      // bit w: kick word w has bits set
+  // Fallbacks the preload made (counted here so the service can show them).
+  alignas(kCacheLine) std::atomic<uint64_t> fallback_count[4];
+};
+static_assert(sizeof(RegionHeader) % kCacheLine == 0);
+
+// Reasons a socket went to the kernel (RegionHeader::fallback_count index).
+enum FallbackReason : uint32_t {
+  kFallbackFamily = 0,   // AF_UNIX, AF_NETLINK, raw, UDP (not served yet) ...
+  kFallbackRoute = 1,    // a destination no Joyride interface routes (loopback ...)
+  kFallbackOption = 2,   // an option Joyride lacks
+  kFallbackOther = 3,
+};
+
+// The geometry both sides compute from the same four numbers.
+struct RegionGeometry {
+  uint32_t max_sockets = 0;
+  uint32_t call_slots = 0;
+  uint32_t fifo_bytes = 0;
+  uint32_t kick_words = 0;
+  uint64_t calls_offset = 0;
+  uint64_t kicks_offset = 0;
+  uint64_t sockets_offset = 0;
+  uint64_t fifos_offset = 0;
+  uint64_t region_bytes = 0;
+
+  uint64_t rx_fifo_offset(uint32_t socket) const { return fifos_offset + uint64_t{socket} * 2 * fifo_bytes; }
+  uint64_t tx_fifo_offset(uint32_t socket) const { return rx_fifo_offset(socket) + fifo_bytes; }
+};
+
+// Lays out a region; false when a number is out of range (0 or above the ceilings,
+// fifo_bytes not a multiple of the cache line).
+bool compute_geometry(uint32_t max_sockets, uint32_t call_slots, uint32_t fifo_bytes, RegionGeometry& out);
+
+// Fills a fresh (zeroed) region's header from its geometry.
+void init_header(void* region, const RegionGeometry& g, uint64_t app_id);
+
+// The app's check of a mapped region: magic, version, and geometry consistent with
+// what compute_geometry gives for the header's own numbers and with the mapped size.
+// Returns the geometry, or false with `why` set.
+bool check_header(const void* region, size_t mapped_bytes, RegionGeometry& out, const char** why);
+
+}  // namespace joyride::ipc
