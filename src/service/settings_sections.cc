@@ -267,12 +267,18 @@ void parse_tw_reuse(Issues& issues, const TableReader& r, uint8_t& out) {
 void parse_limits_section(Issues& issues, const toml::node* node, LimitOptions& out) {
   const toml::table* t = section_table(issues, node, "limits");
   if (t == nullptr) return;
-  TableReader r(issues, *t, "limits", {"mbufs", "max_sockets", "tcp_rmem", "tcp_wmem", "max_apps", "tcp_tw_reuse"});
+  TableReader r(issues, *t, "limits", {"mbufs", "max_sockets", "tcp_rmem", "tcp_wmem", "max_apps", "tcp_tw_reuse",
+                                                "app_max_sockets", "app_fifo_bytes"});
   r.integer("mbufs", 1024, 16777216, out.mbufs);
   r.integer("max_sockets", 1, 4194304, out.max_sockets);
   parse_buffer_bounds(issues, r, "tcp_rmem", "[4096, 131072, 6291456]", out.tcp_rmem);
   parse_buffer_bounds(issues, r, "tcp_wmem", "[4096, 65536, 4194304]", out.tcp_wmem);
   r.integer("max_apps", 1, 4096, out.max_apps);
+  r.integer("app_max_sockets", 1, 4096, out.app_max_sockets);
+  r.integer("app_fifo_bytes", 4096, 16777216, out.app_fifo_bytes);
+  if (const toml::node* n = t->get("app_fifo_bytes"); n != nullptr && out.app_fifo_bytes % 64 != 0)
+    issues.error(n->source(), "limits.app_fifo_bytes", std::to_string(out.app_fifo_bytes) + " is not a multiple of 64",
+                 "a multiple of 64 from 4096 to 16777216, such as 262144");
   parse_tw_reuse(issues, r, out.tcp_tw_reuse);
 }
 

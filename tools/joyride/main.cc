@@ -1,5 +1,7 @@
 // joyride: the command-line client of joyrided.
 //
+//   joyride run [--service PATH] [--] CMD [ARGS...]
+//       run an unmodified program over Joyride (run_command.h)
 //   joyride stat [--socket PATH]
 //       print the service's interfaces, counters and sockets
 //   joyride close <ip>:<port> [--reset] [--socket PATH]
@@ -29,6 +31,7 @@
 #include <string_view>
 
 #include "joyride/base/parse_number.h"
+#include "run_command.h"
 
 namespace {
 
@@ -36,7 +39,8 @@ constexpr const char* kDefaultSocket = "/run/joyride/joyrided.sock";
 
 int usage() {
   std::fprintf(stderr,
-               "usage: joyride stat [--socket PATH]\n"
+               "usage: joyride run [--service PATH] [--] CMD [ARGS...]\n"
+               "       joyride stat [--socket PATH]\n"
                "       joyride close <ip>:<port> [--reset] [--socket PATH]\n"
                "       joyride send <ip>:<port> --bytes N [--connections K] [--timeout S] [--socket PATH]\n");
   return 2;
@@ -178,6 +182,7 @@ int send_job(const std::string& path, const std::string& peer, uint64_t bytes, u
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string_view command = argv[1];
+  if (command == "run") return joyride::tool::run_command(argc - 1, argv + 1, kDefaultSocket);
   std::string path = kDefaultSocket;
   std::string peer;
   bool reset = false;

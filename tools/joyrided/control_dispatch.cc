@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "joyride/service/control_requests.h"
 #include "stats_report.h"
 
@@ -37,7 +39,11 @@ std::string stat_answer(const ControlTargets& t, base::Instant now) {
     reports.push_back(std::move(r));
   }
   const auto uptime = static_cast<uint64_t>((now - t.started_at).as_nanos() / 1'000'000'000);
-  return stats_report(t.stack, reports, uptime) + services_report(t.services);
+  auto owner = [&](core::SocketId id) -> std::string {
+    if (const service::AppSession* a = t.apps.owner(id)) return fmt::format("app{}({},{})", a->id(), a->pid(), a->command());
+    return "joyrided";
+  };
+  return stats_report(t.stack, reports, uptime, owner) + apps_report(t.apps) + services_report(t.services);
 }
 
 }  // namespace

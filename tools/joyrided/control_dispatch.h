@@ -18,6 +18,7 @@
 #include "joyride/core/stack.h"
 #include "joyride/dev/dpdk/port.h"
 #include "joyride/dev/dpdk/stack_driver.h"
+#include "joyride/service/app_registry.h"
 #include "joyride/service/builtin_services.h"
 #include "joyride/service/service_config.h"
 #include "joyride/service/traffic_client.h"
@@ -32,6 +33,7 @@ struct ControlTargets {
   std::span<const std::unique_ptr<dev::dpdk::StackDriver>> drivers;
   service::BuiltinServiceRunner& services;
   service::TrafficClient& traffic;
+  const service::AppRegistry& apps;
   base::Instant started_at;
 };
 

@@ -76,21 +76,20 @@ ControlSocket::~ControlSocket() {
   ::unlink(path_.c_str());
 }
 
-bool ControlSocket::peer_allowed(int client) const {
-  ucred cred{};
-  socklen_t len = sizeof cred;
-  if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
+bool ControlSocket::peer_allowed(const ucred& cred) const {
   if (cred.uid == 0 || cred.uid == ::getuid()) return true;
   struct stat st {};
   if ((mode_ & 0060) != 0 && ::stat(path_.c_str(), &st) == 0 && cred.gid == st.st_gid) return true;
   return false;
 }
 
-void ControlSocket::poll(const Handler& answer) {
+void ControlSocket::poll(const Handler& answer, const AttachHandler& attach) {
   for (;;) {
     const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) return;  // EAGAIN: nobody waiting (or a transient error: next time)
-    if (!peer_allowed(client)) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || !peer_allowed(cred)) {
       write_all(client, "error: permission denied\n");
       ::close(client);
       continue;
@@ -107,6 +106,10 @@ void ControlSocket::poll(const Handler& answer) {
       if (request.find('\n') != std::string::npos || request.size() > 1024) break;
     }
     if (auto nl = request.find('\n'); nl != std::string::npos) request.resize(nl);
+    if (attach && request.starts_with("attach")) {
+      attach(client, cred, request);
+      continue;
+    }
     write_all(client, answer(request));
     ::close(client);
   }

@@ -1,6 +1,7 @@
 // joyrided's control socket: a unix stream socket where `joyride stat` (and tests)
-// ask for the service's state. One request line per connection, one text answer,
-// then the service closes the connection.
+// ask for the service's state (one request line per connection, one text answer,
+// then the service closes the connection) and where applications attach (an
+// "attach" line; the connection then stays open as the application's session).
 //
 // Permission-checked twice: the socket file gets the configured mode (0600 by
 // default: root only), and each peer's credentials (SO_PEERCRED) must be root, the
@@ -11,6 +12,8 @@
 // client that sends nothing within its deadline is dropped, so a stuck client cannot
 // stall the data path.
 #pragma once
+
+#include <sys/socket.h>
 
 #include <functional>
 #include <string>
@@ -29,9 +32,12 @@ class ControlSocket {
   ControlSocket& operator=(ControlSocket&&) = delete;
   ~ControlSocket();  // closes and unlinks the socket file
 
-  // Serves every pending client: answer(request_line) -> reply text.
+  // Serves every pending client: answer(request_line) -> reply text. A request line
+  // starting with "attach" is an application attaching (ipc/attach.h): the
+  // connection goes to `attach` with the peer's credentials, which owns it from then.
   using Handler = std::function<std::string(std::string_view request)>;
-  void poll(const Handler& answer);
+  using AttachHandler = std::function<void(int client, const ucred& peer, std::string_view request)>;
+  void poll(const Handler& answer, const AttachHandler& attach = {});
 
   const std::string& path() const { return path_; }
   // The listening socket: readable when a client waits (IdleWaiter::watch).
@@ -39,7 +45,7 @@ class ControlSocket {
 
  private:
   ControlSocket(int fd, std::string path, unsigned mode) : fd_(fd), path_(std::move(path)), mode_(mode) {}
-  bool peer_allowed(int client) const;
+  bool peer_allowed(const ucred& cred) const;
   int fd_;
   std::string path_;
   unsigned mode_;

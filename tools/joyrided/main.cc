@@ -6,8 +6,9 @@
 //   joyrided --config FILE [--ready-file PATH]   run until SIGTERM/SIGINT
 //   joyrided --check-config FILE                 report every problem in FILE, exit 0/2
 //
-// One polling loop per service today (lcores[0]); applications attach in a later
-// step (../shared/DESIGN.md). The loop is adaptive: it spins while there is work and
+// One polling loop per service today (lcores[0]). Applications attach on the control
+// socket (service/app_registry.h): their calls and bytes are served in the same loop,
+// from their shared-memory regions, and they ring a doorbell only while it sleeps. The loop is adaptive: it spins while there is work and
 // for busy_spin_us after, then sleeps until a frame arrives (rx queue interrupts,
 // dev/dpdk/idle_waiter.h), a control client connects or the stack's next timer is
 // due, so an idle service costs almost no CPU. Ports without rx interrupts make it
@@ -17,6 +18,7 @@
 // established connections are reset, so peers learn at once), the resets are flushed to the wire, then ports and the EAL
 // are released. Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on a bad
 // command line or configuration.
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -43,6 +45,7 @@
 #include "joyride/dev/dpdk/idle_waiter.h"
 #include "joyride/dev/dpdk/port.h"
 #include "joyride/dev/dpdk/stack_driver.h"
+#include "joyride/service/app_registry.h"
 #include "joyride/service/builtin_services.h"
 #include "joyride/service/service_config.h"
 #include "joyride/service/traffic_client.h"
@@ -72,6 +75,11 @@ bool is_pci_address(const std::string& device) {
 
 // The EAL name of a port: a vdev's name is its device string up to the first comma.
 std::string port_name(const std::string& device) { return device.substr(0, device.find(',')); }
+
+timespec to_timespec(base::Duration d) {
+  const int64_t ns = d.as_nanos();
+  return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
 
 void pin_to_cpu(uint32_t cpu) {
   cpu_set_t set;
@@ -182,7 +190,20 @@ int run(const std::string& config_path, const std::string& ready_file) {
       return 1;
     }
     service::TrafficClient traffic(stack);
-    const ControlTargets targets{config, stack, ports, drivers, services, traffic, dev::dpdk::monotonic_now()};
+    // Applications attach on the control socket (ipc/attach.h).
+    service::RegistryConfig apps_config;
+    apps_config.max_apps = config.limits.max_apps;
+    apps_config.limits.max_sockets = config.limits.app_max_sockets;
+    apps_config.limits.fifo_bytes = config.limits.app_fifo_bytes;
+    service::AppRegistry apps(stack, apps_config);
+    if (!apps.ok()) {
+      log("applications: cannot create the service doorbell (eventfd)");
+      return 1;
+    }
+    auto attach = [&](int client, const ucred& peer, std::string_view request) {
+      apps.attach(client, peer.pid, peer.uid, request);
+    };
+    const ControlTargets targets{config, stack, ports, drivers, services, traffic, apps, dev::dpdk::monotonic_now()};
     auto answer = [&](std::string_view request) {
       return answer_control_request(request, targets, dev::dpdk::monotonic_now());
     };
@@ -202,7 +223,8 @@ int run(const std::string& config_path, const std::string& ready_file) {
     std::vector<dev::dpdk::Port*> port_list;
     for (auto& p : ports) port_list.push_back(p.get());
     dev::dpdk::IdleWaiter waiter(port_list);
-    const bool sleep_on_interrupts = adaptive && waiter.interrupts() && waiter.watch(control->fd());
+    const bool sleep_on_interrupts = adaptive && waiter.interrupts() && waiter.watch(control->fd()) &&
+                                     waiter.watch(apps.service_doorbell());
     log(sleep_on_interrupts ? "idle: sleeping on rx interrupts"
                             : fmt::format("idle: naps of {} us growing to {} us (not every port has rx interrupts)",
                                           idle_sleep.as_nanos() / 1000, idle_sleep_max.as_nanos() / 1000));
@@ -212,9 +234,10 @@ int run(const std::string& config_path, const std::string& ready_file) {
     auto poll_round = [&](base::Instant now) {
       size_t work = 0;
       for (auto& d : drivers) work += d->poll_once(now);
+      work += apps.poll(now);
       while (size_t n = stack.take_events(events)) {
         for (size_t i = 0; i < n; ++i) {
-          if (!services.on_event(events[i], now)) traffic.on_event(events[i], now);
+          if (!apps.on_event(events[i], now) && !services.on_event(events[i], now)) traffic.on_event(events[i], now);
         }
         work += n;
       }
@@ -225,7 +248,8 @@ int run(const std::string& config_path, const std::string& ready_file) {
       const size_t work = poll_round(now);
       // The control socket costs a syscall: looked at every 10 ms, busy or not.
       if (now >= next_control) {
-        control->poll(answer);
+        control->poll(answer, attach);
+        apps.check_sessions(now);
         next_control = now + control_every;
       }
       if (work != 0) {
@@ -239,20 +263,32 @@ int run(const std::string& config_path, const std::string& ready_file) {
       if (deadline <= now) continue;
       const base::Duration until_timer = deadline.is_never() ? base::Duration::millis(1000) : deadline - now;
       if (sleep_on_interrupts && until_timer >= base::Duration::millis(1)) {
-        // arm, look once more (a frame that came before arming raised nothing), wait.
+        // arm, tell the apps, look once more (a frame or a call that came before
+        // arming raised nothing), wait.
         waiter.arm();
-        if (poll_round(dev::dpdk::monotonic_now()) == 0 && !stack.has_tx()) {
+        const bool app_work = apps.before_sleep();
+        if (!app_work && poll_round(dev::dpdk::monotonic_now()) == 0 && !stack.has_tx()) {
           waiter.wait(std::min(until_timer, base::Duration::millis(1000)));
           next_control = base::Instant{};  // a client may be what woke us
         }
+        apps.after_sleep();
         waiter.disarm();
         last_work = dev::dpdk::monotonic_now();  // spin again before the next sleep
         continue;
       }
       const base::Duration nap = std::min(nap_now, until_timer);
       nap_now = std::min(nap_now + nap_now, idle_sleep_max);
-      const int64_t ns = nap.as_nanos();
-      const timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+      // The nap ends early when an application rings (its calls and kicks).
+      if (apps.apps() != 0) {
+        if (!apps.before_sleep()) {
+          pollfd bell{apps.service_doorbell(), POLLIN, 0};
+          const timespec ts = to_timespec(nap);
+          ::ppoll(&bell, 1, &ts, nullptr);
+        }
+        apps.after_sleep();
+        continue;
+      }
+      const timespec ts = to_timespec(nap);
       ::nanosleep(&ts, nullptr);
     }
 
@@ -260,6 +296,7 @@ int run(const std::string& config_path, const std::string& ready_file) {
     const base::Instant now = dev::dpdk::monotonic_now();
     traffic.stop(now);
     services.stop(now);
+    apps.stop(now);
     // Flush the resets: a bounded number of rounds, until nothing is left to send.
     for (int round = 0; round < 1000; ++round) {
       size_t pending = 0;

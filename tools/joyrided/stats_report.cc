@@ -13,7 +13,8 @@ std::string millis(base::Duration d) { return fmt::format("{:.3f}", static_cast<
 
 }  // namespace
 
-std::string stats_report(core::Stack& stack, const std::vector<PortReport>& ports, uint64_t uptime_seconds) {
+std::string stats_report(core::Stack& stack, const std::vector<PortReport>& ports, uint64_t uptime_seconds,
+                         const std::function<std::string(core::SocketId)>& owner) {
   std::string out = fmt::format("joyrided up {} s\n\n", uptime_seconds);
 
   out += "Interfaces\n";
@@ -43,14 +44,14 @@ std::string stats_report(core::Stack& stack, const std::vector<PortReport>& port
   // As `ss -tni`: the queues first (Recv-Q: received, not read; Send-Q: not yet
   // acknowledged or not yet sent), then both windows and TCP_INFO's main fields.
   constexpr std::string_view kRow =
-      "  {:<12} {:<22} {:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>10} {:>12} {:>12} {:>7}  {}\n";
+      "  {:<12} {:<22} {:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>10} {:>12} {:>12} {:>7}  {:<8} {}\n";
   out += fmt::format(kRow, "State", "Local", "Peer", "recv-q", "send-q", "rcv_wnd", "snd_wnd", "rtt ms", "rto ms",
-                     "cwnd", "unacked", "retrans", "bytes_sent", "bytes_recv", "mss", "cc");
-  stack.tcp().for_each_connection([&](core::SocketId, const core::TcpInfo& i, const core::tcp::FourTuple& t) {
+                     "cwnd", "unacked", "retrans", "bytes_sent", "bytes_recv", "mss", "cc", "owner");
+  stack.tcp().for_each_connection([&](core::SocketId id, const core::TcpInfo& i, const core::tcp::FourTuple& t) {
     out += fmt::format(kRow, core::to_string(i.state), endpoint(t.local, t.local_port),
                        endpoint(t.remote, t.remote_port), i.recv_queued, i.send_queued, i.rcv_wnd, i.snd_wnd,
                        millis(i.rtt), millis(i.rto), i.cwnd, i.unacked, i.total_retrans, i.bytes_sent,
-                       i.bytes_received, i.snd_mss, i.congestion_control);
+                       i.bytes_received, i.snd_mss, i.congestion_control, owner(id));
   });
 
   out += "\nUDP sockets\n";
@@ -61,6 +62,23 @@ std::string stats_report(core::Stack& stack, const std::vector<PortReport>& port
                        s.remote ? fmt::format("{}:{}", s.remote->address.to_string(), s.remote->port) : "*:*",
                        s.queued_datagrams, s.queued_bytes);
   });
+  return out;
+}
+
+std::string apps_report(const service::AppRegistry& apps) {
+  std::string out = "\nApplications\n";
+  constexpr std::string_view kRow = "  {:<6} {:<8} {:<6} {:<16} {:>8} {:>14} {:>14} {:<9} {}\n";
+  out += fmt::format(kRow, "app", "pid", "uid", "command", "sockets", "fifo_bytes", "region_bytes", "state",
+                     "fallbacks(family,route,option,other)");
+  apps.for_each_app([&](const service::AppSession& a, bool alive) {
+    out += fmt::format(kRow, a.id(), a.pid(), a.uid(), a.command(), a.sockets(), a.fifo_bytes_in_use(),
+                       a.region_bytes(), alive ? "attached" : "draining",
+                       fmt::format("{},{},{},{}", a.fallbacks(0), a.fallbacks(1), a.fallbacks(2), a.fallbacks(3)));
+    a.counters().for_each([&](std::string_view n, uint64_t v) {
+      out += fmt::format("    app{}.{:<30} {}\n", a.id(), n, v);
+    });
+  });
+  apps.counters().for_each([&](std::string_view n, uint64_t v) { out += fmt::format("    apps.{:<31} {}\n", n, v); });
   return out;
 }
 

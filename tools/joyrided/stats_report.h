@@ -7,11 +7,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "joyride/core/stack.h"
+#include "joyride/service/app_registry.h"
 #include "joyride/service/builtin_services.h"
 
 namespace joyride::joyrided {
@@ -26,7 +28,13 @@ struct PortReport {
   std::vector<std::pair<std::string, uint64_t>> counters;  // "module.name" -> value
 };
 
-std::string stats_report(core::Stack& stack, const std::vector<PortReport>& ports, uint64_t uptime_seconds);
+// `owner(socket)` names who holds each TCP socket (the last column, as ss -p).
+std::string stats_report(core::Stack& stack, const std::vector<PortReport>& ports, uint64_t uptime_seconds,
+                         const std::function<std::string(core::SocketId)>& owner);
+
+// "\nApplications\n": one line per attached (or draining) application, its counters,
+// and the registry's.
+std::string apps_report(const service::AppRegistry& apps);
 
 // "\nBuilt-in services\n", one line per counter, then the discard_last line.
 std::string services_report(const service::BuiltinServiceRunner& services);

@@ -130,6 +130,12 @@ struct LimitOptions {
   BufferBounds tcp_wmem{core::TcpConfig{}.sndbuf_min, core::TcpConfig{}.sndbuf_default,
                         core::TcpConfig{}.sndbuf_max};
   uint32_t max_apps = 64;  // stack instances (attached applications) at once
+  // Per application: sockets at once (socket()/accept() beyond it fail with EMFILE)
+  // and the bytes of each socket's two shared-memory FIFOs (app <-> service), each
+  // direction. The region is app_max_sockets * 2 * app_fifo_bytes plus ~2 KiB a
+  // socket of control state, allocated as the FIFOs are touched.
+  uint32_t app_max_sockets = 1024;
+  uint32_t app_fifo_bytes = 262144;
   // net.ipv4.tcp_tw_reuse (core::TcpConfig::tw_reuse): whether connect() may take an
   // ephemeral port over from a TIME-WAIT pair: 0 never, 1 always, 2 loopback only.
   uint8_t tcp_tw_reuse = core::TcpConfig{}.tw_reuse;
