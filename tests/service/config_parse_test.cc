@@ -65,6 +65,8 @@ TEST(ConfigParse, MinimalFileTakesEveryDefault) {
   EXPECT_EQ(c.limits.tcp_rmem, (BufferBounds{tcp.rcvbuf_min, tcp.rcvbuf_default, tcp.rcvbuf_max}));
   EXPECT_EQ(c.limits.tcp_wmem, (BufferBounds{tcp.sndbuf_min, tcp.sndbuf_default, tcp.sndbuf_max}));
   EXPECT_EQ(c.limits.max_apps, 64u);
+  EXPECT_EQ(c.limits.app_max_sockets, 1024u);
+  EXPECT_EQ(c.limits.app_fifo_bytes, 262144u);
   EXPECT_EQ(c.limits.tcp_tw_reuse, tcp.tw_reuse);
 
   EXPECT_TRUE(c.services.echo);
@@ -132,6 +134,8 @@ max_sockets = 1000
 tcp_rmem = [8192, 262144, 16777216]
 tcp_wmem = [8192, 8192, 8192]
 max_apps = 8
+app_max_sockets = 100
+app_fifo_bytes = 65536
 tcp_tw_reuse = 1
 
 [services]
@@ -194,6 +198,8 @@ TEST(ConfigParse, EveryKeyIsRead) {
   EXPECT_EQ(c.limits.tcp_rmem, (BufferBounds{8192, 262144, 16777216}));
   EXPECT_EQ(c.limits.tcp_wmem, (BufferBounds{8192, 8192, 8192}));
   EXPECT_EQ(c.limits.max_apps, 8u);
+  EXPECT_EQ(c.limits.app_max_sockets, 100u);
+  EXPECT_EQ(c.limits.app_fifo_bytes, 65536u);
   EXPECT_EQ(c.limits.tcp_tw_reuse, 1u);
 
   EXPECT_FALSE(c.services.echo);
