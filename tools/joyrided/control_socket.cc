@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +16,12 @@
 
 namespace joyride::joyrided {
 namespace {
+
+int64_t monotonic_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
+}
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
@@ -68,9 +76,10 @@ base::Result<ControlSocket, std::string> ControlSocket::open(const std::string& 
 }
 
 ControlSocket::ControlSocket(ControlSocket&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)), mode_(o.mode_) {}
+    : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)), mode_(o.mode_), pending_(std::move(o.pending_)) {}
 
 ControlSocket::~ControlSocket() {
+  for (const auto& p : pending_) ::close(p.fd);
   if (fd_ < 0) return;
   ::close(fd_);
   ::unlink(path_.c_str());
@@ -84,9 +93,13 @@ bool ControlSocket::peer_allowed(const ucred& cred) const {
 }
 
 void ControlSocket::poll(const Handler& answer, const AttachHandler& attach) {
+  const int64_t now = monotonic_ms();
   for (;;) {
-    const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) return;  // EAGAIN: nobody waiting (or a transient error: next time)
+    // Non-blocking: a client that connects and says nothing must not stall the
+    // service loop (every application's packets run on it). Its line is gathered
+    // over later polls, until its deadline.
+    const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (client < 0) break;  // EAGAIN: nobody waiting (or a transient error: next time)
     ucred cred{};
     socklen_t len = sizeof cred;
     if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || !peer_allowed(cred)) {
@@ -94,24 +107,38 @@ void ControlSocket::poll(const Handler& answer, const AttachHandler& attach) {
       ::close(client);
       continue;
     }
-    // One request line, within 100 ms.
-    std::string request;
+    pending_.push_back(Pending{client, cred, {}, now + kRequestDeadlineMs});
+  }
+  for (size_t i = 0; i < pending_.size();) {
+    Pending& p = pending_[i];
+    bool complete = false;
     char buf[256];
     for (;;) {
-      pollfd p{client, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) break;
-      const ssize_t n = ::recv(client, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      request.append(buf, static_cast<size_t>(n));
-      if (request.find('\n') != std::string::npos || request.size() > 1024) break;
+      const ssize_t n = ::recv(p.fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) {
+        p.request.append(buf, static_cast<size_t>(n));
+        if (p.request.find('\n') != std::string::npos || p.request.size() > 1024) {
+          complete = true;
+          break;
+        }
+        continue;
+      }
+      complete = n == 0 || (errno != EAGAIN && errno != EINTR);  // hung up: answer what came
+      break;
     }
-    if (auto nl = request.find('\n'); nl != std::string::npos) request.resize(nl);
-    if (attach && request.starts_with("attach")) {
-      attach(client, cred, request);
+    if (!complete && now < p.deadline) {
+      ++i;
       continue;
     }
-    write_all(client, answer(request));
-    ::close(client);
+    Pending done = std::move(p);
+    pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+    if (auto nl = done.request.find('\n'); nl != std::string::npos) done.request.resize(nl);
+    if (attach && done.request.starts_with("attach")) {
+      attach(done.fd, done.cred, done.request);
+      continue;
+    }
+    write_all(done.fd, answer(done.request));
+    ::close(done.fd);
   }
 }
 

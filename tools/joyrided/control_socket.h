@@ -8,9 +8,10 @@
 // service's own user, or a member of the socket file's group when the mode grants the
 // group access. A refused peer gets one line saying so.
 //
-// Polled from the service's loop without blocking (accept4 with SOCK_NONBLOCK); a
-// client that sends nothing within its deadline is dropped, so a stuck client cannot
-// stall the data path.
+// Polled from the service's loop without blocking: clients are accepted and read
+// non-blocking, a request line may arrive over several polls, and a client that sends
+// nothing within its deadline (1 s) is dropped, so a stuck client cannot stall the
+// data path.
 #pragma once
 
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "joyride/base/result.h"
 
@@ -46,9 +48,18 @@ class ControlSocket {
  private:
   ControlSocket(int fd, std::string path, unsigned mode) : fd_(fd), path_(std::move(path)), mode_(mode) {}
   bool peer_allowed(const ucred& cred) const;
+  // A client whose request line has not fully arrived yet.
+  struct Pending {
+    int fd;
+    ucred cred;
+    std::string request;
+    int64_t deadline;  // CLOCK_MONOTONIC ms: dropped (answered with what came) after it
+  };
+  static constexpr int64_t kRequestDeadlineMs = 1000;
   int fd_;
   std::string path_;
   unsigned mode_;
+  std::vector<Pending> pending_;
 };
 
 }  // namespace joyride::joyrided
