@@ -2,7 +2,6 @@
 
 #include <poll.h>
 
-#include <mutex>
 
 #include "service.h"
 
@@ -11,7 +10,7 @@ namespace {
 
 AppSocket* g_sockets = nullptr;
 uint32_t g_socket_count = 0;
-std::once_flag g_sockets_once;
+pthread_once_t g_sockets_once = PTHREAD_ONCE_INIT;
 // One counter for every slot: an incarnation is never reused, so a handle can never
 // mistake a later socket in the same slot for its own.
 std::atomic<uint64_t> g_next_incarnation{1};
@@ -28,7 +27,7 @@ ipc::SocketShared& AppSocket::shared() const { return service().socket_shared(in
 
 AppSocket* app_socket_at(uint32_t index) {
   if (!service().attached()) return nullptr;
-  std::call_once(g_sockets_once, allocate_table);
+  pthread_once(&g_sockets_once, allocate_table);
   return index < g_socket_count ? &g_sockets[index] : nullptr;
 }
 

@@ -2,13 +2,15 @@
 
 #include <dlfcn.h>
 
-#include <mutex>
+#include <pthread.h>
 
 namespace joyride::preload {
 namespace {
 
 LibcCalls g_calls{};
-std::once_flag g_once;
+// pthread_once rather than std::call_once: no std template instance (with default
+// visibility) ends up exported from the library.
+pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 template <typename Fn>
 void resolve(Fn& slot, const char* name) {
@@ -71,12 +73,12 @@ void resolve_all() {
 
 // Resolved at load as well, so the common case never takes the once-flag path; the
 // lazy path covers calls made by other libraries' constructors before ours ran.
-__attribute__((constructor)) void resolve_at_load() { std::call_once(g_once, resolve_all); }
+__attribute__((constructor)) void resolve_at_load() { pthread_once(&g_once, resolve_all); }
 
 }  // namespace
 
 const LibcCalls& libc() {
-  std::call_once(g_once, resolve_all);
+  pthread_once(&g_once, resolve_all);
   return g_calls;
 }
 

@@ -105,6 +105,9 @@ int joyride_bind(int fd, const FdInfo& info, const sockaddr* addr, socklen_t len
 int finish_connect(const SocketRef& ref, bool first_call) {
   AppSocket& s = *ref.socket;
   const Deadline deadline(s.send_timeout_ns.load());
+  // Linux answers a non-blocking connect with EINPROGRESS even when the handshake
+  // is already over (loopback); the outcome is for poll + SO_ERROR or the next call.
+  if (first_call && s.nonblocking.load()) return -EINPROGRESS;
   for (;;) {
     const uint32_t f = s.shared().flags.load(std::memory_order_acquire);
     if ((f & ipc::kConnected) != 0) {
@@ -214,6 +217,7 @@ JOYRIDE_EXPORT int socket(int domain, int type, int protocol) noexcept {
                     (type & ~(SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)) == 0;
   if (!tcp4 || service().inherited()) {
     const int fd = libc().socket(domain, type, protocol);
+    if (fd >= 0) set_fd_kernel(fd);  // a number we once knew is the kernel's now
     if (service().attached()) {
       service().count_fallback(ipc::kFallbackFamily);
       JOYRIDE_DEBUG("fd %d: socket(%d, %d, %d) -> kernel: %s", fd, domain, type, protocol,
@@ -223,6 +227,7 @@ JOYRIDE_EXPORT int socket(int domain, int type, int protocol) noexcept {
   }
   if (!service().ensure_attached()) {
     const int fd = libc().socket(domain, type, protocol);
+    if (fd >= 0) set_fd_kernel(fd);
     JOYRIDE_DEBUG("fd %d: socket -> kernel: not attached to joyrided", fd);
     return fd;
   }
@@ -249,13 +254,21 @@ JOYRIDE_EXPORT int listen(int fd, int backlog) noexcept {
 
 JOYRIDE_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) noexcept {
   const FdInfo info = lookup_fd(fd);
-  if (info.kind != FdKind::kJoyride) return libc().accept4(fd, addr, len, flags);
+  if (info.kind != FdKind::kJoyride) {
+    const int r = libc().accept4(fd, addr, len, flags);
+    if (r >= 0) set_fd_kernel(r);
+    return r;
+  }
   return finish_call(joyride_accept(info, addr, len, flags));
 }
 
 JOYRIDE_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) noexcept {
   const FdInfo info = lookup_fd(fd);
-  if (info.kind != FdKind::kJoyride) return libc().accept(fd, addr, len);
+  if (info.kind != FdKind::kJoyride) {
+    const int r = libc().accept(fd, addr, len);
+    if (r >= 0) set_fd_kernel(r);
+    return r;
+  }
   return finish_call(joyride_accept(info, addr, len, 0));
 }
 
