@@ -1,0 +1,101 @@
+#include "app_socket.h"
+
+#include <poll.h>
+
+
+#include "service.h"
+
+namespace joyride::preload {
+namespace {
+
+AppSocket* g_sockets = nullptr;
+uint32_t g_socket_count = 0;
+pthread_once_t g_sockets_once = PTHREAD_ONCE_INIT;
+// One counter for every slot: an incarnation is never reused, so a handle can never
+// mistake a later socket in the same slot for its own.
+std::atomic<uint64_t> g_next_incarnation{1};
+
+void allocate_table() {
+  g_socket_count = service().geometry().max_sockets;
+  g_sockets = new AppSocket[g_socket_count];
+  for (uint32_t i = 0; i < g_socket_count; ++i) g_sockets[i].index = i;
+}
+
+}  // namespace
+
+ipc::SocketShared& AppSocket::shared() const { return service().socket_shared(index); }
+
+AppSocket* app_socket_at(uint32_t index) {
+  if (!service().attached()) return nullptr;
+  pthread_once(&g_sockets_once, allocate_table);
+  return index < g_socket_count ? &g_sockets[index] : nullptr;
+}
+
+AppSocket* open_app_socket(uint32_t index, uint32_t generation, int fd, bool nonblocking) {
+  AppSocket* s = app_socket_at(index);
+  if (s == nullptr || s->live.load(std::memory_order_acquire)) return nullptr;
+  pthread_mutex_lock(&s->control_lock);
+  s->generation.store(generation, std::memory_order_relaxed);
+  s->fd.store(fd, std::memory_order_relaxed);
+  s->nonblocking.store(nonblocking, std::memory_order_relaxed);
+  s->recv_timeout_ns.store(-1, std::memory_order_relaxed);
+  s->send_timeout_ns.store(-1, std::memory_order_relaxed);
+  s->set_connect(ConnectState::kUnconnected);
+  s->shut_rd.store(false, std::memory_order_relaxed);
+  s->shut_wr.store(false, std::memory_order_relaxed);
+  s->reset_reported.store(false, std::memory_order_relaxed);
+  s->listening.store(false, std::memory_order_relaxed);
+  s->options.clear();
+  s->bound = false;
+  s->bound_address = sockaddr_in{};
+  s->incarnation.store(g_next_incarnation.fetch_add(1), std::memory_order_release);
+  s->live.store(true, std::memory_order_release);
+  pthread_mutex_unlock(&s->control_lock);
+  return s;
+}
+
+void retire_app_socket(AppSocket& s) {
+  pthread_mutex_lock(&s.recv_lock);
+  pthread_mutex_lock(&s.send_lock);
+  s.incarnation.store(g_next_incarnation.fetch_add(1), std::memory_order_release);
+  s.live.store(false, std::memory_order_release);
+  pthread_mutex_unlock(&s.send_lock);
+  pthread_mutex_unlock(&s.recv_lock);
+  service().wake_local_sleepers();
+}
+
+uint64_t rx_available(const AppSocket& s) {
+  const ipc::SocketShared& sh = s.shared();
+  const uint64_t avail = sh.rx.tail.load(std::memory_order_acquire) - sh.rx.head.load(std::memory_order_relaxed);
+  const uint64_t size = service().geometry().fifo_bytes;
+  return avail > size ? size : avail;
+}
+
+uint64_t tx_space(const AppSocket& s) {
+  const ipc::SocketShared& sh = s.shared();
+  const uint64_t used = sh.tx.tail.load(std::memory_order_relaxed) - sh.tx.head.load(std::memory_order_acquire);
+  const uint64_t size = service().geometry().fifo_bytes;
+  return used >= size ? 0 : size - used;
+}
+
+uint32_t socket_events(const AppSocket& s) {
+  const uint32_t f = s.shared().flags.load(std::memory_order_acquire);
+  if ((f & ipc::kListening) != 0 || s.listening.load(std::memory_order_relaxed))
+    return (f & ipc::kAcceptable) != 0 ? POLLIN | POLLRDNORM : 0;
+  uint32_t ev = 0;
+  // kRefused without kError is a failure already reported (taken by kTakeError).
+  const bool failed = (f & ipc::kError) != 0 || ((f & ipc::kRefused) != 0 && s.connect() == ConnectState::kConnecting);
+  if (rx_available(s) > 0 || (f & (ipc::kRdEof | ipc::kReset | ipc::kHangup)) != 0 || failed) ev |= POLLIN | POLLRDNORM;
+  if (((f & ipc::kConnected) != 0 && tx_space(s) > 0) || failed || (f & ipc::kWrClosed) != 0)
+    ev |= POLLOUT | POLLWRNORM;
+  if ((f & ipc::kHangup) != 0) ev |= POLLHUP;
+  if (failed) ev |= POLLERR;
+  if ((f & ipc::kRdEof) != 0) ev |= POLLRDHUP;
+  // Linux reports a socket that is neither connected, connecting nor listening as
+  // writable and hung up (tcp_poll on TCP_CLOSE).
+  if (s.connect() == ConnectState::kUnconnected && (f & (ipc::kConnected | ipc::kRdEof | ipc::kHangup)) == 0 && !failed)
+    ev |= POLLOUT | POLLWRNORM | POLLHUP;
+  return ev;
+}
+
+}  // namespace joyride::preload

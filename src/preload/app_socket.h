@@ -1,0 +1,88 @@
+// The preload's private half of a Joyride socket: what Linux keeps in the file and
+// the socket that the region does not hold (O_NONBLOCK, timeouts, connect state,
+// the options set so far for a fallback to replay) and the app-side locks of each
+// direction. One per service socket index, allocated once and never freed, so a
+// thread that still holds a pointer after a close reads stale but valid memory; the
+// incarnation tells it the socket it meant is gone (EBADF).
+#pragma once
+
+#include <netinet/in.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "joyride/ipc/region.h"
+
+namespace joyride::preload {
+
+enum class ConnectState : int {
+  kUnconnected = 0,  // never connected, or a failed connect was reported
+  kConnecting = 1,   // the SYN is out; completion shows in the flags
+  kConnected = 2,    // reported as connected to the app (connect returned 0)
+};
+
+// One successful setsockopt, kept to be replayed on a kernel socket at fallback.
+struct RecordedOption {
+  int level = 0;
+  int name = 0;
+  socklen_t length = 0;
+  unsigned char value[64] = {};
+};
+
+struct AppSocket {
+  uint32_t index = 0;                      // the service's socket index (fixed per slot)
+  std::atomic<uint64_t> incarnation{0};    // changes at open and at close
+  std::atomic<bool> live{false};
+  std::atomic<uint32_t> generation{0};     // the service's generation for this socket
+  std::atomic<int> fd{-1};                 // the placeholder's number (logs only)
+  std::atomic<bool> nonblocking{false};
+  std::atomic<int64_t> recv_timeout_ns{-1};  // SO_RCVTIMEO; -1 = none
+  std::atomic<int64_t> send_timeout_ns{-1};  // SO_SNDTIMEO
+  std::atomic<int> connect_state{0};       // ConnectState
+  std::atomic<bool> shut_rd{false};
+  std::atomic<bool> shut_wr{false};
+  std::atomic<bool> reset_reported{false};  // ECONNRESET goes to the app once
+  std::atomic<bool> listening{false};
+
+  // Each direction has its own lock, held only while copying (never while a thread
+  // sleeps), so a close or shutdown from another thread always gets through.
+  pthread_mutex_t recv_lock = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
+  // Guards the fields below and the control sequence of connect/fallback/close.
+  pthread_mutex_t control_lock = PTHREAD_MUTEX_INITIALIZER;
+  std::vector<RecordedOption> options;
+  bool bound = false;
+  sockaddr_in bound_address{};
+
+  ipc::SocketShared& shared() const;
+  ConnectState connect() const { return static_cast<ConnectState>(connect_state.load(std::memory_order_acquire)); }
+  void set_connect(ConnectState s) { connect_state.store(static_cast<int>(s), std::memory_order_release); }
+};
+
+// A handle on one incarnation of an AppSocket: the pointer is always valid memory,
+// `valid()` says whether it is still the socket the fd named.
+struct SocketRef {
+  AppSocket* socket = nullptr;
+  uint64_t incarnation = 0;
+  bool valid() const { return socket != nullptr && socket->incarnation.load(std::memory_order_acquire) == incarnation; }
+};
+
+// Takes the AppSocket for a socket the service just created (index checked against
+// the geometry and against our own table); nullptr when the index is unusable.
+AppSocket* open_app_socket(uint32_t index, uint32_t generation, int fd, bool nonblocking);
+// Ends an incarnation: stale handles see it, threads asleep on it wake (EBADF).
+// Takes both direction locks briefly so no thread is mid-copy when the FIFOs go.
+void retire_app_socket(AppSocket& s);
+// The AppSocket of a service index (no liveness check), or nullptr out of range.
+AppSocket* app_socket_at(uint32_t index);
+
+// FIFO occupancy, clamped to the FIFO size whatever the shared indices say.
+uint64_t rx_available(const AppSocket& s);
+uint64_t tx_space(const AppSocket& s);
+
+// poll(2) bits (POLLIN ... POLLRDHUP; the same values as EPOLL*) of a socket now.
+uint32_t socket_events(const AppSocket& s);
+
+}  // namespace joyride::preload

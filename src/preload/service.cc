@@ -1,0 +1,165 @@
+#include "service.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <mutex>
+#include <string>
+
+#include "debug_log.h"
+#include "joyride/ipc/attach.h"
+#include "joyride/ipc/wait.h"
+#include "libc_calls.h"
+
+namespace joyride::preload {
+namespace {
+
+constexpr const char* kDefaultServicePath = "/run/joyride/joyrided.sock";
+
+// Serialises the one attach attempt. Taken around fork() too (atfork), so a child
+// never inherits it locked by a thread that does not exist there.
+std::mutex g_attach_mutex;
+
+// Moves one of our descriptors high, out of the numbers the app's own allocations
+// (lowest free first) will use, keeping O_CLOEXEC. Returns the fd to use.
+int move_out_of_the_way(int fd) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return fd;
+  const rlim_t ceiling = lim.rlim_cur < (rlim_t{1} << 16) ? lim.rlim_cur : (rlim_t{1} << 16);
+  if (ceiling < 64) return fd;
+  const int moved = libc().fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(ceiling - 16));
+  if (moved < 0) return fd;
+  libc().close(fd);
+  return moved;
+}
+
+void before_fork() { g_attach_mutex.lock(); }
+void after_fork_parent() { g_attach_mutex.unlock(); }
+// The child shares the region (MAP_SHARED) but is not an attached process of its own
+// yet (fork support is the next step): it must not drive the parent's sockets, whose
+// call slots and FIFOs the parent keeps using. Marking it inherited makes every
+// inherited Joyride fd fail with EBADF and sends its new sockets to the kernel.
+void after_fork_child() {
+  g_attach_mutex.unlock();
+  if (service().attached()) service().mark_inherited();
+}
+
+__attribute__((constructor)) void register_fork_handlers() {
+  ::pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+}  // namespace
+
+Service& service() {
+  static Service instance;
+  return instance;
+}
+
+bool Service::ensure_attached() {
+  const int s = state_.load(std::memory_order_acquire);
+  if (s != kUnknown) return s == kAttached;
+  std::lock_guard<std::mutex> hold(g_attach_mutex);
+  if (state_.load(std::memory_order_relaxed) == kUnknown)
+    state_.store(attach_now() ? kAttached : kKernel, std::memory_order_release);
+  return state_.load(std::memory_order_relaxed) == kAttached;
+}
+
+bool Service::attach_now() {
+  const int saved_errno = errno;  // attaching is invisible to the app
+  const char* env = ::getenv("JOYRIDE_SERVICE");
+  const std::string path = (env != nullptr && *env != '\0') ? env : kDefaultServicePath;
+  ipc::Attached a;
+  std::string error;
+  bool ok = ipc::attach(path, program_invocation_short_name, a, error);
+  void* map = MAP_FAILED;
+  const char* why = nullptr;
+  if (ok) {
+    struct stat st{};
+    // A memfd shorter than the size the service announced would SIGBUS us later.
+    if (::fstat(a.region_fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < a.reply.region_bytes ||
+        a.reply.region_bytes < sizeof(ipc::RegionHeader)) {
+      error = "the region memfd is smaller than the announced size";
+      ok = false;
+    }
+  }
+  if (ok) {
+    map = ::mmap(nullptr, a.reply.region_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, a.region_fd, 0);
+    if (map == MAP_FAILED) {
+      error = std::string("mmap of the region: ") + ::strerror(errno);
+      ok = false;
+    }
+  }
+  if (ok && !ipc::check_header(map, a.reply.region_bytes, geometry_, &why)) {
+    error = std::string("region refused: ") + why;
+    ok = false;
+  }
+  if (!ok) {
+    if (map != MAP_FAILED) ::munmap(map, a.reply.region_bytes);
+    for (int fd : {a.session_fd, a.region_fd, a.app_doorbell, a.service_doorbell})
+      if (fd >= 0) libc().close(fd);
+    JOYRIDE_DEBUG("not attached, every socket of this process is a kernel socket: %s", error.c_str());
+    errno = saved_errno;
+    return false;
+  }
+  // The mapping outlives the memfd's descriptor: one fewer fd in the app's table.
+  libc().close(a.region_fd);
+  base_ = static_cast<uint8_t*>(map);
+  header_ = reinterpret_cast<ipc::RegionHeader*>(base_);
+  session_fd_ = move_out_of_the_way(a.session_fd);
+  app_doorbell_ = move_out_of_the_way(a.app_doorbell);
+  service_doorbell_ = move_out_of_the_way(a.service_doorbell);
+  JOYRIDE_DEBUG("attached to %s: app %llu, %u sockets, %u call slots, %u-byte FIFOs", path.c_str(),
+                static_cast<unsigned long long>(a.reply.app_id), geometry_.max_sockets, geometry_.call_slots,
+                geometry_.fifo_bytes);
+  errno = saved_errno;
+  return true;
+}
+
+ipc::CallSlot& Service::call_slot(uint32_t i) const {
+  return reinterpret_cast<ipc::CallSlot*>(base_ + geometry_.calls_offset)[i];
+}
+
+ipc::SocketShared& Service::socket_shared(uint32_t index) const {
+  return reinterpret_cast<ipc::SocketShared*>(base_ + geometry_.sockets_offset)[index];
+}
+
+void Service::kick(uint32_t index) const {
+  auto* words = reinterpret_cast<std::atomic<uint64_t>*>(base_ + geometry_.kicks_offset);
+  const uint64_t bit = uint64_t{1} << (index % 64);
+  // seq_cst on both sides of the "service_sleeping" handshake: either the service
+  // sees our bit before it sleeps, or we see that it sleeps and ring.
+  if ((words[index / 64].fetch_or(bit) & bit) == 0) header_->kick_summary.fetch_or(uint64_t{1} << (index / 64));
+  if (header_->service_sleeping.load() != 0) ipc::ring_doorbell(service_doorbell_);
+}
+
+void Service::announce_call() const {
+  header_->calls_pending.fetch_add(1);
+  if (header_->service_sleeping.load() != 0) ipc::ring_doorbell(service_doorbell_);
+}
+
+void Service::wake_local_sleepers() const {
+  header_->wake_seq.fetch_add(1);
+  if (header_->futex_waiters.load() != 0) ipc::futex_wake_all(header_->wake_seq);
+}
+
+void Service::count_fallback(ipc::FallbackReason reason) const {
+  if (attached()) header_->fallback_count[reason].fetch_add(1, std::memory_order_relaxed);
+}
+
+bool Service::is_private_fd(int fd) const {
+  return fd >= 0 && attached() && (fd == session_fd_ || fd == app_doorbell_ || fd == service_doorbell_);
+}
+
+bool Service::service_gone() const {
+  pollfd p{session_fd_, POLLIN, 0};
+  return libc().poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLIN)) != 0;
+}
+
+}  // namespace joyride::preload
