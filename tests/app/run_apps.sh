@@ -101,7 +101,7 @@ EOF
 }
 check iperf3_client_send iperf_client
 check iperf3_client_receive iperf_client -R
-run_jr iperf3 -s -1 -p 5202 >"$work/iperf-server.log" 2>&1 &
+run_jr iperf3 -s -4 -1 -p 5202 >"$work/iperf-server.log" 2>&1 &
 pids+=($!)
 iperf_server() {
   for _ in $(seq 1 50); do
