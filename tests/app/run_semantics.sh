@@ -81,7 +81,8 @@ tmp_out=0
 if [ -z "$out_dir" ]; then out_dir="$(mktemp -d /tmp/run_semantics.XXXXXX)"; tmp_out=1; fi
 mkdir -p "$out_dir"
 
-cleanup() {
+# stop_peers: every process this script started (by pid), bounded.
+stop_peers() {
   local pid
   for pid in "${pids[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
@@ -92,6 +93,11 @@ cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
+  pids=()
+}
+
+cleanup() {
+  stop_peers
   if [ "$made_netns" = 1 ]; then
     ip netns del "$NS_A" 2>/dev/null || true
     ip netns del "$NS_B" 2>/dev/null || true
@@ -188,11 +194,11 @@ compare() {
       passed=$((passed + 1))
     elif expected_to_differ "$c"; then
       printf '%-32s known\n' "$c"
-      printf '    linux:  %s\n    %-7s %s\n' "$a" "$label:" "$b"
+      printf '    %-8s %s\n    %-8s %s\n' "linux:" "$a" "$label:" "$b"
       known=$((known + 1))
     else
       printf '%-32s DIFFERENT\n' "$c"
-      printf '    linux:  %s\n    %-7s %s\n' "$a" "$label:" "$b"
+      printf '    %-8s %s\n    %-8s %s\n' "linux:" "$a" "$label:" "$b"
       failed=$((failed + 1))
     fi
   done
@@ -224,6 +230,7 @@ fi
 
 # ---- under Joyride ------------------------------------------------------------------
 if [ -n "$joyride" ]; then
+  stop_peers # the native peer is done; the next may even share its netns and port
   start_peer "$jr_peer_netns" "$port" "$out_dir/peer-joyride.log"
   # shellcheck disable=SC2086  # the command prefix is a word list
   if [ -n "$jr_client_netns" ]; then

@@ -33,6 +33,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -171,7 +172,7 @@ static const char *pollbits(unsigned ev)
     return b;
 }
 
-static const char *yn(int v) { return v ? "yes" : "no"; }
+static const char *yesno(int v) { return v ? "yes" : "no"; }
 
 /* poll one fd for `events`, up to ms; returns revents (0 on timeout). */
 static unsigned wait_fd(int fd, short events, int ms)
@@ -699,7 +700,7 @@ static void c_blocking_upload_1m(void)
         size_t got = 0;
         unsigned sum = 0;
         sscanf(line, "%zu %x", &got, &sum);
-        emit("peer_got=%zu cksum=%08x match=%s", got, sum, yn(sum == pattern_cksum(MB, 3)));
+        emit("peer_got=%zu cksum=%08x match=%s", got, sum, yesno(sum == pattern_cksum(MB, 3)));
     }
     close(fd);
 }
@@ -714,7 +715,7 @@ static void c_blocking_download_1m(void)
     uint32_t sum;
     long last = read_to_eof(fd, &total, &sum);
     emit("last=%s total=%zu cksum=%08x match=%s", R(last), total, sum,
-         yn(sum == pattern_cksum(MB, 0)));
+         yesno(sum == pattern_cksum(MB, 0)));
     close(fd);
 }
 
@@ -729,7 +730,7 @@ static void c_msg_waitall(void)
     long r = recv(fd, buf, N, MSG_WAITALL);
     emit("recv=%s", R(r));
     if (r > 0)
-        emit("match=%s", yn(cksum_add(CKSUM_INIT, buf, (size_t)r) == pattern_cksum(N, 0)));
+        emit("match=%s", yesno(cksum_add(CKSUM_INIT, buf, (size_t)r) == pattern_cksum(N, 0)));
     free(buf);
     close(fd);
 }
@@ -748,7 +749,7 @@ static void c_msg_peek(void)
     long p2 = recv(fd, b, sizeof b, MSG_PEEK);
     emit("peek2=%s", R(p2));
     long r = recv(fd, b, sizeof b, 0);
-    emit("recv=%s same=%s", R(r), yn(p == r && r > 0 && memcmp(a, b, (size_t)r) == 0));
+    emit("recv=%s same=%s", R(r), yesno(p == r && r > 0 && memcmp(a, b, (size_t)r) == 0));
     close(fd);
 }
 
@@ -771,7 +772,7 @@ static void c_writev(void)
     unsigned sum = 0;
     if (read_reply(fd, line, sizeof line) >= 0)
         sscanf(line, "%zu %x", &got, &sum);
-    emit("peer_got=%zu match=%s", got, yn(sum == pattern_cksum(sizeof all, 5)));
+    emit("peer_got=%zu match=%s", got, yesno(sum == pattern_cksum(sizeof all, 5)));
     close(fd);
 }
 
@@ -798,7 +799,7 @@ static void c_readv(void)
         }
         total += (size_t)r;
     }
-    emit("last=%s total=%zu match=%s", R(r), total, yn(sum == pattern_cksum(30000, 0)));
+    emit("last=%s total=%zu match=%s", R(r), total, yesno(sum == pattern_cksum(30000, 0)));
     close(fd);
 }
 
@@ -826,7 +827,7 @@ static void c_sendmsg_recvmsg(void)
         flags |= im.msg_flags;
         got += (size_t)r;
     }
-    emit("echoed=%zu same=%s msg_flags=%d", got, yn(got == sizeof in && !memcmp(in, out, got)), flags);
+    emit("echoed=%zu same=%s msg_flags=%d", got, yesno(got == sizeof in && !memcmp(in, out, got)), flags);
     close(fd);
 }
 
@@ -930,7 +931,7 @@ static void c_bind_eaddrinuse(void)
     emit("bind1=%s", R(bind(s1, (struct sockaddr *)&a, sizeof a)));
     getsockname(s1, (struct sockaddr *)&a, &len);
     port = ntohs(a.sin_port);
-    emit("port_nonzero=%s", yn(port != 0));
+    emit("port_nonzero=%s", yesno(port != 0));
     int s2 = tcp_socket(0);
     emit("bind2=%s", R(bind(s2, (struct sockaddr *)&a, sizeof a)));
     close(s1);
@@ -981,9 +982,9 @@ static void c_listen_accept(void)
         getint(ls, SOL_SOCKET, SO_ACCEPTCONN, &acc_l);
         getint(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc_c);
         emit("family=%s addrlen=%u from_peer=%s", a.sin_family == AF_INET ? "AF_INET" : "?",
-             (unsigned)len, yn(a.sin_addr.s_addr == g_peer_ip.s_addr));
+             (unsigned)len, yesno(a.sin_addr.s_addr == g_peer_ip.s_addr));
         emit("acceptconn=%d/%d nonblock=%s state=%s", acc_l, acc_c,
-             yn(fcntl(fd, F_GETFL) & O_NONBLOCK), tcpi_state(fd));
+             yesno(fcntl(fd, F_GETFL) & O_NONBLOCK), tcpi_state(fd));
         char line[64];
         int n = peer_read_line(fd, line, sizeof line); /* the peer then waits for EOF */
         emit("hello=%s", n == 0 ? line : "none");
@@ -1014,8 +1015,8 @@ static void c_accept4_nonblock(void)
     int fd = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     emit("accept4=%s", fd < 0 ? R(fd) : "fd");
     if (fd >= 0) {
-        emit("nonblock=%s cloexec=%s", yn(fcntl(fd, F_GETFL) & O_NONBLOCK),
-             yn(fcntl(fd, F_GETFD) & FD_CLOEXEC));
+        emit("nonblock=%s cloexec=%s", yesno(fcntl(fd, F_GETFL) & O_NONBLOCK),
+             yesno(fcntl(fd, F_GETFD) & FD_CLOEXEC));
         int n = wait_inq(fd, 6, 3000);
         char b[16];
         emit("inq=%d recv=%s", n, R(recv(fd, b, sizeof b, 0)));
@@ -1134,7 +1135,7 @@ static void c_msg_dontwait(void)
         return;
     char b[16];
     emit("recv=%s", R(recv(fd, b, sizeof b, MSG_DONTWAIT)));
-    emit("still_blocking=%s", yn(!(fcntl(fd, F_GETFL) & O_NONBLOCK)));
+    emit("still_blocking=%s", yesno(!(fcntl(fd, F_GETFL) & O_NONBLOCK)));
     close(fd);
 }
 
@@ -1178,9 +1179,9 @@ static void c_fstat_issock(void)
         return;
     struct stat st;
     emit("fstat=%s", R(fstat(fd, &st)));
-    emit("issock=%s", yn(S_ISSOCK(st.st_mode)));
+    emit("issock=%s", yesno(S_ISSOCK(st.st_mode)));
     int u = tcp_socket(0);
-    emit("unconnected_issock=%s", yn(fstat(u, &st) == 0 && S_ISSOCK(st.st_mode)));
+    emit("unconnected_issock=%s", yesno(fstat(u, &st) == 0 && S_ISSOCK(st.st_mode)));
     close(u);
     close(fd);
 }
@@ -1285,8 +1286,8 @@ static void c_sock_peer_names(void)
     emit("family=%s/%s len=%u/%u", l.sin_family == AF_INET ? "AF_INET" : "?",
          p.sin_family == AF_INET ? "AF_INET" : "?", (unsigned)ll, (unsigned)pl);
     emit("local_port_nonzero=%s local_addr_nonzero=%s peer_port_ok=%s peer_addr_ok=%s",
-         yn(l.sin_port != 0), yn(l.sin_addr.s_addr != 0), yn(ntohs(p.sin_port) == g_port),
-         yn(p.sin_addr.s_addr == g_peer_ip.s_addr));
+         yesno(l.sin_port != 0), yesno(l.sin_addr.s_addr != 0), yesno(ntohs(p.sin_port) == g_port),
+         yesno(p.sin_addr.s_addr == g_peer_ip.s_addr));
     /* a short buffer: truncated, length still the full 16 */
     struct sockaddr_in small;
     socklen_t sl = 4;
@@ -1419,7 +1420,7 @@ static void c_shutdown_wr(void)
     unsigned sum = 0;
     if (n >= 0)
         sscanf(line, "%zu %x", &got, &sum);
-    emit("peer_got=%zu match=%s", got, yn(sum == pattern_cksum(1000, 2)));
+    emit("peer_got=%zu match=%s", got, yesno(sum == pattern_cksum(1000, 2)));
     char b[4];
     emit("recv=%s", R(recv(fd, b, sizeof b, 0)));
     close(fd);
@@ -1901,28 +1902,28 @@ static void c_threads_reader_writer(void)
     pthread_join(w, NULL);
     pthread_join(r, NULL);
     errno = s.err; /* the reader's errno: errno is per thread */
-    emit("last=%s got=%zu match=%s", R(s.last), s.got, yn(s.sum == pattern_cksum(MB, 4)));
+    emit("last=%s got=%zu match=%s", R(s.last), s.got, yesno(s.sum == pattern_cksum(MB, 4)));
     close(fd);
 }
 
 struct blocked_reader {
     int fd;
-    volatile int entering;
-    pid_t tid;
+    atomic_int entering;   /* the reader is about to call recv */
+    atomic_int done;       /* recv has returned */
+    atomic_int tid;
     long r;
     int err;
-    int64_t done_ns;
 };
 
 static void *blocked_reader_thread(void *arg)
 {
     struct blocked_reader *b = arg;
     char buf[16];
-    b->tid = (pid_t)syscall(SYS_gettid);
-    __atomic_store_n(&b->entering, 1, __ATOMIC_SEQ_CST);
+    atomic_store(&b->tid, (int)syscall(SYS_gettid));
+    atomic_store(&b->entering, 1);
     b->r = recv(b->fd, buf, sizeof buf, 0);
     b->err = errno;
-    b->done_ns = now_ns();
+    atomic_store(&b->done, 1);
     return NULL;
 }
 
@@ -1949,19 +1950,22 @@ static void c_threads_shutdown_wakes_recv(void)
     if (fd < 0)
         return;
     struct blocked_reader b = {.fd = fd};
+    atomic_init(&b.entering, 0);
+    atomic_init(&b.done, 0);
+    atomic_init(&b.tid, 0);
     pthread_t t;
     pthread_create(&t, NULL, blocked_reader_thread, &b);
     int64_t t0 = now_ns();
-    while (!__atomic_load_n(&b.entering, __ATOMIC_SEQ_CST) && ms_since(t0) < 2000)
+    while (!atomic_load(&b.entering) && ms_since(t0) < 2000)
         poll(NULL, 0, 1);
-    while (!thread_sleeping(b.tid) && ms_since(t0) < 2000)
+    while (!thread_sleeping((pid_t)atomic_load(&b.tid)) && ms_since(t0) < 2000)
         poll(NULL, 0, 1);
     int64_t ts = now_ns();
     emit("shutdown=%s", R(shutdown(fd, SHUT_RD)));
     /* bounded join: if the reader is not woken, shut the socket fully */
     int woken = 0;
     while (ms_since(ts) < 3000) {
-        if (__atomic_load_n(&b.done_ns, __ATOMIC_SEQ_CST)) {
+        if (atomic_load(&b.done)) {
             woken = 1;
             break;
         }
@@ -1971,7 +1975,7 @@ static void c_threads_shutdown_wakes_recv(void)
         shutdown(fd, SHUT_RDWR);
     pthread_join(t, NULL);
     errno = b.err;
-    emit("recv=%s woken_within_3s=%s", R(b.r), yn(woken));
+    emit("recv=%s woken_within_3s=%s", R(b.r), yesno(woken));
     close(fd);
 }
 
@@ -2097,8 +2101,8 @@ static void c_loopback(void)
     uint32_t sum;
     long last = read_to_eof(fd, &got, &sum);
     pthread_join(t, NULL);
-    emit("down=%zu/%s up=%ld/%zu/%s last=%s", got, yn(sum == pattern_cksum(65536, 7)), up,
-         s.got, yn(s.sum == pattern_cksum(65536, 8)), R(last));
+    emit("down=%zu/%s up=%ld/%zu/%s last=%s", got, yesno(sum == pattern_cksum(65536, 7)), up,
+         s.got, yesno(s.sum == pattern_cksum(65536, 8)), R(last));
     close(fd);
     close(ls);
 }
