@@ -1318,7 +1318,7 @@ static void c_sockopt_identity(void)
              d == AF_INET ? "AF_INET" : "?", p == IPPROTO_TCP ? "IPPROTO_TCP" : "?", a);
     }
     int v = 0;
-    socklen_t len = 1; /* Linux: a short optlen for an int option is EINVAL? no: it copies */
+    socklen_t len = 1; /* Linux: a short optlen for an int option: 0, truncated to 1 byte */
     int r = getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len);
     emit("short_optlen=%s len=%u", R(r), (unsigned)len);
     if (ls >= 0)
@@ -2108,6 +2108,153 @@ static void c_loopback(void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Cases: descriptors, more options                                         */
+/* ------------------------------------------------------------------------ */
+
+/* dup makes an alias: closing the original sends no FIN while the dup is open
+ * (the peer counts all 2000 bytes, half sent on each fd). */
+static void c_dup_alias(void)
+{
+    int fd = peer_conn("sink");
+    if (fd < 0)
+        return;
+    uint8_t buf[2000];
+    pattern_fill(buf, sizeof buf, 0, 6);
+    write_all(fd, buf, 1000);
+    int d = dup(fd);
+    emit("dup=%s", d < 0 ? R(d) : "fd");
+    emit("close_orig=%s", R(close(fd)));
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    emit("getpeername_dup=%s", R(getpeername(d, (struct sockaddr *)&a, &len)));
+    emit("send_dup=%s", R(send(d, buf + 1000, 1000, MSG_NOSIGNAL)));
+    shutdown(d, SHUT_WR);
+    char line[128];
+    size_t got = 0;
+    unsigned sum = 0;
+    if (read_reply(d, line, sizeof line) >= 0)
+        sscanf(line, "%zu %x", &got, &sum);
+    emit("peer_got=%zu match=%s", got, yesno(sum == cksum_add(CKSUM_INIT, buf, sizeof buf)));
+    close(d);
+}
+
+/* Linux epoll registers (file, fd number): after dup + close of the
+ * registered fd the entry lives on and still reports; EPOLL_CTL_DEL by the
+ * closed number is EBADF, by the dup's number ENOENT. */
+static void c_epoll_dup_close(void)
+{
+    int fd = peer_conn("echo");
+    if (fd < 0)
+        return;
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 7};
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    int d = dup(fd);
+    close(fd);
+    echo_bytes(d, 10, 0);
+    struct epoll_event out[2];
+    int n = epoll_wait(ep, out, 2, 2000);
+    emit("wait=%s data=%u", R(n), n > 0 ? out[0].data.u32 : 0);
+    emit("del_closed=%s", R(epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL)));
+    emit("del_dup=%s", R(epoll_ctl(ep, EPOLL_CTL_DEL, d, NULL)));
+    close(d);
+    n = epoll_wait(ep, out, 2, 0);
+    emit("after_last_close=%s", R(n));
+    close(ep);
+}
+
+/* Non-blocking send to a peer that never reads: EAGAIN once the buffers are
+ * full. The first EAGAIN is not the end (ACKs of data in flight free send
+ * space until the peer's window closes), so fill again whenever POLLOUT comes
+ * back; once the peer's window is zero and our buffer full, EAGAIN holds and
+ * POLLOUT stays off. */
+static void c_send_nonblock_eagain(void)
+{
+    int fd = peer_conn("noread");
+    if (fd < 0)
+        return;
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    static uint8_t buf[65536];
+    long r = 0;
+    int e = 0;
+    unsigned ev = POLLOUT;
+    for (int round = 0; round < 50 && (ev & POLLOUT); round++) {
+        r = 0;
+        for (int i = 0; i < 4000 && r >= 0; i++)
+            r = send(fd, buf, sizeof buf, MSG_NOSIGNAL);
+        e = errno;
+        ev = wait_fd(fd, POLLOUT, 200);
+    }
+    errno = e;
+    emit("last_send=%s", R(r));
+    emit("pollout=%s", pollbits(ev));
+    peer_rst_close(fd);
+}
+
+/* Keepalive options: SO_KEEPALIVE off by default, the TCP_KEEP* defaults
+ * (the sysctls: 7200 s, 75 s, 9), and the values set read back. */
+static void c_keepalive_opts(void)
+{
+    int fd = peer_conn("sink");
+    if (fd < 0)
+        return;
+    int ka = -1, idle = -1, intvl = -1, cnt = -1;
+    getint(fd, SOL_SOCKET, SO_KEEPALIVE, &ka);
+    getint(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle);
+    getint(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl);
+    getint(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt);
+    emit("default=%d/%d/%d/%d", ka, idle, intvl, cnt);
+    emit("set=%s", R(setint(fd, SOL_SOCKET, SO_KEEPALIVE, 1)));
+    emit("%s", R(setint(fd, IPPROTO_TCP, TCP_KEEPIDLE, 30)));
+    emit("%s", R(setint(fd, IPPROTO_TCP, TCP_KEEPINTVL, 5)));
+    emit("%s", R(setint(fd, IPPROTO_TCP, TCP_KEEPCNT, 3)));
+    getint(fd, SOL_SOCKET, SO_KEEPALIVE, &ka);
+    getint(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle);
+    getint(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl);
+    getint(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt);
+    emit("now=%d/%d/%d/%d", ka, idle, intvl, cnt);
+    emit("idle0=%s", R(setint(fd, IPPROTO_TCP, TCP_KEEPIDLE, 0)));
+    close(fd);
+}
+
+/* SO_RCVBUF/SO_SNDBUF: Linux stores twice the value asked for (under the
+ * rmem_max/wmem_max caps); SO_REUSEADDR reads back 0/1. */
+static void c_sockopt_bufsize(void)
+{
+    int fd = tcp_socket(0);
+    int v = -1;
+    emit("rcvbuf_set=%s", R(setint(fd, SOL_SOCKET, SO_RCVBUF, 50000)));
+    getint(fd, SOL_SOCKET, SO_RCVBUF, &v);
+    emit("rcvbuf=%d", v);
+    emit("sndbuf_set=%s", R(setint(fd, SOL_SOCKET, SO_SNDBUF, 60000)));
+    getint(fd, SOL_SOCKET, SO_SNDBUF, &v);
+    emit("sndbuf=%d", v);
+    getint(fd, SOL_SOCKET, SO_REUSEADDR, &v);
+    emit("reuseaddr_default=%d", v);
+    setint(fd, SOL_SOCKET, SO_REUSEADDR, 5);
+    getint(fd, SOL_SOCKET, SO_REUSEADDR, &v);
+    emit("reuseaddr_set5=%d", v);
+    emit("unknown_opt=%s", R(setint(fd, IPPROTO_TCP, 9999, 1)));
+    close(fd);
+}
+
+/* connect with bad arguments: a short address length EINVAL, an AF_INET6
+ * address on an AF_INET socket EAFNOSUPPORT, a NULL address EFAULT. */
+static void c_connect_bad_args(void)
+{
+    int fd = tcp_socket(0);
+    struct sockaddr_in a = peer_sa(g_port);
+    emit("short_len=%s", R(connect(fd, (struct sockaddr *)&a, 8)));
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)g_port)};
+    emit("inet6=%s", R(connect(fd, (struct sockaddr *)&a6, sizeof a6)));
+    emit("null=%s", R(connect(fd, NULL, sizeof a)));
+    emit("state=%s", tcpi_state(fd));
+    /* the socket is still usable */
+    emit("connect=%s", R(connect(fd, (struct sockaddr *)&a, sizeof a)));
+    close(fd);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Case table, watchdog, main                                               */
 /* ------------------------------------------------------------------------ */
 
@@ -2181,6 +2328,12 @@ static const struct case_def cases[] = {
     {"enotsock_pipe", c_enotsock_pipe},
     {"fstat_issock", c_fstat_issock},
     {"loopback", c_loopback},
+    {"dup_alias", c_dup_alias},
+    {"epoll_dup_close", c_epoll_dup_close},
+    {"send_nonblock_eagain", c_send_nonblock_eagain},
+    {"keepalive_opts", c_keepalive_opts},
+    {"sockopt_bufsize", c_sockopt_bufsize},
+    {"connect_bad_args", c_connect_bad_args},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
