@@ -1389,7 +1389,7 @@ static void c_so_sndtimeo(void)
 /* TCP_INFO tcpi_state: ESTABLISHED, then CLOSE_WAIT after the peer's FIN. */
 static void c_tcp_info_state(void)
 {
-    int fd = peer_conn("hold 300");
+    int fd = peer_conn("hold 1000"); /* the first state is read well before the FIN */
     if (fd < 0)
         return;
     emit("connected=%s", tcpi_state(fd));
@@ -1443,10 +1443,12 @@ static void c_shutdown_rd(void)
     close(fd);
 }
 
-/* Second shutdown calls and shutdown(SHUT_RDWR) on a connected socket. */
+/* Second shutdown calls and shutdown(SHUT_RDWR) on a connected socket: all 0
+ * while the connection is in FIN-WAIT (the peer stays silent: a peer that
+ * answered our FIN would move us to TIME-WAIT, where shutdown is ENOTCONN). */
 static void c_shutdown_twice(void)
 {
-    int fd = peer_conn("sink");
+    int fd = peer_conn("hold 3000");
     if (fd < 0)
         return;
     emit("wr=%s", R(shutdown(fd, SHUT_WR)));
