@@ -24,6 +24,13 @@
 #     --case-timeout S     bound on one case's client process (default 40)
 #     --max-minutes M      bound on the whole run (default 20)
 #
+# Example, with the testbed up (scripts/testbed up) and a release build:
+#   tests/app/run_semantics.sh --joyride "build/release/tools/joyride/joyride run --" \
+#     --peer 198.18.0.2 --peer-netns jr-linux --client-netns jr-joyride \
+#     --expect-differ tests/app/semantics_expect_differ.txt
+# Relative paths (the --joyride command, --build-dir, --out) are taken from the
+# repository root: the script changes there first.
+#
 # Each case runs in its own client process (a hang or crash costs one case, not the
 # rest). The last line is "N passed, N failed"; exit 1 on any unexpected difference,
 # 2 if the harness itself could not run.
@@ -31,7 +38,7 @@
 # The namespaces jrs-a/jrs-b and every process this script starts (by pid) are removed
 # on every exit path. Nothing here touches the root namespace's links.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 
 readonly NS_A=jrs-a NS_B=jrs-b
 readonly IP_A=198.18.10.1 IP_B=198.18.10.2
@@ -66,7 +73,7 @@ while [ $# -gt 0 ]; do
     --expect-differ) expect_file="$2"; shift 2 ;;
     --case-timeout) case_timeout="$2"; shift 2 ;;
     --max-minutes) max_minutes="$2"; shift 2 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -122,7 +129,8 @@ make_netns() {
   ip netns del "$NS_A" 2>/dev/null || true
   ip netns del "$NS_B" 2>/dev/null || true
   made_netns=1
-  ip netns add "$NS_A" && ip netns add "$NS_B" || die "ip netns add failed"
+  ip netns add "$NS_A" || die "ip netns add failed"
+  ip netns add "$NS_B" || die "ip netns add failed"
   ip link add "$NS_A" netns "$NS_A" type veth peer name "$NS_B" netns "$NS_B" ||
     die "veth failed"
   ip -n "$NS_A" addr add "$IP_A/24" dev "$NS_A"
