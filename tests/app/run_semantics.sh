@@ -73,7 +73,7 @@ while [ $# -gt 0 ]; do
     --expect-differ) expect_file="$2"; shift 2 ;;
     --case-timeout) case_timeout="$2"; shift 2 ;;
     --max-minutes) max_minutes="$2"; shift 2 ;;
-    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
