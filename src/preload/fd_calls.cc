@@ -10,6 +10,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "control_call.h"
 #include "debug_log.h"
 #include "epoll_calls.h"
 #include "fallback.h"
@@ -106,13 +109,17 @@ int joyride_ioctl(int fd, const FdInfo& info, unsigned long request, void* arg) 
     case FIONREAD: {  // == SIOCINQ
       if (arg == nullptr) return -EFAULT;
       if (s.listening.load()) return -EINVAL;
-      *static_cast<int*>(arg) = static_cast<int>(rx_available(s));
+      const uint64_t queued = rx_available(s) + s.shared().rx_in_stack.load(std::memory_order_relaxed);
+      *static_cast<int*>(arg) = static_cast<int>(std::min<uint64_t>(queued, INT32_MAX));
       return 0;
     }
-    case SIOCOUTQ: {  // == TIOCOUTQ; only the bytes still in our FIFO are known here
+    case SIOCOUTQ: {  // == TIOCOUTQ: unsent or unacknowledged, in our FIFO and in the stack
       if (arg == nullptr) return -EFAULT;
       if (s.listening.load()) return -EINVAL;
-      *static_cast<int*>(arg) = static_cast<int>(service().geometry().fifo_bytes - tx_space(s));
+      const CallAnswer a = socket_call(s, ipc::CallOp::kQueues);
+      if (a.result < 0) return static_cast<int>(a.result);
+      const uint64_t queued = service().geometry().fifo_bytes - tx_space(s) + static_cast<uint64_t>(a.out[0]);
+      *static_cast<int*>(arg) = static_cast<int>(std::min<uint64_t>(queued, INT32_MAX));
       return 0;
     }
     default: {

@@ -144,6 +144,13 @@ void AppSession::serve_call(ipc::CallSlot& c, base::Instant now) {
     case ipc::CallOp::kTcpInfo:
       result = call_tcp_info(*s, c);
       break;
+    case ipc::CallOp::kQueues: {
+      auto info = tcp.info(s->socket);
+      c.out[0] = info ? static_cast<int64_t>(info->send_queued) : 0;
+      c.out[1] = info ? static_cast<int64_t>(info->recv_queued) : 0;
+      result = 0;
+      break;
+    }
     case ipc::CallOp::kTakeError: {
       int err = s->pending_error;
       if (err != 0) {
@@ -248,8 +255,14 @@ int64_t AppSession::call_set_option(Slot& s, const Request& req, base::Instant n
       case SO_REUSEADDR: ok = tcp.set_reuse_addr(s.socket, on); if (ok) s.reuse_addr = on; break;
       case SO_KEEPALIVE: ok = tcp.set_keepalive(s.socket, on, now); if (ok) s.keepalive = on; break;
       // Linux doubles the value for its bookkeeping overhead; getsockopt shows that.
-      case SO_RCVBUF: ok = tcp.set_rcvbuf(s.socket, static_cast<size_t>(std::clamp<int64_t>(v, 0, 1 << 30)) * 2); break;
-      case SO_SNDBUF: ok = tcp.set_sndbuf(s.socket, static_cast<size_t>(std::clamp<int64_t>(v, 0, 1 << 30)) * 2); break;
+      case SO_RCVBUF:
+        ok = tcp.set_rcvbuf(s.socket, static_cast<size_t>(std::clamp<int64_t>(v, 0, 1 << 30)) * 2);
+        if (ok) s.rcvbuf_set = static_cast<int32_t>(std::clamp<int64_t>(v, 0, 1 << 30) * 2);
+        break;
+      case SO_SNDBUF:
+        ok = tcp.set_sndbuf(s.socket, static_cast<size_t>(std::clamp<int64_t>(v, 0, 1 << 30)) * 2);
+        if (ok) s.sndbuf_set = static_cast<int32_t>(std::clamp<int64_t>(v, 0, 1 << 30) * 2);
+        break;
       case SO_LINGER:
         ok = tcp.set_linger(s.socket, on, base::Duration::seconds(std::clamp<int64_t>(req.args[3], 0, 1 << 20)));
         if (ok) {
@@ -304,8 +317,9 @@ int64_t AppSession::call_get_option(Slot& s, const Request& req, ipc::CallSlot& 
     switch (name) {
       case SO_REUSEADDR: v = s.reuse_addr; break;
       case SO_KEEPALIVE: v = s.keepalive; break;
-      case SO_RCVBUF: v = info ? static_cast<int64_t>(info->rcvbuf) : 0; break;
-      case SO_SNDBUF: v = info ? static_cast<int64_t>(info->sndbuf) : 0; break;
+      // Before the connection has buffers, what was set (doubled, as Linux shows it).
+      case SO_RCVBUF: v = info && info->rcvbuf != 0 ? static_cast<int64_t>(info->rcvbuf) : s.rcvbuf_set; break;
+      case SO_SNDBUF: v = info && info->sndbuf != 0 ? static_cast<int64_t>(info->sndbuf) : s.sndbuf_set; break;
       case SO_LINGER: v = s.linger_on; out.out[1] = s.linger_seconds; break;
       default: return -ENOPROTOOPT;
     }

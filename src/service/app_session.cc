@@ -205,8 +205,18 @@ void AppSession::publish_flags(uint32_t index, Slot& s) {
     if ((ready & core::kError) || s.pending_error != 0) f |= ipc::kError;
     if (ready & core::kHangup) f |= ipc::kHangup;
     if (s.pending_error == ECONNRESET) f |= ipc::kReset;
+    // A connection that ended (reset, or closed both ways) is shut both ways, as
+    // Linux's tcp_done sets sk_shutdown: POLLRDHUP and POLLHUP with the error.
+    if (state == TcpState::kClosed && s.ever_connected) f |= ipc::kRdEof | ipc::kWrClosed | ipc::kHangup;
   }
   ipc::SocketShared& sh = shared(index);
+  if (s.ever_connected) {
+    // FIONREAD sees what the stack still holds (the app adds its FIFO).
+    if (auto info = tcp.info(s.socket)) {
+      sh.rx_in_stack.store(static_cast<uint32_t>(std::min<size_t>(info->recv_queued, UINT32_MAX)),
+                           std::memory_order_relaxed);
+    }
+  }
   if (f != s.flags) {
     sh.error.store(s.pending_error, std::memory_order_relaxed);
     sh.flags.store(f, std::memory_order_release);
@@ -300,6 +310,7 @@ int64_t AppSession::open_slot(core::SocketId socket) {
   sh.tx.tail.store(0, std::memory_order_relaxed);
   sh.tx.head.store(0, std::memory_order_relaxed);
   sh.error.store(0, std::memory_order_relaxed);
+  sh.rx_in_stack.store(0, std::memory_order_relaxed);
   sh.generation.store(generation, std::memory_order_relaxed);
   sh.flags.store(ipc::kOpen, std::memory_order_release);
   ++open_sockets_;

@@ -73,6 +73,8 @@ enum class CallOp : uint32_t {
   kPeerName,     // addr = remote endpoint or -ENOTCONN
   kTcpInfo,      // payload = struct tcp_info (Linux layout), out[0] = its length
   kTakeError,    // result = pending socket error (positive errno) or 0; clears it
+  kQueues,       // out[0] = bytes the stack holds unsent or unacknowledged (SIOCOUTQ
+                 // adds the tx FIFO), out[1] = received bytes it holds (FIONREAD)
   kCount,
 };
 
@@ -138,6 +140,9 @@ struct alignas(kCacheLine) SocketShared {
   std::atomic<uint32_t> flags;       // service: SocketFlag bits
   std::atomic<int32_t> error;        // service: the errno behind kError/kRefused/kReset
   std::atomic<uint32_t> pad;
+  // Service: received bytes the stack still holds because the rx FIFO was full
+  // (FIONREAD = rx FIFO + rx_in_stack), republished with every rx move.
+  std::atomic<uint32_t> rx_in_stack;
   FifoIndices rx;  // service produces (tail), app consumes (head)
   FifoIndices tx;  // app produces (tail), service consumes (head)
 };

@@ -136,6 +136,7 @@ class AppSession {
     int32_t linger_seconds = 0;
     int32_t keep_idle = 7200, keep_interval = 75, keep_count = 9;  // Linux's defaults
     int32_t user_timeout_ms = 0;
+    int32_t rcvbuf_set = 0, sndbuf_set = 0;  // SO_RCVBUF/SO_SNDBUF as set (doubled)
   };
 
   void serve_calls(base::Instant now);
