@@ -16,6 +16,9 @@ packages=(
   python3-scapy                     # the interop tests' malformed-frame burst
   iperf3                            # bench/net: the Linux-to-Linux baseline
   zlib1g-dev                        # crc32 of the discard service's stream
+  # Unmodified programs run over Joyride in the application tests (tests/app) and the
+  # main job: a web server, a database, clients and benchmarks.
+  nginx-light redis-server redis-tools curl socat sockperf strace
 )
 
 missing=()
@@ -28,5 +31,16 @@ echo "installing: ${missing[*]}"
 sudo_cmd=()
 [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
 export DEBIAN_FRONTEND=noninteractive
+# Installing nginx or redis must not start them on this machine (their tests start
+# them inside the test namespaces): a policy-rc.d that refuses, only for this install.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+  "${sudo_cmd[@]}" chmod +x "$policy"
+  made_policy=1
+fi
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ "$made_policy" = 1 ] && "${sudo_cmd[@]}" rm -f "$policy"
+true

@@ -6,6 +6,9 @@
 #   4. joyride-sim scenarios end to end, checked by their exit status
 #   5. interop: the Linux kernel against joyrided on a veth through net_af_xdp,
 #      net_af_packet and net_tap, then two joyrided over net_memif
+#   6. applications: the socket-semantics suite natively and under `joyride run`,
+#      compared; unmodified Debian programs (curl, nginx, iperf3, redis, sockperf,
+#      socat) under `joyride run` against Linux; a hostile app; SIGKILL mid-transfer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,5 +45,9 @@ echo "== interop: Linux against joyrided over af_xdp, af_packet and tap; joyride
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs" --target joyrided joyride
 bash tests/interop/run.sh
+
+echo "== applications under joyride run against Linux"
+cmake --build --preset release -j "$jobs" --target joyrided joyride joyride_preload joyride_hostile_app
+bash tests/app/run.sh
 
 echo "== all tests passed"

@@ -31,6 +31,9 @@ trap cleanup EXIT
 LX=(ip netns exec jr-linux)
 JR=(ip netns exec jr-joyride)
 run_jr() { "${JR[@]}" "$joyride" run -- "$@"; }
+# In the background (`spawn_jr ... &`): exec, so $! is the program's own pid (ip
+# netns exec and joyride run exec too) and killing it kills the program.
+spawn_jr() { exec "${JR[@]}" "$joyride" run -- "$@"; }
 
 check() {  # check NAME COMMAND... : passes when COMMAND exits 0
   local name="$1"
@@ -101,7 +104,7 @@ EOF
 }
 check iperf3_client_send iperf_client
 check iperf3_client_receive iperf_client -R
-run_jr iperf3 -s -4 -1 -p 5202 >"$work/iperf-server.log" 2>&1 &
+spawn_jr iperf3 -s -4 -1 -p 5202 >"$work/iperf-server.log" 2>&1 &
 pids+=($!)
 iperf_server() {
   for _ in $(seq 1 50); do
@@ -113,7 +116,7 @@ iperf_server() {
 check iperf3_server_for_linux iperf_server
 
 # ---- redis-server under Joyride, redis-benchmark from Linux, redis-cli on loopback --
-run_jr redis-server --port 6379 --bind 0.0.0.0 --save "" --appendonly no --protected-mode no \
+spawn_jr redis-server --port 6379 --bind 0.0.0.0 --save "" --appendonly no --protected-mode no \
   --daemonize no >"$work/redis.log" 2>&1 &
 pids+=($!)
 redis_ready() {
@@ -146,7 +149,7 @@ head -c 5000000 /dev/urandom >"$work/relay.in"
 "${LX[@]}" socat -u TCP-LISTEN:7002,reuseaddr "OPEN:$work/relay.out,creat,trunc" &
 pids+=($!)
 wait_listen jr-linux 7002
-run_jr timeout 60 socat -u TCP-LISTEN:7001,reuseaddr TCP:198.18.0.2:7002 >"$work/socat.log" 2>&1 &
+spawn_jr timeout 60 socat -u TCP-LISTEN:7001,reuseaddr TCP:198.18.0.2:7002 >"$work/socat.log" 2>&1 &
 pids+=($!)
 relay_check() {
   for _ in $(seq 1 50); do
@@ -162,6 +165,82 @@ relay_check() {
   return 1
 }
 check socat_relay_5MB relay_check
+
+# ---- fallback to the kernel: loopback with the service up, everything without it --
+/usr/bin/python3 -c 'import sys; open(sys.argv[1], "w").write("kernel says hi\n")' "$work/www/hello.txt"
+"${JR[@]}" /usr/bin/python3 -m http.server 8099 --bind 127.0.0.1 --directory "$work/www" >/dev/null 2>&1 &
+pids+=($!)
+wait_listen jr-joyride 8099
+check fallback_loopback_with_service bash -c "$(printf '%q ' "${JR[@]}" "$joyride") run -- timeout 10 curl -sS http://127.0.0.1:8099/hello.txt | grep -q 'kernel says hi'"
+check fallback_no_service bash -c "$(printf '%q ' "${JR[@]}" "$joyride") run --service /run/joyride-nowhere.sock -- timeout 10 curl -sS http://127.0.0.1:8099/hello.txt | grep -q 'kernel says hi'"
+
+# ---- a hostile application while another one moves 50 MB: nothing lost ------------
+head -c 50000000 /dev/urandom >"$work/big"
+big_hash="$(sha256sum <"$work/big" | cut -d' ' -f1)"
+"${LX[@]}" socat -u "OPEN:$work/big" TCP-LISTEN:7010,reuseaddr &
+pids+=($!)
+wait_listen jr-linux 7010
+"${LX[@]}" socat -u TCP-LISTEN:7011,reuseaddr,fork OPEN:/dev/null &
+pids+=($!)
+wait_listen jr-linux 7011
+hostile_check() {
+  run_jr timeout 60 socat -u TCP:198.18.0.2:7010 STDOUT | sha256sum | cut -d' ' -f1 >"$work/big.hash" &
+  local transfer=$!
+  "${JR[@]}" timeout 60 "$root/build/release/tests/joyride_hostile_app" /run/joyride/joyrided.sock 198.18.0.2 7011
+  local hostile=$?
+  wait "$transfer"
+  [ "$(cat "$work/big.hash")" = "$big_hash" ] || { echo "the other application's 50 MB arrived damaged"; return 1; }
+  echo "the other application's 50 MB arrived intact"
+  return "$hostile"
+}
+check hostile_app_refused_others_unharmed hostile_check
+
+# ---- SIGKILL mid-transfer: connections close as Linux closes a dead process's ------
+# A receiver killed with unread data: the Linux sender sees a reset. A sender
+# killed with data queued: the Linux receiver gets an intact prefix of the stream,
+# then EOF (what was queued is still delivered).
+# Then joyrided has forgotten both applications.
+kill_check() {
+  "${LX[@]}" socat -u /dev/zero TCP-LISTEN:7020,reuseaddr >"$work/k1.log" 2>&1 &
+  local sender=$!
+  "${LX[@]}" socat -u TCP-LISTEN:7021,reuseaddr "OPEN:$work/k2.out,creat,trunc" >"$work/k2.log" 2>&1 &
+  local receiver=$!
+  wait_listen jr-linux 7020 && wait_listen jr-linux 7021 || return 1
+  # The reader stops reading (SIGSTOP) so unread data piles up, then dies.
+  spawn_jr socat -u TCP:198.18.0.2:7020 /dev/null &
+  local reader=$!
+  spawn_jr socat -u /dev/zero TCP:198.18.0.2:7021 &  # endless: killed mid-stream
+  local writer=$!
+  for _ in $(seq 1 50); do
+    [ -s "$work/k2.out" ] && break
+    sleep 0.1
+  done
+  kill -STOP "$reader"
+  kill -KILL "$reader" "$writer"
+  wait "$reader" "$writer" 2>/dev/null
+  local ok=0
+  timeout 20 tail --pid="$sender" -f /dev/null || { echo "the Linux sender did not see the reset"; ok=1; kill "$sender"; }
+  grep -qi "reset" "$work/k1.log" || { echo "sender's end: $(cat "$work/k1.log")"; ok=1; }
+  timeout 20 tail --pid="$receiver" -f /dev/null || { echo "the Linux receiver got no EOF"; ok=1; kill "$receiver"; }
+  local got
+  got="$(stat -c %s "$work/k2.out")"
+  [ "$got" -gt 0 ] && cmp -s -n "$got" /dev/zero "$work/k2.out" ||
+    { echo "the receiver's $got bytes are not the stream's prefix"; ok=1; }
+  echo "receiver got a clean prefix of $got bytes"
+  # The killed socats, as applications (a row of the table) or socket owners.
+  local dead_re='^ +[0-9]+ +[0-9]+ +[0-9]+ +socat |,socat\)'
+  for _ in $(seq 1 100); do
+    "$joyride" stat | grep -qE "$dead_re" || break
+    sleep 0.1
+  done
+  if "$joyride" stat | grep -qE "$dead_re"; then
+    echo "joyrided still holds the dead applications:"
+    "$joyride" stat | sed -n '/^Applications/,/^Built-in/p'
+    ok=1
+  fi
+  return "$ok"
+}
+check sigkill_mid_transfer kill_check
 
 echo "== joyride stat (applications)"
 "$joyride" stat | sed -n '/^Applications/,/^Built-in/p' | head -40
