@@ -57,6 +57,10 @@ struct AppSocket {
   std::atomic<int> twin_to_close{-1};
   // accept() alternates which side it asks first, so neither queue starves.
   std::atomic<uint32_t> accept_turn{0};
+  // Bumped each time kAccept found the Joyride queue empty: readable again after
+  // that is a new connection, which EPOLLET must report (the region has no
+  // per-connection count for a listener, and its flags may never have dropped).
+  std::atomic<uint32_t> accept_drained{0};
 
   // Each direction has its own lock, held only while copying (never while a thread
   // sleeps), so a close or shutdown from another thread always gets through.

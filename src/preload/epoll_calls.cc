@@ -46,6 +46,7 @@ struct EpollMember {
   uint32_t last_events = 0;
   uint64_t last_rx_tail = 0;
   uint64_t last_tx_head = 0;
+  uint32_t last_drained = 0;  // a listener's accept_drained then
 };
 
 // Never freed (a thread racing close(epfd) reads valid memory); reused after close.
@@ -196,15 +197,19 @@ int reported_at(uint32_t id) {
 }
 
 // EPOLLET on the Joyride side: a new edge is a new bit, or new bytes (freed space)
-// with the same bits. Updates the member's memory.
+// with the same bits, or a listener readable again after its queue was found empty.
+// Updates the member's memory.
 bool joyride_edge(EpollMember& m, const AppSocket& s, uint32_t ready) {
   const uint64_t rx_tail = s.shared().rx.tail.load(std::memory_order_acquire);
   const uint64_t tx_head = s.shared().tx.head.load(std::memory_order_acquire);
+  const uint32_t drained = s.accept_drained.load(std::memory_order_acquire);
   const bool edge = (ready & ~m.last_events) != 0 || ((ready & EPOLLIN) != 0 && rx_tail != m.last_rx_tail) ||
-                    ((ready & EPOLLOUT) != 0 && tx_head != m.last_tx_head);
+                    ((ready & EPOLLOUT) != 0 && tx_head != m.last_tx_head) ||
+                    ((ready & EPOLLIN) != 0 && drained != m.last_drained);
   m.last_events = ready;
   m.last_rx_tail = rx_tail;
   m.last_tx_head = tx_head;
+  m.last_drained = drained;
   return edge;
 }
 

@@ -174,6 +174,7 @@ int joyride_connect(int fd, const FdInfo& info, const sockaddr* addr, socklen_t 
 // One kAccept on the Joyride queue: the new fd, or -EAGAIN when the queue is empty.
 int accept_from_joyride(AppSocket& s, sockaddr* addr, socklen_t* len, int flags) {
   const CallAnswer r = socket_call(s, ipc::CallOp::kAccept);
+  if (r.result == -EAGAIN) s.accept_drained.fetch_add(1, std::memory_order_release);
   if (r.result < 0) return static_cast<int>(r.result);
   const int fd = adopt_service_socket(static_cast<uint32_t>(r.result), static_cast<uint32_t>(r.out[0]),
                                       (flags & SOCK_CLOEXEC) != 0, (flags & SOCK_NONBLOCK) != 0, true);
