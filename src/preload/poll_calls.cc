@@ -124,8 +124,6 @@ int mixed_poll(pollfd* fds, const Deadline& deadline, const sigset_t* sigmask) {
   }
 }
 
-// Splits the caller's array. Returns false when no Joyride fd is in it (the caller
-// then hands the whole call to libc untouched).
 // A listener's twin joins the kernel part when the caller asks for reading.
 void add_twin(PollScratch& s, const pollfd& p, nfds_t slot, const SocketRef& ref) {
   if ((p.events & (POLLIN | POLLRDNORM)) == 0 || service().inherited() || !ref.valid()) return;
