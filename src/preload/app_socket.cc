@@ -45,6 +45,8 @@ AppSocket* open_app_socket(uint32_t index, uint32_t generation, int fd, bool non
   s->shut_wr.store(false, std::memory_order_relaxed);
   s->reset_reported.store(false, std::memory_order_relaxed);
   s->listening.store(false, std::memory_order_relaxed);
+  s->kernel_twin.store(-1, std::memory_order_relaxed);  // retired by the previous close already
+  s->accept_turn.store(0, std::memory_order_relaxed);
   s->options.clear();
   s->bound = false;
   s->bound_address = sockaddr_in{};

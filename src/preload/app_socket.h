@@ -46,6 +46,22 @@ struct AppSocket {
   std::atomic<bool> reset_reported{false};  // ECONNRESET goes to the app once
   std::atomic<bool> listening{false};
 
+  // A listener bound to INADDR_ANY has a kernel twin (kernel_twin.h): a kernel
+  // listener on the same port, so loopback clients reach the app too. -1 = none.
+  // Written under control_lock; read lock-free through acquire_twin().
+  std::atomic<int> kernel_twin{-1};
+  // Threads using the twin's number right now, and a retired twin whose close waits
+  // for them: the number must not be reused under a thread about to accept on it.
+  // Both outlive incarnations on purpose (a user may hold an older twin).
+  std::atomic<uint32_t> twin_users{0};
+  std::atomic<int> twin_to_close{-1};
+  // accept() alternates which side it asks first, so neither queue starves.
+  std::atomic<uint32_t> accept_turn{0};
+  // Bumped each time kAccept found the Joyride queue empty: readable again after
+  // that is a new connection, which EPOLLET must report (the region has no
+  // per-connection count for a listener, and its flags may never have dropped).
+  std::atomic<uint32_t> accept_drained{0};
+
   // Each direction has its own lock, held only while copying (never while a thread
   // sleeps), so a close or shutdown from another thread always gets through.
   pthread_mutex_t recv_lock = PTHREAD_MUTEX_INITIALIZER;

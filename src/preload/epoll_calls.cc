@@ -1,6 +1,7 @@
 #include "epoll_calls.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/epoll.h>
 
 #include <mutex>
@@ -10,6 +11,7 @@
 #include "debug_log.h"
 #include "interpose.h"
 #include "joyride/ipc/wait.h"
+#include "kernel_twin.h"
 #include "libc_calls.h"
 #include "socket_common.h"
 
@@ -21,11 +23,21 @@ namespace {
 // value is chosen to be neither a small integer nor a plausible pointer.)
 constexpr uint64_t kDoorbellData = 0x4a6f795269646521ull;
 constexpr uint32_t kAlwaysReported = EPOLLERR | EPOLLHUP;
+// A listener's kernel twin in a kernel epoll set: this tag in the high half, the
+// member's id in the low half. As the doorbell's value, never a small integer nor a
+// user-space pointer (those have a zero top half on 64-bit Linux).
+constexpr uint64_t kTwinTag = 0x4a52545700000000ull;  // "JRTW"
+constexpr uint64_t kTagMask = 0xffffffff00000000ull;
+// What a twin is registered for: the read side of the app's request and its
+// triggering flags (the kernel then does EPOLLET/EPOLLONESHOT for that side).
+constexpr uint32_t kTwinEvents = EPOLLIN | EPOLLRDNORM | EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE;
 }  // namespace
 
 struct EpollMember {
   int fd = -1;
   SocketRef ref;
+  uint32_t id = 0;   // names the member in its twin's kernel data (kTwinTag | id)
+  int twin_fd = -1;  // the kernel twin registered for it in the kernel set, or -1
   uint32_t events = 0;  // what the app asked for, with EPOLLET/EPOLLONESHOT
   epoll_data_t data{};
   bool disarmed = false;  // EPOLLONESHOT fired; EPOLL_CTL_MOD re-arms
@@ -34,6 +46,7 @@ struct EpollMember {
   uint32_t last_events = 0;
   uint64_t last_rx_tail = 0;
   uint64_t last_tx_head = 0;
+  uint32_t last_drained = 0;  // a listener's accept_drained then
 };
 
 // Never freed (a thread racing close(epfd) reads valid memory); reused after close.
@@ -42,6 +55,7 @@ struct EpollSet {
   int epfd = -1;
   bool in_use = false;
   size_t cursor = 0;  // where the next scan starts: no member starves a small maxevents
+  uint32_t next_id = 1;
   std::vector<EpollMember> members;
 };
 
@@ -79,6 +93,38 @@ EpollSet* set_for(int epfd, bool create) {
   return set;
 }
 
+// Registers the twin of member m in the kernel set (set lock held). A twin retired
+// meanwhile may have had its detach pass this set already: then undone here.
+// A twin with m.twin_fd >= 0 under the set lock is open: retirement detaches it
+// from every set before it is shut down and closed.
+void register_twin(EpollSet& set, EpollMember& m, int twin) {
+  const int saved_errno = errno;
+  epoll_event ev{};
+  ev.events = m.events & kTwinEvents;
+  ev.data.u64 = kTwinTag | m.id;
+  if (libc().epoll_ctl(set.epfd, EPOLL_CTL_ADD, twin, &ev) != 0) {
+    JOYRIDE_DEBUG("fd %d: its kernel twin could not join epoll fd %d (%s)", m.fd, set.epfd, strerror(errno));
+  } else if (m.ref.socket->kernel_twin.load() != twin) {
+    (void)libc().epoll_ctl(set.epfd, EPOLL_CTL_DEL, twin, nullptr);
+  } else {
+    m.twin_fd = twin;
+  }
+  errno = saved_errno;
+}
+
+// EPOLL_CTL_MOD/DEL of a member, carried over to its twin (set lock held).
+void twin_follows(EpollSet& set, EpollMember& m, int op) {
+  if (m.twin_fd < 0) return;
+  const int saved_errno = errno;
+  epoll_event ev{};
+  ev.events = m.events & kTwinEvents;
+  ev.data.u64 = kTwinTag | m.id;
+  if (libc().epoll_ctl(set.epfd, op, m.twin_fd, &ev) != 0)
+    JOYRIDE_DEBUG("fd %d: epoll_ctl(%d) of its kernel twin failed (%s)", m.fd, op, strerror(errno));
+  if (op == EPOLL_CTL_DEL) m.twin_fd = -1;
+  errno = saved_errno;
+}
+
 int joyride_ctl(int epfd, int op, int fd, const FdInfo& info, epoll_event* event) {
   if (const int u = check_usable(info); u < 0) return u;
   if (epfd == fd) return -EINVAL;
@@ -108,9 +154,12 @@ int joyride_ctl(int epfd, int op, int fd, const FdInfo& info, epoll_event* event
       EpollMember m;
       m.fd = fd;
       m.ref = info.socket;
+      m.id = set->next_id++;
       m.events = event->events;
       m.data = event->data;
       set->members.push_back(m);
+      const TwinUse twin(*info.socket.socket);
+      if (twin.fd() >= 0) register_twin(*set, set->members.back(), twin.fd());
     }
   } else if (found == nullptr) {
     result = -ENOENT;
@@ -122,45 +171,80 @@ int joyride_ctl(int epfd, int op, int fd, const FdInfo& info, epoll_event* event
       found->data = event->data;
       found->disarmed = false;
       found->last_events = 0;  // MOD re-evaluates: a ready fd is reported again
+      twin_follows(*set, *found, EPOLL_CTL_MOD);  // re-arms a EPOLLONESHOT twin too
     }
   } else {
+    twin_follows(*set, *found, EPOLL_CTL_DEL);
     set->members.erase(set->members.begin() + (found - set->members.data()));
   }
   pthread_mutex_unlock(&set->lock);
   return result;
 }
 
-// Joyride events into out[0..max): level-triggered unless EPOLLET; EPOLLONESHOT
-// disarms. Returns how many.
-int collect(EpollSet* set, epoll_event* out, int max) {
-  pthread_mutex_lock(&set->lock);
-  std::vector<EpollMember>& ms = set->members;
+// The members one epoll_wait has reported so far, and where: a listener ready on
+// both sides (its Joyride queue and its kernel twin) is one event with both sides'
+// bits, as Linux reports one socket once.
+struct Reported {
+  uint32_t id;
+  int index;
+};
+thread_local std::vector<Reported> t_reported;
+
+int reported_at(uint32_t id) {
+  for (const Reported& r : t_reported)
+    if (r.id == id) return r.index;
+  return -1;
+}
+
+// EPOLLET on the Joyride side: a new edge is a new bit, or new bytes (freed space)
+// with the same bits, or a listener readable again after its queue was found empty.
+// Updates the member's memory.
+bool joyride_edge(EpollMember& m, const AppSocket& s, uint32_t ready) {
+  const uint64_t rx_tail = s.shared().rx.tail.load(std::memory_order_acquire);
+  const uint64_t tx_head = s.shared().tx.head.load(std::memory_order_acquire);
+  const uint32_t drained = s.accept_drained.load(std::memory_order_acquire);
+  const bool edge = (ready & ~m.last_events) != 0 || ((ready & EPOLLIN) != 0 && rx_tail != m.last_rx_tail) ||
+                    ((ready & EPOLLOUT) != 0 && tx_head != m.last_tx_head) ||
+                    ((ready & EPOLLIN) != 0 && drained != m.last_drained);
+  m.last_events = ready;
+  m.last_rx_tail = rx_tail;
+  m.last_tx_head = tx_head;
+  m.last_drained = drained;
+  return edge;
+}
+
+void drop_closed_members(std::vector<EpollMember>& ms) {
   for (size_t i = 0; i < ms.size();) {
     if (!ms[i].ref.valid() || service().inherited()) ms.erase(ms.begin() + static_cast<long>(i));  // closed: gone, as Linux
     else ++i;
   }
-  int n = 0;
+}
+
+// Joyride events into out[n..max): level-triggered unless EPOLLET; EPOLLONESHOT
+// disarms; a member already reported by its twin gets its bits added there.
+// Returns the new count.
+int collect(EpollSet* set, epoll_event* out, int n, int max) {
+  pthread_mutex_lock(&set->lock);
+  std::vector<EpollMember>& ms = set->members;
+  drop_closed_members(ms);
   const size_t count = ms.size();
   size_t visited = 0;
   size_t i = count == 0 ? 0 : set->cursor % count;
   for (; visited < count && n < max; ++visited, i = (i + 1) % count) {
     EpollMember& m = ms[i];
-    if (m.disarmed) continue;
+    const int earlier = reported_at(m.id);
+    if (m.disarmed && earlier < 0) continue;
     const AppSocket& s = *m.ref.socket;
     const uint32_t ready = socket_events(s) & (m.events | kAlwaysReported);
-    if ((m.events & EPOLLET) != 0) {
-      const uint64_t rx_tail = s.shared().rx.tail.load(std::memory_order_acquire);
-      const uint64_t tx_head = s.shared().tx.head.load(std::memory_order_acquire);
-      const bool edge = (ready & ~m.last_events) != 0 || ((ready & EPOLLIN) != 0 && rx_tail != m.last_rx_tail) ||
-                        ((ready & EPOLLOUT) != 0 && tx_head != m.last_tx_head);
-      m.last_events = ready;
-      m.last_rx_tail = rx_tail;
-      m.last_tx_head = tx_head;
-      if (!edge) continue;
+    const bool edge = (m.events & EPOLLET) == 0 || joyride_edge(m, s, ready);
+    if (earlier >= 0) {
+      out[earlier].events |= ready;
+      continue;
     }
-    if (ready == 0) continue;
+    if (!edge || ready == 0) continue;
     out[n].events = ready;
     out[n].data = m.data;
+    t_reported.push_back(Reported{m.id, n});
     ++n;
     if ((m.events & EPOLLONESHOT) != 0) m.disarmed = true;
   }
@@ -169,16 +253,51 @@ int collect(EpollSet* set, epoll_event* out, int max) {
   return n;
 }
 
-// Drops the doorbell's entries from kernel results; says whether it rang.
-int drop_doorbell(epoll_event* events, int n, bool* rung) {
-  int kept = 0;
-  for (int i = 0; i < n; ++i) {
-    if (events[i].data.u64 == kDoorbellData) {
-      *rung = true;
-      continue;
-    }
-    events[kept++] = events[i];
+EpollMember* member_with_id(EpollSet* set, uint32_t id) {
+  for (EpollMember& m : set->members)
+    if (m.id == id) return &m;
+  return nullptr;
+}
+
+// A twin's kernel event at events[i] becomes its listener's event at events[kept]
+// (the app's own data), or joins the listener's earlier entry, or is dropped (the
+// member is gone or disarmed). Set lock held. Returns the new `kept`.
+int map_twin_event(EpollSet* set, epoll_event* events, int i, int kept) {
+  EpollMember* m = member_with_id(set, static_cast<uint32_t>(events[i].data.u64));
+  if (m == nullptr || !m->ref.valid() || service().inherited()) return kept;
+  const uint32_t bits = events[i].events & (m->events | kAlwaysReported);
+  const int earlier = reported_at(m->id);
+  if (earlier >= 0) {
+    events[earlier].events |= bits;
+    return kept;
   }
+  if (m->disarmed || bits == 0) return kept;  // a EPOLLONESHOT fired by the Joyride side
+  events[kept].events = bits;
+  events[kept].data = m->data;
+  t_reported.push_back(Reported{m->id, kept});
+  if ((m->events & EPOLLONESHOT) != 0) m->disarmed = true;  // the kernel disarmed the twin itself
+  return kept + 1;
+}
+
+// Kernel results at events[first .. first+count): the doorbell's entries dropped
+// (says whether it rang), twins' mapped to their listeners, the rest kept as they
+// are. Returns the new total.
+int sort_kernel_events(EpollSet* set, epoll_event* events, int first, int count, bool* rung) {
+  int kept = first;
+  bool locked = false;
+  for (int i = first; i < first + count; ++i) {
+    const uint64_t data = events[i].data.u64;
+    if (data == kDoorbellData) {
+      *rung = true;
+    } else if ((data & kTagMask) == kTwinTag) {
+      if (!locked) pthread_mutex_lock(&set->lock);
+      locked = true;
+      kept = map_twin_event(set, events, i, kept);
+    } else {
+      events[kept++] = events[i];
+    }
+  }
+  if (locked) pthread_mutex_unlock(&set->lock);
   return kept;
 }
 
@@ -193,13 +312,14 @@ int joyride_wait(EpollSet* set, int epfd, epoll_event* events, int max, int time
   const Deadline deadline = Deadline::from_ms(timeout_ms);
   ipc::RegionHeader& h = service().header();
   for (;;) {
-    int n = collect(set, events, max);
+    t_reported.clear();
+    int n = collect(set, events, 0, max);
     bool armed = false;
     if (n == 0 && !deadline.expired()) {
       h.poll_waiters.fetch_add(1);
       h.poll_armed.store(1);
       armed = true;
-      n = collect(set, events, max);  // published just before arming?
+      n = collect(set, events, 0, max);  // published just before arming?
     }
     if (n > 0 || !armed) {
       if (armed) h.poll_waiters.fetch_sub(1);
@@ -207,18 +327,18 @@ int joyride_wait(EpollSet* set, int epfd, epoll_event* events, int max, int time
       bool rung = false;
       int k = n < max ? kernel_wait(epfd, events + n, max - n, 0, sigmask) : 0;
       if (k < 0) k = 0;
-      k = drop_doorbell(events + n, k, &rung);
+      const int total = sort_kernel_events(set, events, n, k, &rung);
       if (rung) (void)ipc::take_doorbell_token(service().app_doorbell());
-      return n + k;
+      return total;
     }
     const int r = kernel_wait(epfd, events, max, deadline.remaining_ms(), sigmask);
     const int saved_errno = errno;
     bool rung = false;
-    const int k = r > 0 ? drop_doorbell(events, r, &rung) : 0;
+    const int k = r > 0 ? sort_kernel_events(set, events, 0, r, &rung) : 0;
     if (rung) (void)ipc::take_doorbell_token(service().app_doorbell());
     h.poll_waiters.fetch_sub(1);
     if (r < 0) return -saved_errno;
-    if (k > 0 || r == 0 || deadline.expired()) return k + collect(set, events + k, max - k);
+    if (k > 0 || r == 0 || deadline.expired()) return collect(set, events, k, max);
   }
 }
 
@@ -239,6 +359,28 @@ void move_epoll_memberships_to_kernel(int fd, const SocketRef& old_ref) {
       set->members.erase(set->members.begin() + static_cast<long>(i));
       break;
     }
+    pthread_mutex_unlock(&set->lock);
+  }
+}
+
+void attach_twin_to_epoll_sets(const SocketRef& ref, int twin) {
+  std::lock_guard<std::mutex> hold(g_sets_mutex);
+  for (EpollSet* set : g_sets) {
+    pthread_mutex_lock(&set->lock);
+    for (EpollMember& m : set->members) {
+      const bool same = m.ref.socket == ref.socket && m.ref.incarnation == ref.incarnation;
+      if (set->in_use && same && m.twin_fd < 0) register_twin(*set, m, twin);
+    }
+    pthread_mutex_unlock(&set->lock);
+  }
+}
+
+void detach_twin_from_epoll_sets(const AppSocket& s, int twin) {
+  std::lock_guard<std::mutex> hold(g_sets_mutex);
+  for (EpollSet* set : g_sets) {
+    pthread_mutex_lock(&set->lock);
+    for (EpollMember& m : set->members)
+      if (set->in_use && m.ref.socket == &s && m.twin_fd == twin) twin_follows(*set, m, EPOLL_CTL_DEL);
     pthread_mutex_unlock(&set->lock);
   }
 }

@@ -8,6 +8,7 @@
 #include "debug_log.h"
 #include "epoll_calls.h"
 #include "fd_table.h"
+#include "kernel_twin.h"
 #include "libc_calls.h"
 #include "service.h"
 
@@ -46,6 +47,8 @@ int move_to_kernel(int fd, const SocketRef& ref, ipc::FallbackReason reason, con
     pthread_mutex_unlock(&s.control_lock);
     return -EBADF;
   }
+  // The twin goes first: the kernel socket taking over must be able to bind its port.
+  retire_twin_locked(s);
   const bool nonblocking = s.nonblocking.load();
   const int kernel_fd = libc().socket(AF_INET, SOCK_STREAM | (nonblocking ? SOCK_NONBLOCK : 0), 0);
   if (kernel_fd < 0) {

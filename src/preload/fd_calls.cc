@@ -17,16 +17,17 @@
 #include "epoll_calls.h"
 #include "fallback.h"
 #include "interpose.h"
+#include "kernel_twin.h"
 #include "libc_calls.h"
 #include "socket_common.h"
 
 namespace joyride::preload {
 namespace {
 
-// Our close of a Joyride fd: the fd table forgets it first (so a number the kernel
-// hands out again is never mistaken for ours), the incarnation ends (threads
-// blocked on it wake with EBADF), the service closes the socket, then the kernel
-// closes the placeholder. In a fork child the socket is the parent's: only the
+// Our close of a Joyride fd: a listener's kernel twin goes with it, the fd table
+// forgets the fd first (so a number the kernel hands out again is never mistaken
+// for ours), the incarnation ends (threads blocked on it wake with EBADF), the
+// service closes the socket, then the kernel closes the placeholder. In a fork child the socket is the parent's: only the
 // placeholder goes.
 void release_joyride_fd(int fd, const FdInfo& info) {
   AppSocket& s = *info.socket.socket;
@@ -36,6 +37,7 @@ void release_joyride_fd(int fd, const FdInfo& info) {
   }
   pthread_mutex_lock(&s.control_lock);
   const bool still_ours = info.socket.valid();
+  if (still_ours) retire_twin_locked(s);
   set_fd_kernel(fd);
   const uint32_t index = s.index;
   const uint32_t generation = s.generation.load();

@@ -63,6 +63,9 @@ FdInfo lookup_fd(int fd) {
       info.epoll = e->epoll.load(std::memory_order_acquire);
       if (info.epoll != nullptr) info.kind = FdKind::kEpoll;
       break;
+    case FdKind::kPrivate:
+      info.kind = FdKind::kPrivate;
+      break;
     default:
       break;
   }
@@ -84,6 +87,13 @@ void set_fd_epoll(int fd, EpollSet* set) {
   if (e == nullptr) return;
   e->epoll.store(set, std::memory_order_release);
   e->word.store(static_cast<uint64_t>(FdKind::kEpoll), std::memory_order_release);
+}
+
+void set_fd_private(int fd) {
+  Entry* e = entry_for(fd, true);
+  if (e == nullptr) return;
+  e->epoll.store(nullptr, std::memory_order_relaxed);
+  e->word.store(static_cast<uint64_t>(FdKind::kPrivate), std::memory_order_release);
 }
 
 unsigned known_fd_limit() {

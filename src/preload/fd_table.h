@@ -17,6 +17,8 @@ enum class FdKind : uint32_t {
   kKernel = 0,   // not ours: straight to libc
   kJoyride = 1,  // a placeholder for a Joyride socket
   kEpoll = 2,    // a kernel epoll fd with Joyride members (EpollSet)
+  kPrivate = 3,  // the preload's own kernel socket (a wildcard listener's twin):
+                 // hidden from the app, so close()/dup2() onto it are refused
 };
 
 struct FdInfo {
@@ -33,6 +35,7 @@ FdInfo lookup_fd(int fd);
 bool set_fd_joyride(int fd, const SocketRef& ref);
 void set_fd_epoll(int fd, EpollSet* set);
 void set_fd_kernel(int fd);
+void set_fd_private(int fd);
 
 // Every fd in [first, last] the table marks as ours (Joyride or epoll), in order:
 // close_range/closefrom must close those our way.

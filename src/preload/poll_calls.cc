@@ -2,6 +2,8 @@
 // readiness is read from the region; the kernel fds are asked in the same call, with
 // timeout 0 when something is already ready (never starved), and when nothing is
 // ready the thread sleeps once in the kernel, on its fds plus the app doorbell.
+// A wildcard listener's kernel twin (kernel_twin.h) joins the kernel part, and what
+// it reports is added to its listener's entry.
 #include <errno.h>
 #include <poll.h>
 #include <sys/select.h>
@@ -12,6 +14,7 @@
 #include "blocking.h"
 #include "interpose.h"
 #include "joyride/ipc/wait.h"
+#include "kernel_twin.h"
 #include "libc_calls.h"
 #include "socket_common.h"
 
@@ -20,12 +23,20 @@ namespace {
 
 constexpr short kAlwaysReported = POLLERR | POLLHUP | POLLNVAL;
 
+// Where a kernel entry came from in the caller's array: the entry itself, or the
+// twin of the Joyride listener there.
+struct KernelOrigin {
+  nfds_t slot;
+  bool twin;
+};
+
 // Scratch space per thread: poll is called in loops, so no allocation per call.
 struct PollScratch {
-  std::vector<pollfd> kernel;        // the kernel part (+ the doorbell while sleeping)
-  std::vector<nfds_t> kernel_slot;   // where each came from in the caller's array
+  std::vector<pollfd> kernel;  // the kernel part (+ the doorbell while sleeping)
+  std::vector<KernelOrigin> kernel_origin;
   std::vector<nfds_t> joyride_slot;
   std::vector<SocketRef> joyride_ref;
+  std::vector<AppSocket*> twins_held;  // borrowed for this call (release_twins)
 };
 thread_local PollScratch t_scratch;
 
@@ -51,11 +62,21 @@ int joyride_readiness(pollfd* fds, const PollScratch& s) {
   return ready;
 }
 
+// Fills revents of the kernel entries and adds the twins' to their listeners'
+// (after joyride_readiness). Returns how many entries became ready here.
 int merge_kernel(pollfd* fds, const PollScratch& s) {
   int ready = 0;
-  for (size_t k = 0; k < s.kernel_slot.size(); ++k) {
-    fds[s.kernel_slot[k]].revents = s.kernel[k].revents;
-    if (s.kernel[k].revents != 0) ++ready;
+  for (size_t k = 0; k < s.kernel_origin.size(); ++k) {
+    pollfd& p = fds[s.kernel_origin[k].slot];
+    const short got = s.kernel[k].revents;
+    if (!s.kernel_origin[k].twin) {
+      p.revents = got;
+      if (got != 0) ++ready;
+      continue;
+    }
+    const short before = p.revents;
+    p.revents = static_cast<short>(before | (got & (p.events | kAlwaysReported) & ~POLLNVAL));
+    if (before == 0 && p.revents != 0) ++ready;
   }
   return ready;
 }
@@ -103,25 +124,48 @@ int mixed_poll(pollfd* fds, const Deadline& deadline, const sigset_t* sigmask) {
   }
 }
 
-// Splits the caller's array. Returns false when no Joyride fd is in it (the caller
-// then hands the whole call to libc untouched).
-bool split(pollfd* fds, nfds_t count) {
+// A listener's twin joins the kernel part when the caller asks for reading.
+void add_twin(PollScratch& s, const pollfd& p, nfds_t slot, const SocketRef& ref) {
+  if ((p.events & (POLLIN | POLLRDNORM)) == 0 || service().inherited() || !ref.valid()) return;
+  const int twin = acquire_twin(*ref.socket);
+  if (twin < 0) return;
+  s.twins_held.push_back(ref.socket);
+  s.kernel.push_back(pollfd{twin, POLLIN, 0});
+  s.kernel_origin.push_back(KernelOrigin{slot, true});
+}
+
+// Splits the caller's array. The twins borrowed here are held until release_twins().
+void split(pollfd* fds, nfds_t count) {
   PollScratch& s = t_scratch;
   s.kernel.clear();
-  s.kernel_slot.clear();
+  s.kernel_origin.clear();
   s.joyride_slot.clear();
   s.joyride_ref.clear();
+  s.twins_held.clear();
   for (nfds_t i = 0; i < count; ++i) {
     const FdInfo info = lookup_fd(fds[i].fd);
     if (info.kind == FdKind::kJoyride) {
       s.joyride_slot.push_back(i);
       s.joyride_ref.push_back(info.socket);
+      add_twin(s, fds[i], i, info.socket);
     } else {
-      s.kernel_slot.push_back(i);
+      s.kernel_origin.push_back(KernelOrigin{i, false});
       s.kernel.push_back(fds[i]);
     }
   }
-  return !s.joyride_slot.empty();
+}
+
+void release_twins() {
+  for (AppSocket* held : t_scratch.twins_held) release_twin(*held);
+  t_scratch.twins_held.clear();
+}
+
+// The whole mixed poll of a caller's array that holds a Joyride fd.
+int split_and_poll(pollfd* fds, nfds_t count, const Deadline& deadline, const sigset_t* sigmask) {
+  split(fds, count);
+  const int r = mixed_poll(fds, deadline, sigmask);
+  release_twins();
+  return r;
 }
 
 bool has_joyride(const pollfd* fds, nfds_t count) {
@@ -164,8 +208,7 @@ int mixed_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const Deadline& d
   }
   if (!any) return 0;
   *handled = true;
-  split(fds.data(), fds.size());
-  const int r = mixed_poll(fds.data(), deadline, sigmask);
+  const int r = split_and_poll(fds.data(), fds.size(), deadline, sigmask);
   if (r < 0) return r;
   for (const pollfd& p : fds)
     if ((p.revents & POLLNVAL) != 0) return -EBADF;
@@ -203,17 +246,15 @@ namespace ipc = joyride::ipc;
 
 JOYRIDE_EXPORT int poll(pollfd* fds, nfds_t count, int timeout_ms) {
   if (!has_joyride(fds, count)) return libc().poll(fds, count, timeout_ms);
-  split(fds, count);
-  return finish_call(mixed_poll(fds, Deadline::from_ms(timeout_ms), nullptr));
+  return finish_call(split_and_poll(fds, count, Deadline::from_ms(timeout_ms), nullptr));
 }
 
 JOYRIDE_EXPORT int ppoll(pollfd* fds, nfds_t count, const timespec* timeout, const sigset_t* sigmask) {
   if (!has_joyride(fds, count)) return libc().ppoll(fds, count, timeout, sigmask);
   if (timeout != nullptr && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1'000'000'000))
     return finish_call(-EINVAL);
-  split(fds, count);
   // Without a caller's mask, an empty set behaves as ppoll(NULL) does: nothing changes.
-  return finish_call(mixed_poll(fds, Deadline::from_timespec(timeout), sigmask));
+  return finish_call(split_and_poll(fds, count, Deadline::from_timespec(timeout), sigmask));
 }
 
 JOYRIDE_EXPORT int __poll_chk(pollfd* fds, nfds_t count, int timeout_ms, size_t fds_len) {

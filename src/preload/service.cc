@@ -14,6 +14,7 @@
 #include <string>
 
 #include "debug_log.h"
+#include "fd_table.h"
 #include "joyride/ipc/attach.h"
 #include "joyride/ipc/wait.h"
 #include "libc_calls.h"
@@ -26,19 +27,6 @@ constexpr const char* kDefaultServicePath = "/run/joyride/joyrided.sock";
 // Serialises the one attach attempt. Taken around fork() too (atfork), so a child
 // never inherits it locked by a thread that does not exist there.
 std::mutex g_attach_mutex;
-
-// Moves one of our descriptors high, out of the numbers the app's own allocations
-// (lowest free first) will use, keeping O_CLOEXEC. Returns the fd to use.
-int move_out_of_the_way(int fd) {
-  rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return fd;
-  const rlim_t ceiling = lim.rlim_cur < (rlim_t{1} << 16) ? lim.rlim_cur : (rlim_t{1} << 16);
-  if (ceiling < 64) return fd;
-  const int moved = libc().fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(ceiling - 16));
-  if (moved < 0) return fd;
-  libc().close(fd);
-  return moved;
-}
 
 void before_fork() { g_attach_mutex.lock(); }
 void after_fork_parent() { g_attach_mutex.unlock(); }
@@ -56,6 +44,17 @@ __attribute__((constructor)) void register_fork_handlers() {
 }
 
 }  // namespace
+
+int move_out_of_the_way(int fd, int band) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return fd;
+  const rlim_t ceiling = lim.rlim_cur < (rlim_t{1} << 16) ? lim.rlim_cur : (rlim_t{1} << 16);
+  if (ceiling < rlim_t{4} * static_cast<rlim_t>(band)) return fd;  // too few numbers to hide in
+  const int moved = libc().fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(ceiling) - band);
+  if (moved < 0) return fd;
+  libc().close(fd);
+  return moved;
+}
 
 Service& service() {
   static Service instance;
@@ -112,9 +111,9 @@ bool Service::attach_now() {
   libc().close(a.region_fd);
   base_ = static_cast<uint8_t*>(map);
   header_ = reinterpret_cast<ipc::RegionHeader*>(base_);
-  session_fd_ = move_out_of_the_way(a.session_fd);
-  app_doorbell_ = move_out_of_the_way(a.app_doorbell);
-  service_doorbell_ = move_out_of_the_way(a.service_doorbell);
+  session_fd_ = move_out_of_the_way(a.session_fd, kServiceFdBand);
+  app_doorbell_ = move_out_of_the_way(a.app_doorbell, kServiceFdBand);
+  service_doorbell_ = move_out_of_the_way(a.service_doorbell, kServiceFdBand);
   JOYRIDE_DEBUG("attached to %s: app %llu, %u sockets, %u call slots, %u-byte FIFOs", path.c_str(),
                 static_cast<unsigned long long>(a.reply.app_id), geometry_.max_sockets, geometry_.call_slots,
                 geometry_.fifo_bytes);
@@ -154,7 +153,9 @@ void Service::count_fallback(ipc::FallbackReason reason) const {
 }
 
 bool Service::is_private_fd(int fd) const {
-  return fd >= 0 && attached() && (fd == session_fd_ || fd == app_doorbell_ || fd == service_doorbell_);
+  if (fd < 0 || !attached()) return false;
+  if (fd == session_fd_ || fd == app_doorbell_ || fd == service_doorbell_) return true;
+  return lookup_fd(fd).kind == FdKind::kPrivate;  // a wildcard listener's kernel twin
 }
 
 bool Service::service_gone() const {

@@ -37,8 +37,9 @@ class Service {
 
   void count_fallback(ipc::FallbackReason reason) const;
 
-  // Our descriptors (session, doorbells): the app is never told about them, and
-  // close()/dup2() onto them are refused as if they were not open.
+  // Our descriptors (session, doorbells, wildcard listeners' kernel twins): the app
+  // is never told about them, and close()/dup2() onto them are refused as if they
+  // were not open.
   bool is_private_fd(int fd) const;
 
   // The service hung up (its session socket says so): every Joyride call fails.
@@ -64,5 +65,14 @@ class Service {
 };
 
 Service& service();
+
+// Where our own descriptors go: the numbers just below min(RLIMIT_NOFILE, 64 Ki),
+// out of the way of the app's allocations (lowest free first). The attach fds take
+// the top band; wildcard listeners' kernel twins a wider one below it.
+inline constexpr int kServiceFdBand = 16;
+inline constexpr int kTwinFdBand = 256;
+// Moves fd to the lowest free number >= ceiling - band, with O_CLOEXEC, and closes
+// the old number. Returns the fd to use (fd itself when there is no room).
+int move_out_of_the_way(int fd, int band);
 
 }  // namespace joyride::preload

@@ -11,6 +11,7 @@
 #include "debug_log.h"
 #include "fallback.h"
 #include "interpose.h"
+#include "kernel_twin.h"
 #include "libc_calls.h"
 #include "socket_common.h"
 
@@ -170,6 +171,37 @@ int joyride_connect(int fd, const FdInfo& info, const sockaddr* addr, socklen_t 
   return finish_connect(info.socket, true);
 }
 
+// One kAccept on the Joyride queue: the new fd, or -EAGAIN when the queue is empty.
+int accept_from_joyride(AppSocket& s, sockaddr* addr, socklen_t* len, int flags) {
+  const CallAnswer r = socket_call(s, ipc::CallOp::kAccept);
+  if (r.result == -EAGAIN) s.accept_drained.fetch_add(1, std::memory_order_release);
+  if (r.result < 0) return static_cast<int>(r.result);
+  const int fd = adopt_service_socket(static_cast<uint32_t>(r.result), static_cast<uint32_t>(r.out[0]),
+                                      (flags & SOCK_CLOEXEC) != 0, (flags & SOCK_NONBLOCK) != 0, true);
+  if (fd < 0) return fd;
+  const sockaddr_in peer = from_wire(r.addr);
+  JOYRIDE_DEBUG("fd %d: accepted joyride #%lld from %s", fd, static_cast<long long>(r.result), AddressText(peer).text);
+  (void)copy_address_out(peer, addr, len);
+  return fd;
+}
+
+// One accept on the kernel twin (a plain kernel socket), or -EAGAIN.
+int accept_from_kernel(const AppSocket& s, int twin, sockaddr* addr, socklen_t* len, int flags) {
+  const int fd = accept_from_twin(twin, addr, len, flags);
+  if (fd >= 0) JOYRIDE_DEBUG("fd %d: accepted by the kernel twin of joyride #%u", fd, s.index);
+  return fd;
+}
+
+// Both queues once. With a twin the side asked first alternates per call: a busy
+// side answered first every time would leave the other's clients waiting.
+int accept_once(AppSocket& s, int twin, sockaddr* addr, socklen_t* len, int flags) {
+  if (twin < 0) return accept_from_joyride(s, addr, len, flags);
+  const bool kernel_first = (s.accept_turn.fetch_add(1, std::memory_order_relaxed) & 1) != 0;
+  const int r = kernel_first ? accept_from_kernel(s, twin, addr, len, flags) : accept_from_joyride(s, addr, len, flags);
+  if (r != -EAGAIN) return r;
+  return kernel_first ? accept_from_joyride(s, addr, len, flags) : accept_from_kernel(s, twin, addr, len, flags);
+}
+
 int joyride_accept(const FdInfo& info, sockaddr* addr, socklen_t* len, int flags) {
   if (const int u = check_usable(info); u < 0) return u;
   if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return -EINVAL;
@@ -177,21 +209,17 @@ int joyride_accept(const FdInfo& info, sockaddr* addr, socklen_t* len, int flags
   if (addr != nullptr && static_cast<int>(*len) < 0) return -EINVAL;
   AppSocket& s = *info.socket.socket;
   const Deadline deadline(s.recv_timeout_ns.load());
+  // Held for the whole call, sleep included: the twin's number stays ours meanwhile.
+  const TwinUse twin(s);
   for (;;) {
-    const CallAnswer r = socket_call(s, ipc::CallOp::kAccept);
-    if (r.result >= 0) {
-      const int fd = adopt_service_socket(static_cast<uint32_t>(r.result), static_cast<uint32_t>(r.out[0]),
-                                          (flags & SOCK_CLOEXEC) != 0, (flags & SOCK_NONBLOCK) != 0, true);
-      if (fd < 0) return fd;
-      const sockaddr_in peer = from_wire(r.addr);
-      JOYRIDE_DEBUG("fd %d: accepted joyride #%lld from %s", fd, static_cast<long long>(r.result),
-                    AddressText(peer).text);
-      (void)copy_address_out(peer, addr, len);
-      return fd;
-    }
-    if (r.result != -EAGAIN) return static_cast<int>(r.result);
+    if (!info.socket.valid()) return -EBADF;
+    // A twin retired meanwhile (shutdown) is shut down: asking it again would spin.
+    const int live_twin = twin.fd() >= 0 && s.kernel_twin.load() == twin.fd() ? twin.fd() : -1;
+    const int r = accept_once(s, live_twin, addr, len, flags);
+    if (r != -EAGAIN) return r;
     if (s.nonblocking.load()) return -EAGAIN;
-    const int w = wait_for_socket(info.socket, POLLIN, deadline);
+    const int w = live_twin >= 0 ? wait_for_either(info.socket, live_twin, deadline)
+                                 : wait_for_socket(info.socket, POLLIN, deadline);
     if (w < 0) return w;  // -EAGAIN (SO_RCVTIMEO), -EINTR, -EBADF
   }
 }
@@ -249,6 +277,7 @@ JOYRIDE_EXPORT int listen(int fd, int backlog) noexcept {
   if (r.result < 0) return finish_call(static_cast<int>(r.result));
   s.listening.store(true);
   JOYRIDE_DEBUG("fd %d: joyride #%u listening (backlog %d)", fd, s.index, backlog);
+  ensure_twin(fd, info.socket, backlog);
   return 0;
 }
 
@@ -288,6 +317,13 @@ JOYRIDE_EXPORT int shutdown(int fd, int how) noexcept {
   if (r.result < 0) return finish_call(static_cast<int>(r.result));
   if (how != SHUT_WR) s.shut_rd.store(true);
   if (how != SHUT_RD) s.shut_wr.store(true);
+  if (how != SHUT_WR && s.listening.load()) {
+    // A listener shut for reading stops listening (Linux disconnects it): so does
+    // its twin. A later listen() makes a new one.
+    pthread_mutex_lock(&s.control_lock);
+    retire_twin_locked(s);
+    pthread_mutex_unlock(&s.control_lock);
+  }
   service().wake_local_sleepers();  // a thread blocked in recv/send must look again
   return 0;
 }
