@@ -10,6 +10,8 @@ Rows:
   af_xdp rx        Linux sends to joyrided's discard over the testbed veth (net_af_xdp)
   af_xdp tx        joyrided's chargen sends to Linux over the same veth
   memif            joyrided to joyrided over net_memif: the traffic client to discard
+  memif iperf3     the same pair with iperf3 under `joyride run` at both ends (row
+                   "apps"): the application path, preload to preload
   memif raw        dpdk-testpmd txonly -> rxonly over net_memif, 1500-byte frames: the
                    ceiling of the device itself, no TCP
 
@@ -183,6 +185,39 @@ def memif(total_bytes):
         pair.stop()
 
 
+def memif_iperf3(seconds):
+    """iperf3 under `joyride run` at both ends, each attached to one joyrided of the
+    memif pair: the whole application path (preload, region, service) twice."""
+    pair = MemifPair(os.path.join(WORK, "memif-apps"), checksum=False)
+    server = None
+    try:
+        pair.start()
+        run_a = [JOYRIDE, "run", "--service", pair.socket("a"), "--"]
+        run_b = [JOYRIDE, "run", "--service", pair.socket("b"), "--"]
+        server = subprocess.Popen(run_a + ["iperf3", "-s", "-4", "-1", "-p", "5301"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.STDOUT)
+        p0 = pair.counters("a")["port.rx_packets"]
+        with Measure() as m:
+            out = None
+            deadline = time.monotonic() + 30
+            while out is None:  # the server under joyride run may still be starting (bounded)
+                r = subprocess.run(run_b + ["iperf3", "-4", "-c", MemifPair.A, "-p", "5301", "-t", str(seconds), "-J"],
+                                   capture_output=True, text=True, timeout=seconds + 60)
+                if r.returncode == 0:
+                    out = json.loads(r.stdout)
+                elif time.monotonic() > deadline:
+                    raise RuntimeError(f"iperf3 under joyride run: {r.stdout}{r.stderr}")
+                else:
+                    time.sleep(0.2)
+        packets = pair.counters("a")["port.rx_packets"] - p0
+        received = out["end"]["sum_received"]["bytes"]
+        return row("memif iperf3", received, packets, m, "iperf3 under joyride run at both ends, one stream")
+    finally:
+        if server is not None:
+            stop(server)
+        pair.stop()
+
+
 # ---- raw memif: dpdk-testpmd ---------------------------------------------------------------
 
 def testpmd(name, role, mode, fwd_lcore, main_lcore):
@@ -230,7 +265,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=5, help="length of each timed row")
     ap.add_argument("--memif-bytes", type=int, default=4 << 30, help="bytes the memif row sends")
-    ap.add_argument("--rows", default="linux,af_xdp,memif,raw", help="which rows, comma-separated")
+    ap.add_argument("--rows", default="linux,af_xdp,memif,apps,raw", help="which rows, comma-separated")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench/net/run.py needs root")
@@ -244,6 +279,8 @@ def main():
         rows += af_xdp(args.seconds)
     if "memif" in wanted:
         rows.append(memif(args.memif_bytes))
+    if "apps" in wanted:
+        rows.append(memif_iperf3(args.seconds))
     if "raw" in wanted:
         rows.append(memif_raw(args.seconds))
     print(f"\n{'row':18} {'Gbit/s':>8} {'packets/s':>11} {'CPU-s/GB':>9}  note")
