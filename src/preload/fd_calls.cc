@@ -155,6 +155,7 @@ using namespace joyride::preload;
 namespace ipc = joyride::ipc;
 
 JOYRIDE_EXPORT int close(int fd) {
+  if (service().in_vfork_child()) return libc().close(fd);  // the child's fd table only
   if (!before_close(fd)) return finish_call(-EBADF);
   return libc().close(fd);
 }
@@ -166,14 +167,19 @@ JOYRIDE_EXPORT int dup(int fd) noexcept {
   return r;
 }
 
-JOYRIDE_EXPORT int dup2(int old_fd, int new_fd) noexcept { return finish_call(dup_onto(old_fd, new_fd, 0, false)); }
+JOYRIDE_EXPORT int dup2(int old_fd, int new_fd) noexcept {
+  if (service().in_vfork_child()) return libc().dup2(old_fd, new_fd);
+  return finish_call(dup_onto(old_fd, new_fd, 0, false));
+}
 
 JOYRIDE_EXPORT int dup3(int old_fd, int new_fd, int flags) noexcept {
+  if (service().in_vfork_child()) return libc().dup3(old_fd, new_fd, flags);
   return finish_call(dup_onto(old_fd, new_fd, flags, true));
 }
 
 static int fcntl_common(int fd, int cmd, void* arg, int (*real)(int, int, ...)) {
   const FdInfo info = lookup_fd(fd);
+  if (info.kind == FdKind::kJoyride && service().in_vfork_child()) return real(fd, cmd, arg);
   if (info.kind != FdKind::kJoyride) {
     const int r = real(fd, cmd, arg);
     if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) set_fd_kernel(r);
@@ -210,11 +216,13 @@ JOYRIDE_EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
 
 JOYRIDE_EXPORT int close_range(unsigned int first, unsigned int last, int flags) noexcept {
   if (first > last) return finish_call(-EINVAL);
+  if (service().in_vfork_child()) return libc().close_range(first, last, flags);
   if ((flags & CLOSE_RANGE_CLOEXEC) != 0) return libc().close_range(first, last, flags);  // closes nothing now
   return finish_call(close_range_around_private(first, last, flags));
 }
 
 JOYRIDE_EXPORT void closefrom(int low) noexcept {
   if (low < 0) low = 0;
+  if (service().in_vfork_child()) return libc().closefrom(low);
   (void)close_range_around_private(static_cast<unsigned>(low), ~0u, 0);
 }

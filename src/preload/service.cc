@@ -17,6 +17,9 @@
 #include "fd_table.h"
 #include "joyride/ipc/attach.h"
 #include "joyride/ipc/wait.h"
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "libc_calls.h"
 
 namespace joyride::preload {
@@ -56,6 +59,10 @@ int move_out_of_the_way(int fd, int band) {
   return moved;
 }
 
+bool Service::in_vfork_child() const {
+  return attached_pid_ != 0 && static_cast<pid_t>(::syscall(SYS_getpid)) != attached_pid_ && !inherited();
+}
+
 Service& service() {
   static Service instance;
   return instance;
@@ -65,8 +72,10 @@ bool Service::ensure_attached() {
   const int s = state_.load(std::memory_order_acquire);
   if (s != kUnknown) return s == kAttached;
   std::lock_guard<std::mutex> hold(g_attach_mutex);
-  if (state_.load(std::memory_order_relaxed) == kUnknown)
+  if (state_.load(std::memory_order_relaxed) == kUnknown) {
+    attached_pid_ = static_cast<pid_t>(::syscall(SYS_getpid));
     state_.store(attach_now() ? kAttached : kKernel, std::memory_order_release);
+  }
   return state_.load(std::memory_order_relaxed) == kAttached;
 }
 

@@ -4,6 +4,8 @@
 // for good, a forked child that must not touch its parent's sockets).
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstdint>
 
@@ -49,6 +51,12 @@ class Service {
   // call slots and FIFOs are shared with the parent); new sockets go to the kernel.
   bool inherited() const { return inherited_.load(std::memory_order_relaxed); }
   void mark_inherited() { inherited_.store(true, std::memory_order_relaxed); }
+  // A vfork/posix_spawn child runs in this process's memory until it execs, and no
+  // atfork handler runs for it: what it closes or dup2s (Python's subprocess closes
+  // every fd it does not pass) must reach only its own fd table, never this
+  // preload's state or the service. One getpid() system call: call it on the
+  // control path only (close, dup2, fcntl), never per send/recv.
+  bool in_vfork_child() const;
 
  private:
   enum State : int { kUnknown = 0, kAttached = 1, kKernel = 2 };
@@ -56,6 +64,7 @@ class Service {
 
   std::atomic<int> state_{kUnknown};
   std::atomic<bool> inherited_{false};
+  pid_t attached_pid_ = 0;  // the process that attached (set once, before any Joyride fd exists)
   uint8_t* base_ = nullptr;
   ipc::RegionHeader* header_ = nullptr;
   ipc::RegionGeometry geometry_{};

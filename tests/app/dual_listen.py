@@ -47,15 +47,15 @@ except Exception:
 
 
 def client(side, port, delay=0.0, hold=8.0):
-    """A client from 'lo' (127.0.0.1 in this namespace) or 'net' (jrd-linux)."""
+    """A client from 'lo' (127.0.0.1 in this namespace) or 'net' (the Linux namespace)."""
     host = "127.0.0.1" if side == "lo" else JOYRIDE_IP
     cmd = [PY, "-c", CLIENT, host, str(port), str(delay), str(hold)]
     if side == "net":
         cmd = ["ip", "netns", "exec", NET_NS] + cmd
-    # close_fds=False: Python's vfork child closes fds with close_range() through the
-    # preload in the parent's memory, which closes the parent's Joyride sockets (a
-    # preload bug of its own, reported separately). Our fds are CLOEXEC anyway.
-    p = subprocess.Popen(cmd, env=CLEAN_ENV, stdout=subprocess.PIPE, text=True, close_fds=False)
+    # Python's subprocess vforks and the child closes every other fd (close_range)
+    # while it still runs in this process's memory: that must leave this process's
+    # Joyride listeners alone (Service::in_vfork_child).
+    p = subprocess.Popen(cmd, env=CLEAN_ENV, stdout=subprocess.PIPE, text=True)
     clients.append(p)
     return p
 
@@ -74,8 +74,7 @@ def listener(port, addr="0.0.0.0", backlog=16, bind=True):
 
 
 def kernel_listening(port):
-    out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, env=CLEAN_ENV,
-                         close_fds=False).stdout
+    out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, env=CLEAN_ENV).stdout
     return "LISTEN" in out
 
 

@@ -166,6 +166,10 @@ relay_check() {
 }
 check socat_relay_5MB relay_check
 
+# ---- a wildcard listener also listens in the kernel (loopback clients), and vfork --
+# children (Python's subprocess) closing their fds leave the parent's sockets alone
+check dual_listen_and_vfork_children "${JR[@]}" "$joyride" run -- timeout 120 /usr/bin/python3 tests/app/dual_listen.py
+
 # ---- fallback to the kernel: loopback with the service up, everything without it --
 /usr/bin/python3 -c 'import sys; open(sys.argv[1], "w").write("kernel says hi\n")' "$work/www/hello.txt"
 "${JR[@]}" /usr/bin/python3 -m http.server 8099 --bind 127.0.0.1 --directory "$work/www" >/dev/null 2>&1 &
