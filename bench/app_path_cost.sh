@@ -17,11 +17,20 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$wo
 cc -O2 -g -Wall -o "$work/app_path_bench" bench/app/app_path_bench.c
 ip netns list | grep -qw jr-joyride || { echo "no testbed: bash scripts/testbed up" >&2; exit 1; }
 
-loop_ir() {  # total Ir in the loop less the memcpy/memmove implementations' own
-  callgrind_annotate --inclusive=no --auto=no --threshold=100 "$1" 2>/dev/null | awk '
+# Total Ir in the loop, less the memcpy/memmove implementations' own (the payload
+# copies) and less the waits: a call that found its FIFO empty (recv) or full (send)
+# spins and then sleeps in futex_sleep_once until the service moves bytes; that is
+# time spent waiting for the network, not the cost of the call.
+loop_ir() {
+  local total copy wait
+  read -r total copy < <(callgrind_annotate --inclusive=no --auto=no --threshold=100 "$1" 2>/dev/null | awk '
     /PROGRAM TOTALS/ { gsub(",", "", $1); total = $1 }
     /:__mem(cpy|move)/ && $1 ~ /^[0-9,]+$/ { v = $1; gsub(",", "", v); copy += v }
-    END { printf "%d %d\n", total, copy }'
+    END { printf "%d %d\n", total, copy }')
+  wait=$(callgrind_annotate --inclusive=yes --auto=no --threshold=100 "$1" 2>/dev/null | awk '
+    /futex_sleep_once/ && $1 ~ /^[0-9,]+$/ { v = $1; gsub(",", "", v); if (v + 0 > max) max = v + 0 }
+    END { printf "%d\n", max }')
+  echo "$total $copy $wait"
 }
 syscalls() {  # system calls the process made (strace -c's total line)
   awk '/^100.00/ { print $4 } /total$/ { print $(NF-2) }' "$1" | tail -n 1
@@ -39,12 +48,12 @@ for mode in send recv; do
     ip netns exec jr-joyride "$joyride" run -- valgrind --tool=callgrind --toggle-collect=joyride_bench_loop \
       --callgrind-out-file="$work/cg.$mode.$n" "$work/app_path_bench" "$mode" 198.18.0.2 "$port" "$n" \
       >/dev/null 2>"$work/vg.log" || { cat "$work/vg.log" >&2; exit 1; }
-    read -r total copy < <(loop_ir "$work/cg.$mode.$n")
-    ir[$n]=$((total - copy))
+    read -r total copy wait < <(loop_ir "$work/cg.$mode.$n")
+    ir[$n]=$((total - copy - wait))
     ip netns exec jr-joyride "$joyride" run -- strace -f -c -o "$work/st.$mode.$n" \
       "$work/app_path_bench" "$mode" 198.18.0.2 "$port" "$n" >/dev/null
     sc[$n]=$(syscalls "$work/st.$mode.$n")
   done
-  printf '%-5s %5d instructions per call (payload copy excluded), %s system calls per 1,000 calls\n' "$mode" \
+  printf '%-5s %5d instructions per call (payload copy and waits excluded), %s system calls per 1,000 calls\n' "$mode" \
     $(((ir[11000] - ir[1000]) / 10000)) "$(awk -v a="${sc[11000]}" -v b="${sc[1000]}" 'BEGIN { printf "%.1f", (a - b) / 10 }')"
 done

@@ -1,6 +1,7 @@
 #include "app_socket.h"
 
 #include <poll.h>
+#include <sched.h>
 
 
 #include "service.h"
@@ -8,27 +9,47 @@
 namespace joyride::preload {
 namespace {
 
-AppSocket* g_sockets = nullptr;
-uint32_t g_socket_count = 0;
 pthread_once_t g_sockets_once = PTHREAD_ONCE_INIT;
 // One counter for every slot: an incarnation is never reused, so a handle can never
 // mistake a later socket in the same slot for its own.
 std::atomic<uint64_t> g_next_incarnation{1};
 
 void allocate_table() {
-  g_socket_count = service().geometry().max_sockets;
-  g_sockets = new AppSocket[g_socket_count];
-  for (uint32_t i = 0; i < g_socket_count; ++i) g_sockets[i].index = i;
+  const Service& svc = service();
+  const uint32_t count = svc.geometry().max_sockets;
+  auto* table = new AppSocket[count];
+  for (uint32_t i = 0; i < count; ++i) {
+    table[i].index = i;
+    table[i].shared_state = &svc.socket_shared(i);
+    table[i].rx_fifo = svc.rx_fifo(i);
+    table[i].tx_fifo = svc.tx_fifo(i);
+    table[i].fifo_bytes = svc.geometry().fifo_bytes;
+  }
+  g_socket_table_size = count;
+  g_socket_table.store(table, std::memory_order_release);
 }
 
 }  // namespace
 
-ipc::SocketShared& AppSocket::shared() const { return service().socket_shared(index); }
+std::atomic<AppSocket*> g_socket_table{nullptr};
+uint32_t g_socket_table_size = 0;
+
+void CopyLock::lock_contended() {
+  for (int spins = 0;; ++spins) {
+    if (!held_.load(std::memory_order_relaxed) && !held_.exchange(true, std::memory_order_acquire)) return;
+    if (spins < 200) {
+      __builtin_ia32_pause();
+    } else {
+      sched_yield();  // the holder was preempted mid-copy: let it finish
+    }
+  }
+}
 
 AppSocket* app_socket_at(uint32_t index) {
+  if (AppSocket* s = app_socket_fast(index)) return s;
   if (!service().attached()) return nullptr;
   pthread_once(&g_sockets_once, allocate_table);
-  return index < g_socket_count ? &g_sockets[index] : nullptr;
+  return app_socket_fast(index);
 }
 
 AppSocket* open_app_socket(uint32_t index, uint32_t generation, int fd, bool nonblocking) {
@@ -57,27 +78,13 @@ AppSocket* open_app_socket(uint32_t index, uint32_t generation, int fd, bool non
 }
 
 void retire_app_socket(AppSocket& s) {
-  pthread_mutex_lock(&s.recv_lock);
-  pthread_mutex_lock(&s.send_lock);
+  s.recv_lock.lock();
+  s.send_lock.lock();
   s.incarnation.store(g_next_incarnation.fetch_add(1), std::memory_order_release);
   s.live.store(false, std::memory_order_release);
-  pthread_mutex_unlock(&s.send_lock);
-  pthread_mutex_unlock(&s.recv_lock);
+  s.send_lock.unlock();
+  s.recv_lock.unlock();
   service().wake_local_sleepers();
-}
-
-uint64_t rx_available(const AppSocket& s) {
-  const ipc::SocketShared& sh = s.shared();
-  const uint64_t avail = sh.rx.tail.load(std::memory_order_acquire) - sh.rx.head.load(std::memory_order_relaxed);
-  const uint64_t size = service().geometry().fifo_bytes;
-  return avail > size ? size : avail;
-}
-
-uint64_t tx_space(const AppSocket& s) {
-  const ipc::SocketShared& sh = s.shared();
-  const uint64_t used = sh.tx.tail.load(std::memory_order_relaxed) - sh.tx.head.load(std::memory_order_acquire);
-  const uint64_t size = service().geometry().fifo_bytes;
-  return used >= size ? 0 : size - used;
 }
 
 uint32_t socket_events(const AppSocket& s) {

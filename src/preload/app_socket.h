@@ -31,8 +31,31 @@ struct RecordedOption {
   unsigned char value[64] = {};
 };
 
+// The lock of one direction's copy: held only while bytes are copied into or out of
+// a FIFO (never while a thread sleeps), so it is nearly always free. Uncontended it
+// is one atomic exchange and one store (a pthread mutex costs ~50 instructions per
+// lock/unlock pair on every send and recv); contended it spins briefly, then yields.
+class CopyLock {
+ public:
+  void lock() {
+    if (!held_.exchange(true, std::memory_order_acquire)) return;
+    lock_contended();
+  }
+  void unlock() { held_.store(false, std::memory_order_release); }
+
+ private:
+  void lock_contended();
+  std::atomic<bool> held_{false};
+};
+
 struct AppSocket {
   uint32_t index = 0;                      // the service's socket index (fixed per slot)
+  // The region's parts for this index, computed once when the table is made (the
+  // region never moves while attached).
+  ipc::SocketShared* shared_state = nullptr;
+  uint8_t* rx_fifo = nullptr;
+  uint8_t* tx_fifo = nullptr;
+  uint64_t fifo_bytes = 0;
   std::atomic<uint64_t> incarnation{0};    // changes at open and at close
   std::atomic<bool> live{false};
   std::atomic<uint32_t> generation{0};     // the service's generation for this socket
@@ -64,15 +87,15 @@ struct AppSocket {
 
   // Each direction has its own lock, held only while copying (never while a thread
   // sleeps), so a close or shutdown from another thread always gets through.
-  pthread_mutex_t recv_lock = PTHREAD_MUTEX_INITIALIZER;
-  pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
+  CopyLock recv_lock;
+  CopyLock send_lock;
   // Guards the fields below and the control sequence of connect/fallback/close.
   pthread_mutex_t control_lock = PTHREAD_MUTEX_INITIALIZER;
   std::vector<RecordedOption> options;
   bool bound = false;
   sockaddr_in bound_address{};
 
-  ipc::SocketShared& shared() const;
+  ipc::SocketShared& shared() const { return *shared_state; }
   ConnectState connect() const { return static_cast<ConnectState>(connect_state.load(std::memory_order_acquire)); }
   void set_connect(ConnectState s) { connect_state.store(static_cast<int>(s), std::memory_order_release); }
 };
@@ -94,9 +117,26 @@ void retire_app_socket(AppSocket& s);
 // The AppSocket of a service index (no liveness check), or nullptr out of range.
 AppSocket* app_socket_at(uint32_t index);
 
+// The table once made (release-published), for the fd lookup on every call: an fd
+// the fd table marks as Joyride implies the table exists.
+extern std::atomic<AppSocket*> g_socket_table;
+extern uint32_t g_socket_table_size;
+inline AppSocket* app_socket_fast(uint32_t index) {
+  AppSocket* t = g_socket_table.load(std::memory_order_acquire);
+  return t != nullptr && index < g_socket_table_size ? &t[index] : nullptr;
+}
+
 // FIFO occupancy, clamped to the FIFO size whatever the shared indices say.
-uint64_t rx_available(const AppSocket& s);
-uint64_t tx_space(const AppSocket& s);
+inline uint64_t rx_available(const AppSocket& s) {
+  const ipc::SocketShared& sh = *s.shared_state;
+  const uint64_t avail = sh.rx.tail.load(std::memory_order_acquire) - sh.rx.head.load(std::memory_order_relaxed);
+  return avail > s.fifo_bytes ? s.fifo_bytes : avail;
+}
+inline uint64_t tx_space(const AppSocket& s) {
+  const ipc::SocketShared& sh = *s.shared_state;
+  const uint64_t used = sh.tx.tail.load(std::memory_order_relaxed) - sh.tx.head.load(std::memory_order_acquire);
+  return used >= s.fifo_bytes ? 0 : s.fifo_bytes - used;
+}
 
 // poll(2) bits (POLLIN ... POLLRDHUP; the same values as EPOLL*) of a socket now.
 uint32_t socket_events(const AppSocket& s);

@@ -139,9 +139,9 @@ ssize_t joyride_recv(const SocketRef& ref, const iovec* iov, int iov_count, int 
   IovCursor to(iov, iov_count);
   size_t copied = 0;
   for (;;) {
-    pthread_mutex_lock(&s.recv_lock);
+    s.recv_lock.lock();
     if (!ref.valid()) {
-      pthread_mutex_unlock(&s.recv_lock);
+      s.recv_lock.unlock();
       return copied > 0 ? static_cast<ssize_t>(copied) : -EBADF;
     }
     // Flags before the FIFO: the service publishes the bytes before kRdEof, so an
@@ -153,15 +153,15 @@ ssize_t joyride_recv(const SocketRef& ref, const iovec* iov, int iov_count, int 
       const uint64_t head = rx.head.load(std::memory_order_relaxed);
       const size_t want = static_cast<size_t>(total) - copied;
       const size_t n = avail < want ? static_cast<size_t>(avail) : want;
-      if (!discard) copy_out_of_fifo(svc.rx_fifo(s.index), size, head, n, to);
+      if (!discard) copy_out_of_fifo(s.rx_fifo, size, head, n, to);
       if (!peek) rx.head.store(head + n, std::memory_order_release);
-      pthread_mutex_unlock(&s.recv_lock);
+      s.recv_lock.unlock();
       if (!peek) svc.kick(s.index);
       copied += n;
       if (!wait_all || copied == static_cast<size_t>(total)) return static_cast<ssize_t>(copied);
       continue;
     }
-    pthread_mutex_unlock(&s.recv_lock);
+    s.recv_lock.unlock();
     if (total == 0) return 0;
     const ssize_t outcome = empty_rx_outcome(s, f);
     if (outcome <= 0) return copied > 0 ? static_cast<ssize_t>(copied) : outcome;
@@ -197,9 +197,9 @@ ssize_t joyride_send(const SocketRef& ref, const iovec* iov, int iov_count, int 
       if (s.connect() != ConnectState::kConnecting) return partial_or(broken_pipe(flags));
       if ((f & ipc::kRefused) != 0) return partial_or(-failed_connect_error(s));
     } else {
-      pthread_mutex_lock(&s.send_lock);
+      s.send_lock.lock();
       if (!ref.valid()) {
-        pthread_mutex_unlock(&s.send_lock);
+        s.send_lock.unlock();
         return partial_or(-EBADF);
       }
       const uint64_t space = tx_space(s);
@@ -208,15 +208,15 @@ ssize_t joyride_send(const SocketRef& ref, const iovec* iov, int iov_count, int 
         const uint64_t tail = tx.tail.load(std::memory_order_relaxed);
         const size_t want = static_cast<size_t>(total) - sent;
         const size_t n = space < want ? static_cast<size_t>(space) : want;
-        copy_into_fifo(svc.tx_fifo(s.index), size, tail, n, from);
+        copy_into_fifo(s.tx_fifo, size, tail, n, from);
         tx.tail.store(tail + n, std::memory_order_release);
-        pthread_mutex_unlock(&s.send_lock);
+        s.send_lock.unlock();
         svc.kick(s.index);
         sent += n;
         if (sent == static_cast<size_t>(total)) return static_cast<ssize_t>(sent);
         continue;
       }
-      pthread_mutex_unlock(&s.send_lock);
+      s.send_lock.unlock();
       if (total == 0) return 0;
     }
     if (nonblocking) return partial_or(-EAGAIN);
@@ -227,6 +227,70 @@ ssize_t joyride_send(const SocketRef& ref, const iovec* iov, int iov_count, int 
     });
     if (w < 0) return partial_or(w);
   }
+}
+
+// ---- one contiguous buffer: send()/write()/recv()/read() ---------------------------
+// The common case in two or three dozen instructions: connected, no error, and room
+// in the FIFO (send) or bytes in it (recv). Anything else (an error to report, a
+// flag, a full or empty FIFO, a socket closed under us) goes to the general path,
+// which decides exactly as before.
+
+ssize_t joyride_send_one(const SocketRef& ref, const void* buf, size_t len, int flags) {
+  AppSocket& s = *ref.socket;
+  if ((flags & ~(MSG_NOSIGNAL | MSG_DONTWAIT)) == 0 && len != 0) {
+    const uint32_t f = s.shared_state->flags.load(std::memory_order_acquire);
+    if ((f & (ipc::kConnected | ipc::kError | ipc::kWrClosed)) == ipc::kConnected &&
+        !s.shut_wr.load(std::memory_order_relaxed)) {
+      s.send_lock.lock();
+      const uint64_t space = ref.valid() ? tx_space(s) : 0;
+      if (space != 0) {
+        ipc::FifoIndices& tx = s.shared_state->tx;
+        const uint64_t tail = tx.tail.load(std::memory_order_relaxed);
+        const size_t n = space < len ? static_cast<size_t>(space) : len;
+        const size_t at = static_cast<size_t>(tail % s.fifo_bytes);
+        const size_t first = n < s.fifo_bytes - at ? n : static_cast<size_t>(s.fifo_bytes - at);
+        std::memcpy(s.tx_fifo + at, buf, first);
+        if (n > first) std::memcpy(s.tx_fifo, static_cast<const uint8_t*>(buf) + first, n - first);
+        tx.tail.store(tail + n, std::memory_order_release);
+        s.send_lock.unlock();
+        service().kick(s.index);
+        if (n == len || (flags & MSG_DONTWAIT) != 0 || s.nonblocking.load(std::memory_order_relaxed))
+          return static_cast<ssize_t>(n);
+        // A blocking send of more than fits: the rest as the general path sends it
+        // (Linux returns the partial count if that is interrupted or fails).
+        const iovec rest{const_cast<uint8_t*>(static_cast<const uint8_t*>(buf)) + n, len - n};
+        const ssize_t more = joyride_send(ref, &rest, 1, flags);
+        return more < 0 ? static_cast<ssize_t>(n) : static_cast<ssize_t>(n) + more;
+      }
+      s.send_lock.unlock();
+    }
+  }
+  const iovec v{const_cast<void*>(buf), len};
+  return joyride_send(ref, &v, 1, flags);
+}
+
+ssize_t joyride_recv_one(const SocketRef& ref, void* buf, size_t len, int flags) {
+  AppSocket& s = *ref.socket;
+  if ((flags & ~MSG_DONTWAIT) == 0 && len != 0) {
+    s.recv_lock.lock();
+    const uint64_t avail = ref.valid() ? rx_available(s) : 0;
+    if (avail != 0) {
+      ipc::FifoIndices& rx = s.shared_state->rx;
+      const uint64_t head = rx.head.load(std::memory_order_relaxed);
+      const size_t n = avail < len ? static_cast<size_t>(avail) : len;
+      const size_t at = static_cast<size_t>(head % s.fifo_bytes);
+      const size_t first = n < s.fifo_bytes - at ? n : static_cast<size_t>(s.fifo_bytes - at);
+      std::memcpy(buf, s.rx_fifo + at, first);
+      if (n > first) std::memcpy(static_cast<uint8_t*>(buf) + first, s.rx_fifo, n - first);
+      rx.head.store(head + n, std::memory_order_release);
+      s.recv_lock.unlock();
+      service().kick(s.index);
+      return static_cast<ssize_t>(n);
+    }
+    s.recv_lock.unlock();
+  }
+  const iovec v{buf, len};
+  return joyride_recv(ref, &v, 1, flags);
 }
 
 }  // namespace joyride::preload

@@ -17,5 +17,9 @@ ssize_t joyride_recv(const SocketRef& ref, const iovec* iov, int iov_count, int 
 // Bytes sent or a negated errno; EPIPE raises SIGPIPE (to the calling thread, as
 // Linux) unless MSG_NOSIGNAL.
 ssize_t joyride_send(const SocketRef& ref, const iovec* iov, int iov_count, int flags);
+// The same for one contiguous buffer (send/write/recv/read), with a fast path for the
+// common case; results identical to the iovec forms.
+ssize_t joyride_send_one(const SocketRef& ref, const void* buf, size_t len, int flags);
+ssize_t joyride_recv_one(const SocketRef& ref, void* buf, size_t len, int flags);
 
 }  // namespace joyride::preload

@@ -3,31 +3,14 @@
 #include "service.h"
 
 namespace joyride::preload {
-namespace {
 
-// Two levels: 4096 chunks of 4096 entries covers 16M descriptors, far above any
-// RLIMIT_NOFILE in use; only chunks that hold one of our fds are allocated.
-constexpr uint32_t kChunkBits = 12;
-constexpr uint32_t kChunkSize = 1u << kChunkBits;
-constexpr uint32_t kChunks = 4096;
-
-// One word per fd: kind (2 bits) | socket index (12 bits) | incarnation (50 bits).
-constexpr uint64_t kKindMask = 0x3;
-constexpr int kIndexShift = 2;
-constexpr uint64_t kIndexMask = 0xfff;
-constexpr int kIncarnationShift = 14;
-static_assert(ipc::kMaxSockets <= kIndexMask + 1);
-
-struct Entry {
-  std::atomic<uint64_t> word{0};
-  std::atomic<EpollSet*> epoll{nullptr};
-};
-
-struct Chunk {
-  Entry entries[kChunkSize];
-};
-
+namespace fd_table_detail {
 std::atomic<Chunk*> g_chunks[kChunks];
+}  // namespace fd_table_detail
+
+using namespace fd_table_detail;
+
+namespace {
 
 Entry* entry_for(int fd, bool create) {
   if (fd < 0) return nullptr;
@@ -48,11 +31,8 @@ Entry* entry_for(int fd, bool create) {
 
 }  // namespace
 
-FdInfo lookup_fd(int fd) {
+FdInfo lookup_fd_slow(uint64_t w, const Entry& e) {
   FdInfo info;
-  Entry* e = entry_for(fd, false);
-  if (e == nullptr) return info;
-  const uint64_t w = e->word.load(std::memory_order_acquire);
   switch (static_cast<FdKind>(w & kKindMask)) {
     case FdKind::kJoyride:
       info.socket.socket = app_socket_at(static_cast<uint32_t>((w >> kIndexShift) & kIndexMask));
@@ -60,7 +40,7 @@ FdInfo lookup_fd(int fd) {
       if (info.socket.socket != nullptr) info.kind = FdKind::kJoyride;
       break;
     case FdKind::kEpoll:
-      info.epoll = e->epoll.load(std::memory_order_acquire);
+      info.epoll = e.epoll.load(std::memory_order_acquire);
       if (info.epoll != nullptr) info.kind = FdKind::kEpoll;
       break;
     case FdKind::kPrivate:

@@ -27,8 +27,53 @@ struct FdInfo {
   EpollSet* epoll = nullptr;   // kEpoll
 };
 
-// The one lookup every interposed call starts with.
-FdInfo lookup_fd(int fd);
+// The table's storage, for the inline lookup below. Two levels: 4096 chunks of 4096
+// entries covers 16M descriptors, far above any RLIMIT_NOFILE in use; only chunks
+// that hold one of our fds are allocated, and never freed.
+namespace fd_table_detail {
+constexpr uint32_t kChunkBits = 12;
+constexpr uint32_t kChunkSize = 1u << kChunkBits;
+constexpr uint32_t kChunks = 4096;
+// One word per fd: kind (2 bits) | socket index (12 bits) | incarnation (50 bits).
+constexpr uint64_t kKindMask = 0x3;
+constexpr int kIndexShift = 2;
+constexpr uint64_t kIndexMask = 0xfff;
+constexpr int kIncarnationShift = 14;
+static_assert(ipc::kMaxSockets <= kIndexMask + 1);
+struct Entry {
+  std::atomic<uint64_t> word{0};
+  std::atomic<EpollSet*> epoll{nullptr};
+};
+struct Chunk {
+  Entry entries[kChunkSize];
+};
+extern std::atomic<Chunk*> g_chunks[kChunks];
+}  // namespace fd_table_detail
+
+// Everything but a Joyride socket whose table exists (epoll sets, private fds).
+FdInfo lookup_fd_slow(uint64_t word, const fd_table_detail::Entry& e);
+
+// The one lookup every interposed call starts with: inline, because every send and
+// recv (and every call on a kernel fd) pays for it.
+inline FdInfo lookup_fd(int fd) {
+  using namespace fd_table_detail;
+  if (fd < 0 || (static_cast<uint32_t>(fd) >> kChunkBits) >= kChunks) return FdInfo{};
+  const Chunk* chunk = g_chunks[static_cast<uint32_t>(fd) >> kChunkBits].load(std::memory_order_acquire);
+  if (chunk == nullptr) return FdInfo{};
+  const Entry& e = chunk->entries[static_cast<uint32_t>(fd) & (kChunkSize - 1)];
+  const uint64_t w = e.word.load(std::memory_order_acquire);
+  if ((w & kKindMask) == static_cast<uint64_t>(FdKind::kKernel)) return FdInfo{};
+  if ((w & kKindMask) == static_cast<uint64_t>(FdKind::kJoyride)) {
+    if (AppSocket* s = app_socket_fast(static_cast<uint32_t>((w >> kIndexShift) & kIndexMask))) {
+      FdInfo info;
+      info.kind = FdKind::kJoyride;
+      info.socket.socket = s;
+      info.socket.incarnation = w >> kIncarnationShift;
+      return info;
+    }
+  }
+  return lookup_fd_slow(w, e);
+}
 
 // Binds fd to a Joyride socket incarnation / to an epoll set; back to the kernel.
 // False when fd is beyond the table (16M): the caller keeps it a kernel fd.

@@ -19,14 +19,12 @@ namespace {
 
 ssize_t recv_one(const FdInfo& info, void* buf, size_t len, int flags) {
   if (const int u = check_usable(info); u < 0) return u;
-  const iovec v{buf, len};
-  return joyride_recv(info.socket, &v, 1, flags);
+  return joyride_recv_one(info.socket, buf, len, flags);
 }
 
 ssize_t send_one(const FdInfo& info, const void* buf, size_t len, int flags) {
   if (const int u = check_usable(info); u < 0) return u;
-  const iovec v{const_cast<void*>(buf), len};
-  return joyride_send(info.socket, &v, 1, flags);
+  return joyride_send_one(info.socket, buf, len, flags);
 }
 
 // recvfrom/recvmsg on a connected TCP socket name the peer when asked (Linux fills

@@ -63,10 +63,6 @@ bool Service::in_vfork_child() const {
   return attached_pid_ != 0 && static_cast<pid_t>(::syscall(SYS_getpid)) != attached_pid_ && !inherited();
 }
 
-Service& service() {
-  static Service instance;
-  return instance;
-}
 
 bool Service::ensure_attached() {
   const int s = state_.load(std::memory_order_acquire);

@@ -73,7 +73,12 @@ class Service {
   int service_doorbell_ = -1;
 };
 
-Service& service();
+// Inline: every send and recv asks for it (a function-local static: safe however
+// early a constructor elsewhere makes the first socket call).
+inline Service& service() {
+  static Service instance;
+  return instance;
+}
 
 // Where our own descriptors go: the numbers just below min(RLIMIT_NOFILE, 64 Ki),
 // out of the way of the app's allocations (lowest free first). The attach fds take
