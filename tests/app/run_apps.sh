@@ -246,6 +246,20 @@ kill_check() {
 }
 check sigkill_mid_transfer kill_check
 
+# ---- joyride run refuses what the preload cannot interpose, with a reason ---------
+run_refuses() {  # run_refuses PROGRAM WORD: exit 2 and a message naming WORD
+  local out rc=0
+  out="$("$joyride" run -- "$1" 2>&1)" || rc=$?
+  [ "$rc" -eq 2 ] && grep -q "$2" <<<"$out" || { echo "exit $rc: $out"; return 1; }
+  echo "$out"
+}
+printf 'int main(void) { return 0; }\n' >"$work/tiny.c"
+cc -static -o "$work/static-prog" "$work/tiny.c"
+# A Go program is recognised by its .go.buildinfo section.
+objcopy --add-section .go.buildinfo="$work/tiny.c" /usr/bin/true "$work/go-prog"
+check run_refuses_static run_refuses "$work/static-prog" "statically linked"
+check run_refuses_go run_refuses "$work/go-prog" "Go program"
+
 echo "== joyride stat (applications)"
 "$joyride" stat | sed -n '/^Applications/,/^Built-in/p' | head -40
 echo "$passed passed, $failed failed"
