@@ -1,6 +1,7 @@
 #include "blocking.h"
 
 #include <errno.h>
+#include <pthread.h>
 
 #include "joyride/ipc/wait.h"
 #include "service.h"
@@ -18,6 +19,27 @@ inline void cpu_relax() {
 #elif defined(__aarch64__)
   asm volatile("yield");
 #endif
+}
+
+// Cancelled inside the wait: the thread is gone, its sleeper count must go too.
+void drop_futex_waiter(void* header) {
+  static_cast<ipc::RegionHeader*>(header)->futex_waiters.fetch_sub(1);
+}
+
+// The futex wait as a cancellation point, as Linux's recv/send/accept/connect are
+// (iperf3 stops its stream threads with pthread_cancel while they block): a raw
+// syscall() is not one, so asynchronous cancellation is allowed around just the
+// system call (what glibc's own cancellable calls do). Nothing is locked here.
+int cancellable_futex_wait(ipc::RegionHeader& h, uint32_t seq, int64_t timeout_ns) {
+  pthread_testcancel();
+  int r = 0;
+  pthread_cleanup_push(drop_futex_waiter, &h);
+  int old_type = 0;
+  pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old_type);
+  r = ipc::futex_wait(h.wake_seq, seq, timeout_ns);
+  pthread_setcanceltype(old_type, nullptr);
+  pthread_cleanup_pop(0);
+  return r;
 }
 
 }  // namespace
@@ -65,7 +87,7 @@ int futex_sleep_once(const SocketRef& ref, const Deadline& deadline, bool (*read
     if (left == 0) {
       result = -EAGAIN;
     } else {
-      const int r = ipc::futex_wait(h.wake_seq, seq, left);
+      const int r = cancellable_futex_wait(h, seq, left);
       if (r == EINTR) result = -EINTR;
       else if (r == ETIMEDOUT) result = -EAGAIN;
     }

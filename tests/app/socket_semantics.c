@@ -1981,6 +1981,58 @@ static void c_threads_shutdown_wakes_recv(void)
     close(fd);
 }
 
+/* pthread_cancel of a thread blocked in recv (iperf3 stops its stream threads so):
+ * recv is a cancellation point, the thread ends, and the socket is left usable
+ * by another thread (nothing stays locked): an echo round trip on it works. */
+static void c_threads_cancel_blocked_recv(void)
+{
+    int fd = peer_conn("echo");
+    if (fd < 0)
+        return;
+    struct blocked_reader b = {.fd = fd};
+    atomic_init(&b.entering, 0);
+    atomic_init(&b.done, 0);
+    atomic_init(&b.tid, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, blocked_reader_thread, &b);
+    int64_t t0 = now_ns();
+    while (!atomic_load(&b.entering) && ms_since(t0) < 2000)
+        poll(NULL, 0, 1);
+    while (!thread_sleeping((pid_t)atomic_load(&b.tid)) && ms_since(t0) < 2000)
+        poll(NULL, 0, 1);
+    int c = pthread_cancel(t);
+    /* bounded join: a thread that cannot be cancelled is woken by a shutdown */
+    int64_t tc = now_ns();
+    void *ret_early = NULL;
+    int cancelled_in_time = 0;
+    while (ms_since(tc) < 3000) {
+        if (pthread_tryjoin_np(t, &ret_early) == 0) {
+            cancelled_in_time = 1;
+            break;
+        }
+        poll(NULL, 0, 5);
+    }
+    if (!cancelled_in_time)
+        shutdown(fd, SHUT_RDWR);
+    void *ret = ret_early;
+    if (!cancelled_in_time)
+        pthread_join(t, &ret);
+    emit("cancel=%d canceled=%s in_time=%s", c, yesno(ret == PTHREAD_CANCELED), yesno(cancelled_in_time));
+    if (cancelled_in_time) {
+        long s = send(fd, "ping", 4, MSG_NOSIGNAL);
+        char buf[8];
+        long r = 0;
+        while (r < 4) {
+            long k = recv(fd, buf + r, (size_t)(4 - r), 0);
+            if (k <= 0)
+                break;
+            r += k;
+        }
+        emit("after: send=%s echo=%s", R(s), r == 4 && memcmp(buf, "ping", 4) == 0 ? "ping" : "none");
+    }
+    close(fd);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Cases: signals                                                           */
 /* ------------------------------------------------------------------------ */
@@ -2322,6 +2374,7 @@ static const struct case_def cases[] = {
     {"threads_8x256k", c_threads_8x256k},
     {"threads_reader_writer", c_threads_reader_writer},
     {"threads_shutdown_wakes_recv", c_threads_shutdown_wakes_recv},
+    {"threads_cancel_blocked_recv", c_threads_cancel_blocked_recv},
     {"signal_eintr_recv", c_signal_eintr_recv},
     {"signal_restart_recv", c_signal_restart_recv},
     {"signal_restart_rcvtimeo", c_signal_restart_rcvtimeo},
