@@ -43,6 +43,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -2033,6 +2034,61 @@ static void c_threads_cancel_blocked_recv(void)
     close(fd);
 }
 
+/* sendfile from a regular file to a socket: every byte arrives (the sink's count
+ * and checksum), the file offset advances when none is given. */
+static void c_sendfile_to_socket(void)
+{
+    char path[] = "/tmp/jr-sendfile-XXXXXX";
+    int file = mkstemp(path);
+    if (file < 0) {
+        emit("setup: mkstemp=%s", R(file));
+        return;
+    }
+    unlink(path);
+    enum { kFile = 300000 };
+    uint8_t *buf = malloc(kFile);
+    pattern_fill(buf, kFile, 0, 5);
+    long w = write(file, buf, kFile);
+    free(buf);
+    lseek(file, 0, SEEK_SET);
+    int fd = peer_conn("sink");
+    if (fd < 0 || w != kFile) {
+        close(file);
+        return;
+    }
+    long total = 0, r = 0;
+    while (total < kFile && (r = sendfile(fd, file, NULL, (size_t)(kFile - total))) > 0)
+        total += r;
+    emit("sendfile=%ld offset=%ld", total, (long)lseek(file, 0, SEEK_CUR));
+    off_t off = 1000;
+    emit("with_offset=%s offset_after=%ld", R(sendfile(fd, file, &off, 0)), (long)off);
+    shutdown(fd, SHUT_WR);
+    char line[128];
+    if (read_reply(fd, line, sizeof line) < 0) {
+        emit("reply=none");
+    } else {
+        size_t got = 0;
+        unsigned sum = 0;
+        sscanf(line, "%zu %x", &got, &sum);
+        emit("peer_got=%zu match=%s", got, yesno(sum == pattern_cksum(kFile, 5)));
+    }
+    close(fd);
+    close(file);
+}
+
+/* A connect whose SYNs go unanswered ends with ETIMEDOUT once TCP_USER_TIMEOUT
+ * (set before connect) has passed, as Linux's tcp_write_timeout in SYN-SENT. */
+static void c_connect_etimedout(void)
+{
+    int fd = tcp_socket(0);
+    int ms = 1500;
+    emit("user_timeout=%s", R(setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms)));
+    int64_t t0 = now_ns();
+    emit("connect=%s", R(connect_to(fd, PENDING_PORT)));
+    emit("elapsed_ok=%s", yesno(ms_since(t0) >= 1000 && ms_since(t0) < 15000));
+    close(fd);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Cases: signals                                                           */
 /* ------------------------------------------------------------------------ */
@@ -2327,6 +2383,8 @@ static const struct case_def cases[] = {
     {"connect_refused_nonblock", c_connect_refused_nonblock},
     {"connect_ealready", c_connect_ealready},
     {"connect_eisconn", c_connect_eisconn},
+    {"connect_etimedout", c_connect_etimedout},
+    {"sendfile_to_socket", c_sendfile_to_socket},
     {"unconnected_ops", c_unconnected_ops},
     {"send_after_rst_nosignal", c_send_after_rst_nosignal},
     {"send_after_rst_sigpipe", c_send_after_rst_sigpipe},

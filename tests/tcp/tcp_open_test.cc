@@ -138,6 +138,30 @@ TEST(TcpOpen, SynRetransmitsWithBackoffThenTimesOut) {
   EXPECT_EQ(r.error(), RecvError::kTimedOut);
 }
 
+// TCP_USER_TIMEOUT set before connect() bounds the handshake (Linux tcp_write_timeout
+// -> retransmits_timed_out, tcp_clamp_rto_to_user_timeout): with 1.5 s the SYN goes at
+// 0 and 1 s, the next timeout is clamped to 1.5 s, and connect() fails with
+// ETIMEDOUT then, not after the six SYN retries (127 s).
+TEST(TcpOpen, UserTimeoutBoundsTheHandshake) {
+  TcpHarness h;
+  auto s = h.tcp().open();
+  ASSERT_TRUE(h.tcp().set_user_timeout(*s, Duration::millis(1500)));
+  ASSERT_TRUE(h.tcp().connect(*s, Endpoint{kPeerIp, 80}, h.now).ok());
+  h.expect_segment();
+  h.advance(Duration::seconds(1));
+  EXPECT_EQ(h.expect_segment().h.flags, TcpFlags::kSyn);
+  h.advance(Duration::millis(499));
+  EXPECT_EQ(h.tcp().state(*s), TcpState::kSynSent);
+  h.advance(Duration::millis(1));
+  h.expect_no_segment();
+  EXPECT_EQ(h.tcp().state(*s), TcpState::kClosed);
+  std::array<uint8_t, 4> b{};
+  auto r = h.tcp().recv(*s, b, h.now);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), RecvError::kTimedOut);
+  EXPECT_EQ(h.counter("tcp.user_timeouts"), 1u);
+}
+
 TEST(TcpOpen, RstInSynSentRefusesOnlyWithAnAcceptableAck) {
   TcpHarness h;
   auto s = h.tcp().open();

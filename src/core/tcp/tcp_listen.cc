@@ -131,6 +131,7 @@ void TcpLayer::syn_to_listener(Tcb& l, const Rx& rx, Instant now, std::optional<
   set_mss_from_route(c, now);
   hash_insert(c);
   c.syn_sent_at = now;
+  c.handshake_started_at = now;
   send_syn(c, now);
   arm_timer(c, tcp::RtxTimerMode::kSynAck, now + config_.initial_rto);
 }

@@ -310,6 +310,7 @@ bool TcpLayer::send_segment(Tcb& t, SeqNum seq, uint32_t len, uint8_t flags, Ins
 void TcpLayer::send_ack(Tcb& t, Instant now) { send_segment(t, t.snd_nxt, 0, TcpFlags::kAck, now); }
 
 void TcpLayer::send_syn(Tcb& t, Instant now) {
+  if (t.rto_count == 0) t.handshake_started_at = now;
   if (t.state == TcpState::kSynSent) {
     // The scale we offer covers the largest receive buffer we may grow to.
     const size_t space = t.rcvbuf_limit ? t.rcvbuf_limit : config_.rcvbuf_max;

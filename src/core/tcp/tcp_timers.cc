@@ -98,8 +98,14 @@ void TcpLayer::on_retransmit_timeout(Tcb& t, Instant now) {
     // After close() in SYN-RECEIVED (syn_unacked, FIN-WAIT-1) the limit is FIN-WAIT-1's
     // (Linux tcp_write_timeout counts SYN retries only in SYN_SENT/SYN_RECV).
     const uint32_t limit = t.state == TcpState::kSynSent ? config_.syn_retries : config_.synack_retries;
-    if (t.syn_unacked ? retries_exhausted(t, now) : t.rto_count >= limit) {
+    // TCP_USER_TIMEOUT bounds the handshake too (Linux tcp_write_timeout: when the
+    // SYN retries are not exhausted, retransmits_timed_out with icsk_user_timeout,
+    // from the first SYN); the first timeout always retransmits.
+    const bool user_expired = t.user_timeout > Duration::zero() && t.rto_count > 0 &&
+                              now - t.handshake_started_at >= t.user_timeout;
+    if (t.syn_unacked ? retries_exhausted(t, now) : (t.rto_count >= limit || user_expired)) {
       if (!t.syn_unacked) counters_.inc(TcpCounter::kAttemptFails);  // Linux tcp_done: SYN states only
+      if (user_expired) counters_.inc(TcpCounter::kUserTimeouts);
       abort(t, timeout_error(t), false, now);
       return;
     }
@@ -113,7 +119,12 @@ void TcpLayer::on_retransmit_timeout(Tcb& t, Instant now) {
     // it lost (tcp_enter_loss): it goes again once the SYN is acknowledged
     // (segment_arrives -> output -> retransmit_lost).
     if (t.syn_unacked) t.rtx.mark_all_lost();
-    arm_timer(t, RtxTimerMode::kRetransmit, now + t.rtt.rto());
+    // Linux tcp_clamp_rto_to_user_timeout: the next timeout comes no later than the
+    // user timeout.
+    const Duration next = t.syn_unacked ? t.rtt.rto()
+                                        : clamp_to_user_timeout(t.rtt.rto(), t.user_timeout,
+                                                                now - t.handshake_started_at);
+    arm_timer(t, RtxTimerMode::kRetransmit, now + next);
     return;
   }
   if (t.rtx.empty()) return;

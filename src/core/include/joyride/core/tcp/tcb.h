@@ -160,6 +160,7 @@ struct Tcb {
   base::Instant last_rx;               // for keepalive and delayed ACK quick mode
   base::Instant last_tx_data;          // idle restart (RFC 5681 §4.1)
   base::Instant syn_sent_at;           // RTT sample from the handshake
+  base::Instant handshake_started_at;  // the first SYN or SYN-ACK: TCP_USER_TIMEOUT counts from it
   bool ece_pending = false;            // ECN: echo ECE until the peer sends CWR (RFC 3168 §6.1.3)
   bool cwr_pending = false;            // ECN: set CWR on the next data segment
   SeqNum ecn_recover;                  // ECN: react to ECE at most once per window
