@@ -4,6 +4,7 @@
 #include <sched.h>
 
 
+#include "cpu_relax.h"
 #include "service.h"
 
 namespace joyride::preload {
@@ -38,7 +39,7 @@ void CopyLock::lock_contended() {
   for (int spins = 0;; ++spins) {
     if (!held_.load(std::memory_order_relaxed) && !held_.exchange(true, std::memory_order_acquire)) return;
     if (spins < 200) {
-      __builtin_ia32_pause();
+      cpu_relax();
     } else {
       sched_yield();  // the holder was preempted mid-copy: let it finish
     }

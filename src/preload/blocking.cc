@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 
+#include "cpu_relax.h"
 #include "joyride/ipc/wait.h"
 #include "service.h"
 
@@ -12,14 +13,6 @@ namespace {
 // A short spin before sleeping catches answers that are microseconds away without
 // a system call; kept small because this machine class has few cores to burn.
 constexpr int kSpinIterations = 200;
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 // Cancelled inside the wait: the thread is gone, its sleeper count must go too.
 void drop_futex_waiter(void* header) {

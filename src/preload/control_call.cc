@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "cpu_relax.h"
 #include "joyride/ipc/wait.h"
 #include "service.h"
 
@@ -19,14 +20,6 @@ constexpr int64_t kLivenessCheckNs = 1'000'000'000;
 // No free slot: sleep on a busy slot's state at most this long before looking again
 // (any slot may be the next to free up; we cannot sleep on all of them).
 constexpr int64_t kSlotRetryNs = 200'000;
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 // A per-thread starting point spreads threads over the slots, so concurrent callers
 // rarely collide on the same CAS.
