@@ -1,6 +1,8 @@
 // The scalar sections of joyrided.toml: [service], [eal], [limits], [services].
 // Ranges are what the consumers accept (DPDK, AF_UNIX, the kernel's CPU sets), so a
 // value that passes here does not fail later at start-up.
+#include <grp.h>
+
 #include <cctype>
 #include <cstdio>
 
@@ -95,13 +97,37 @@ void parse_control_socket(Issues& issues, const TableReader& r, std::string& out
   }
 }
 
+// control_group: a group name from the group database, or a numeric gid; the socket
+// file gets that group, so its members may attach (with a mode granting the group).
+void parse_control_group(Issues& issues, const TableReader& r, std::optional<uint32_t>& out) {
+  constexpr const char* kExpected = "a group name from /etc/group, such as \"joyride\", or a numeric gid";
+  const toml::node* node = r.get("control_group");
+  if (node == nullptr) return;
+  if (const auto* i = node->as_integer()) {
+    if (**i < 0 || **i > 0x7ffffffe) {
+      issues.error(node->source(), r.path("control_group"), std::to_string(**i) + " is out of range", kExpected);
+      return;
+    }
+    out = static_cast<uint32_t>(**i);
+    return;
+  }
+  const std::string* s = check_string(issues, *node, r.path("control_group"), kExpected);
+  if (s == nullptr) return;
+  const group* g = s->empty() ? nullptr : ::getgrnam(s->c_str());
+  if (g == nullptr) {
+    issues.error(node->source(), r.path("control_group"), "no group " + quoted(*s) + " on this machine", kExpected);
+    return;
+  }
+  out = static_cast<uint32_t>(g->gr_gid);
+}
+
 }  // namespace
 
 void parse_service_section(Issues& issues, const toml::node* node, ServiceOptions& out) {
   const toml::table* t = section_table(issues, node, "service");
   if (t == nullptr) return;
   TableReader r(issues, *t, "service",
-                {"lcores", "polling", "idle_sleep_us", "idle_sleep_max_us", "busy_spin_us", "control_socket", "control_mode", "log_level"});
+                {"lcores", "polling", "idle_sleep_us", "idle_sleep_max_us", "busy_spin_us", "control_socket", "control_mode", "control_group", "log_level"});
   if (const toml::array* a = r.array("lcores", "an array of CPU ids, such as [0, 1]")) {
     parse_lcores(issues, *a, r.path("lcores"), out.lcores);
   }
@@ -116,6 +142,7 @@ void parse_service_section(Issues& issues, const toml::node* node, ServiceOption
   r.integer("busy_spin_us", 0, 100000, out.busy_spin_us);
   parse_control_socket(issues, r, out.control_socket);
   if (const toml::node* n = r.get("control_mode")) parse_mode(issues, *n, r.path("control_mode"), out.control_mode);
+  parse_control_group(issues, r, out.control_group);
   if (const toml::node* n = r.get("log_level")) {
     constexpr std::string_view kLevels[] = {"error", "warn", "info", "debug", "trace"};
     if (auto i = check_choice(issues, *n, r.path("log_level"), "a log level", kLevels)) {

@@ -138,6 +138,9 @@ const ErrorCase kErrorCases[] = {
         "expected \"error\", \"warn\", \"info\", \"debug\" or \"trace\"")}},
 
     // The control socket.
+    {"ControlGroupUnknown", "[service]\ncontrol_group = \"no-such-group-xyz\"\n" IFACE_A,
+     {e("2:17: service.control_group: no group \"no-such-group-xyz\" on this machine",
+        "expected a group name from /etc/group, such as \"joyride\", or a numeric gid")}},
     {"ControlModeNotOctal", "[service]\ncontrol_mode = \"0986\"\n" IFACE_A,
      {e("2:16: service.control_mode: \"0986\" is not an octal permission mode", kModeExpected)}},
     {"ControlModeTooLarge", "[service]\ncontrol_mode = 0o1777\n" IFACE_A,

@@ -36,6 +36,7 @@ TEST(ConfigParse, MinimalFileTakesEveryDefault) {
   EXPECT_EQ(c.service.busy_spin_us, 50u);
   EXPECT_EQ(c.service.control_socket, "/run/joyride/joyrided.sock");
   EXPECT_EQ(c.service.control_mode, 0600u);
+  EXPECT_FALSE(c.service.control_group.has_value());
   EXPECT_EQ(c.service.log_level, LogLevel::kInfo);
 
   EXPECT_TRUE(c.eal.no_huge);
@@ -89,6 +90,7 @@ idle_sleep_max_us = 9000
 busy_spin_us = 0
 control_socket = "/tmp/j.sock"
 control_mode = "0660"
+control_group = "root"
 log_level = "debug"
 
 [eal]
@@ -157,6 +159,7 @@ TEST(ConfigParse, EveryKeyIsRead) {
   EXPECT_EQ(c.service.busy_spin_us, 0u);
   EXPECT_EQ(c.service.control_socket, "/tmp/j.sock");
   EXPECT_EQ(c.service.control_mode, 0660u);
+  EXPECT_EQ(c.service.control_group, 0u);  // root's gid
   EXPECT_EQ(c.service.log_level, LogLevel::kDebug);
 
   EXPECT_FALSE(c.eal.no_huge);
@@ -213,7 +216,7 @@ TEST(ConfigParse, EveryKeyIsRead) {
   // The IPv6 address is kept but flagged.
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_EQ(c.warnings[0].to_string(),
-            "joyrided.toml:21:31: interface[0].addresses[1]: IPv6 is not supported by the stack yet; the address is "
+            "joyrided.toml:22:31: interface[0].addresses[1]: IPv6 is not supported by the stack yet; the address is "
             "not used; expected IPv4 addresses for now");
 }
 

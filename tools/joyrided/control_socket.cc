@@ -38,7 +38,8 @@ void write_all(int fd, std::string_view text) {
 
 }  // namespace
 
-base::Result<ControlSocket, std::string> ControlSocket::open(const std::string& path, unsigned mode) {
+base::Result<ControlSocket, std::string> ControlSocket::open(const std::string& path, unsigned mode,
+                                                             std::optional<uint32_t> group) {
   sockaddr_un addr{};
   if (path.size() >= sizeof(addr.sun_path)) return base::Err{std::string("control socket path too long: ") + path};
   std::error_code ec;
@@ -67,7 +68,8 @@ base::Result<ControlSocket, std::string> ControlSocket::open(const std::string& 
   const mode_t old_umask = ::umask(0777);
   const int bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   ::umask(old_umask);
-  if (bound != 0 || ::chmod(path.c_str(), mode) != 0 || ::listen(fd, 16) != 0) {
+  if (bound != 0 || (group && ::chown(path.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(*group)) != 0) ||
+      ::chmod(path.c_str(), mode) != 0 || ::listen(fd, 16) != 0) {
     std::string e = errno_text(("control socket " + path).c_str());
     ::close(fd);
     return base::Err{std::move(e)};
@@ -85,10 +87,17 @@ ControlSocket::~ControlSocket() {
   ::unlink(path_.c_str());
 }
 
-bool ControlSocket::peer_allowed(const ucred& cred) const {
+bool ControlSocket::peer_allowed(int client, const ucred& cred) const {
   if (cred.uid == 0 || cred.uid == ::getuid()) return true;
   struct stat st {};
-  if ((mode_ & 0060) != 0 && ::stat(path_.c_str(), &st) == 0 && cred.gid == st.st_gid) return true;
+  if ((mode_ & 0060) == 0 || ::stat(path_.c_str(), &st) != 0) return false;
+  if (cred.gid == st.st_gid) return true;
+  // Supplementary groups too (SO_PEERGROUPS, Linux 4.13+), as a file's group check.
+  gid_t groups[256];
+  socklen_t len = sizeof groups;
+  if (::getsockopt(client, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0) return false;
+  for (socklen_t i = 0; i < len / sizeof(gid_t); ++i)
+    if (groups[i] == st.st_gid) return true;
   return false;
 }
 
@@ -102,7 +111,7 @@ void ControlSocket::poll(const Handler& answer, const AttachHandler& attach) {
     if (client < 0) break;  // EAGAIN: nobody waiting (or a transient error: next time)
     ucred cred{};
     socklen_t len = sizeof cred;
-    if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || !peer_allowed(cred)) {
+    if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || !peer_allowed(client, cred)) {
       write_all(client, "error: permission denied\n");
       ::close(client);
       continue;

@@ -4,9 +4,10 @@
 // "attach" line; the connection then stays open as the application's session).
 //
 // Permission-checked twice: the socket file gets the configured mode (0600 by
-// default: root only), and each peer's credentials (SO_PEERCRED) must be root, the
-// service's own user, or a member of the socket file's group when the mode grants the
-// group access. A refused peer gets one line saying so.
+// default: root only) and group (control_group), and each peer's credentials
+// (SO_PEERCRED, SO_PEERGROUPS) must be root, the service's own user, or a member of
+// the socket file's group (primary or supplementary) when the mode grants the group
+// access. A refused peer gets one line saying so.
 //
 // Polled from the service's loop without blocking: clients are accepted and read
 // non-blocking, a request line may arrive over several polls, and a client that sends
@@ -17,6 +18,7 @@
 #include <sys/socket.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,7 +31,9 @@ class ControlSocket {
  public:
   // Creates, binds and listens at `path` (its directory is created; a stale socket
   // file left by a crashed run is replaced). Errors are human-readable.
-  static base::Result<ControlSocket, std::string> open(const std::string& path, unsigned mode);
+  // `group`: the socket file's group (control_group), else the service's own.
+  static base::Result<ControlSocket, std::string> open(const std::string& path, unsigned mode,
+                                                       std::optional<uint32_t> group = std::nullopt);
   ControlSocket(ControlSocket&& o) noexcept;
   ControlSocket& operator=(ControlSocket&&) = delete;
   ~ControlSocket();  // closes and unlinks the socket file
@@ -47,7 +51,7 @@ class ControlSocket {
 
  private:
   ControlSocket(int fd, std::string path, unsigned mode) : fd_(fd), path_(std::move(path)), mode_(mode) {}
-  bool peer_allowed(const ucred& cred) const;
+  bool peer_allowed(int client, const ucred& cred) const;
   // A client whose request line has not fully arrived yet.
   struct Pending {
     int fd;

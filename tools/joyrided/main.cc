@@ -184,7 +184,8 @@ int run(const std::string& config_path, const std::string& ready_file) {
       return 1;
     }
 
-    auto control = ControlSocket::open(config.service.control_socket, config.service.control_mode);
+    auto control = ControlSocket::open(config.service.control_socket, config.service.control_mode,
+                                       config.service.control_group);
     if (!control) {
       log(control.error());
       return 1;

@@ -70,6 +70,9 @@ struct ServiceOptions {
   uint32_t busy_spin_us = 50;    // adaptive: keep spinning this long after the last work
   std::string control_socket = "/run/joyride/joyrided.sock";
   uint32_t control_mode = 0600;  // permission bits of the control socket
+  // The socket file's group (a gid): with a mode granting the group (e.g. "0660") its
+  // members may run `joyride stat` and attach applications. Empty: the service's.
+  std::optional<uint32_t> control_group;
   LogLevel log_level = LogLevel::kInfo;
 };
 
