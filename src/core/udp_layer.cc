@@ -246,6 +246,18 @@ std::optional<Endpoint> UdpLayer::local_endpoint(SocketId id) {
   return Endpoint{s->local_addr, s->local_port};
 }
 
+std::optional<Endpoint> UdpLayer::remote_endpoint(SocketId id) {
+  Socket* s = sockets_.get(id);
+  if (s == nullptr) return std::nullopt;
+  return s->remote;
+}
+
+std::optional<size_t> UdpLayer::next_datagram_bytes(SocketId id) {
+  Socket* s = sockets_.get(id);
+  if (s == nullptr || s->pending_error || s->queue.empty()) return std::nullopt;
+  return s->queue.front().payload.len();
+}
+
 int UdpLayer::match_score(const Socket& s, Ipv4Address local, Ipv4Address remote, uint16_t rport,
                           uint16_t lport) const {
   if (!s.bound || s.local_port != lport) return -1;

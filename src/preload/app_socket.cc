@@ -5,6 +5,7 @@
 
 
 #include "cpu_relax.h"
+#include "datagram_path.h"
 #include "service.h"
 
 namespace joyride::preload {
@@ -67,6 +68,9 @@ AppSocket* open_app_socket(uint32_t index, uint32_t generation, int fd, bool non
   s->shut_wr.store(false, std::memory_order_relaxed);
   s->reset_reported.store(false, std::memory_order_relaxed);
   s->listening.store(false, std::memory_order_relaxed);
+  // The kind as the service published it when it made the socket.
+  s->datagram.store((s->shared().flags.load(std::memory_order_acquire) & ipc::kDatagram) != 0,
+                    std::memory_order_relaxed);
   s->kernel_twin.store(-1, std::memory_order_relaxed);  // retired by the previous close already
   s->accept_turn.store(0, std::memory_order_relaxed);
   s->options.clear();
@@ -89,6 +93,7 @@ void retire_app_socket(AppSocket& s) {
 }
 
 uint32_t socket_events(const AppSocket& s) {
+  if (s.datagram.load(std::memory_order_relaxed)) return datagram_events(s);
   const uint32_t f = s.shared().flags.load(std::memory_order_acquire);
   if ((f & ipc::kListening) != 0 || s.listening.load(std::memory_order_relaxed))
     return (f & ipc::kAcceptable) != 0 ? POLLIN | POLLRDNORM : 0;

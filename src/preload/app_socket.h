@@ -68,6 +68,9 @@ struct AppSocket {
   std::atomic<bool> shut_wr{false};
   std::atomic<bool> reset_reported{false};  // ECONNRESET goes to the app once
   std::atomic<bool> listening{false};
+  // A UDP socket (the service's kDatagram): its FIFOs carry records, its calls go
+  // through datagram_path.h. Fixed for an incarnation.
+  std::atomic<bool> datagram{false};
 
   // A listener bound to INADDR_ANY has a kernel twin (kernel_twin.h): a kernel
   // listener on the same port, so loopback clients reach the app too. -1 = none.

@@ -12,6 +12,7 @@
 
 #include "blocking.h"
 #include "control_call.h"
+#include "datagram_path.h"
 #include "service.h"
 
 namespace joyride::preload {
@@ -125,6 +126,8 @@ ssize_t empty_rx_outcome(AppSocket& s, uint32_t f) {
 }  // namespace
 
 ssize_t joyride_recv(const SocketRef& ref, const iovec* iov, int iov_count, int flags) {
+  if (ref.socket->datagram.load(std::memory_order_relaxed))
+    return datagram_recv(ref, iov, iov_count, flags, nullptr, nullptr, nullptr);
   const ssize_t total = total_length(iov, iov_count);
   if (total < 0) return total;
   if ((flags & MSG_OOB) != 0) return -EINVAL;  // no urgent data is ever queued
@@ -174,6 +177,7 @@ ssize_t joyride_recv(const SocketRef& ref, const iovec* iov, int iov_count, int 
 }
 
 ssize_t joyride_send(const SocketRef& ref, const iovec* iov, int iov_count, int flags) {
+  if (ref.socket->datagram.load(std::memory_order_relaxed)) return datagram_send(ref, iov, iov_count, flags, nullptr, 0);
   const ssize_t total = total_length(iov, iov_count);
   if (total < 0) return total;
   if ((flags & MSG_OOB) != 0) return -EOPNOTSUPP;  // urgent data is not carried
@@ -237,7 +241,7 @@ ssize_t joyride_send(const SocketRef& ref, const iovec* iov, int iov_count, int 
 
 ssize_t joyride_send_one(const SocketRef& ref, const void* buf, size_t len, int flags) {
   AppSocket& s = *ref.socket;
-  if ((flags & ~(MSG_NOSIGNAL | MSG_DONTWAIT)) == 0 && len != 0) {
+  if ((flags & ~(MSG_NOSIGNAL | MSG_DONTWAIT)) == 0 && len != 0 && !s.datagram.load(std::memory_order_relaxed)) {
     const uint32_t f = s.shared_state->flags.load(std::memory_order_acquire);
     if ((f & (ipc::kConnected | ipc::kError | ipc::kWrClosed)) == ipc::kConnected &&
         !s.shut_wr.load(std::memory_order_relaxed)) {
@@ -271,7 +275,7 @@ ssize_t joyride_send_one(const SocketRef& ref, const void* buf, size_t len, int 
 
 ssize_t joyride_recv_one(const SocketRef& ref, void* buf, size_t len, int flags) {
   AppSocket& s = *ref.socket;
-  if ((flags & ~MSG_DONTWAIT) == 0 && len != 0) {
+  if ((flags & ~MSG_DONTWAIT) == 0 && len != 0 && !s.datagram.load(std::memory_order_relaxed)) {
     s.recv_lock.lock();
     const uint64_t avail = ref.valid() ? rx_available(s) : 0;
     if (avail != 0) {

@@ -50,7 +50,8 @@ int move_to_kernel(int fd, const SocketRef& ref, ipc::FallbackReason reason, con
   // The twin goes first: the kernel socket taking over must be able to bind its port.
   retire_twin_locked(s);
   const bool nonblocking = s.nonblocking.load();
-  const int kernel_fd = libc().socket(AF_INET, SOCK_STREAM | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+  const int type = s.datagram.load() ? SOCK_DGRAM : SOCK_STREAM;
+  const int kernel_fd = libc().socket(AF_INET, type | (nonblocking ? SOCK_NONBLOCK : 0), 0);
   if (kernel_fd < 0) {
     const int e = errno;
     pthread_mutex_unlock(&s.control_lock);

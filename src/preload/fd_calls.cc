@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "control_call.h"
+#include "datagram_path.h"
 #include "debug_log.h"
 #include "epoll_calls.h"
 #include "fallback.h"
@@ -111,6 +112,10 @@ int joyride_ioctl(int fd, const FdInfo& info, unsigned long request, void* arg) 
     case FIONREAD: {  // == SIOCINQ
       if (arg == nullptr) return -EFAULT;
       if (s.listening.load()) return -EINVAL;
+      if (s.datagram.load()) {
+        *static_cast<int*>(arg) = datagram_next_size(s);  // Linux's UDP FIONREAD: the next datagram
+        return 0;
+      }
       const uint64_t queued = rx_available(s) + s.shared().rx_in_stack.load(std::memory_order_relaxed);
       *static_cast<int*>(arg) = static_cast<int>(std::min<uint64_t>(queued, INT32_MAX));
       return 0;

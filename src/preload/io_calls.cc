@@ -10,6 +10,8 @@
 #include "addresses.h"
 #include "control_call.h"
 #include "data_path.h"
+#include "datagram_path.h"
+#include "fallback.h"
 #include "interpose.h"
 #include "libc_calls.h"
 #include "socket_common.h"
@@ -39,9 +41,48 @@ void fill_peer(const FdInfo& info, sockaddr* from, socklen_t* from_len) {
   (void)copy_address_out(from_wire(r.addr), from, from_len);
 }
 
+bool is_datagram(const FdInfo& info) { return info.socket.socket->datagram.load(std::memory_order_relaxed); }
+
+// recvfrom on either kind: a datagram names its own source, a stream its peer.
+ssize_t recv_from(const FdInfo& info, void* buf, size_t len, int flags, sockaddr* from, socklen_t* from_len) {
+  if (const int u = check_usable(info); u < 0) return u;
+  if (is_datagram(info)) {
+    const iovec v{buf, len};
+    return datagram_recv(info.socket, &v, 1, flags, from, from_len, nullptr);
+  }
+  const ssize_t n = joyride_recv_one(info.socket, buf, len, flags);
+  if (n >= 0) fill_peer(info, from, from_len);
+  return n;
+}
+
+// A datagram for an address the kernel keeps (loopback, 0.0.0.0) cannot go through
+// Joyride: the socket moves to the kernel under the same fd first, as a TCP connect
+// there does. 1 = moved (redo the call on the kernel), 0 = stays, < 0 = an error.
+int datagram_route(int fd, const FdInfo& info, const sockaddr* to, socklen_t to_len) {
+  if (to == nullptr || to_len < sizeof(sockaddr_in) || to->sa_family != AF_INET) return 0;
+  sockaddr_in a;
+  memcpy(&a, to, sizeof a);
+  if (!is_kernel_local(a)) return 0;
+  char why[96];
+  snprintf(why, sizeof why, "sendto %s: the kernel's local addresses", AddressText(a).text);
+  const int m = move_to_kernel(fd, info.socket, ipc::kFallbackRoute, why, true);
+  return m < 0 ? m : 1;
+}
+
 ssize_t recv_msg(const FdInfo& info, msghdr* msg, int flags) {
   if (const int u = check_usable(info); u < 0) return u;
   if (msg == nullptr) return -EFAULT;
+  if (is_datagram(info)) {
+    const bool named = msg->msg_name != nullptr;
+    int msg_flags = 0;
+    const ssize_t n = datagram_recv(info.socket, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags,
+                                    named ? static_cast<sockaddr*>(msg->msg_name) : nullptr,
+                                    named ? &msg->msg_namelen : nullptr, &msg_flags);
+    if (n < 0) return n;
+    msg->msg_controllen = 0;  // no ancillary data is produced here
+    msg->msg_flags = msg_flags;
+    return n;
+  }
   const ssize_t n = joyride_recv(info.socket, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags);
   if (n < 0) return n;
   if (msg->msg_name != nullptr) fill_peer(info, static_cast<sockaddr*>(msg->msg_name), &msg->msg_namelen);
@@ -50,9 +91,20 @@ ssize_t recv_msg(const FdInfo& info, msghdr* msg, int flags) {
   return n;
 }
 
-ssize_t send_msg(const FdInfo& info, const msghdr* msg, int flags) {
+// 1 in `moved` when the socket went to the kernel (the caller redoes the call there).
+ssize_t send_msg(int fd, const FdInfo& info, const msghdr* msg, int flags, bool& moved) {
+  moved = false;
   if (const int u = check_usable(info); u < 0) return u;
   if (msg == nullptr) return -EFAULT;
+  if (is_datagram(info)) {
+    const auto* to = static_cast<const sockaddr*>(msg->msg_name);
+    const int r = datagram_route(fd, info, to, msg->msg_namelen);
+    if (r != 0) {
+      moved = r > 0;
+      return r < 0 ? r : 0;
+    }
+    return datagram_send(info.socket, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags, to, msg->msg_namelen);
+  }
   // A connected TCP socket ignores msg_name, as Linux does.
   return joyride_send(info.socket, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags);
 }
@@ -132,9 +184,7 @@ JOYRIDE_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {
 JOYRIDE_EXPORT ssize_t recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from, socklen_t* from_len) {
   const FdInfo info = lookup_fd(fd);
   if (info.kind != FdKind::kJoyride) return libc().recvfrom(fd, buf, len, flags, from, from_len);
-  const ssize_t n = recv_one(info, buf, len, flags);
-  if (n >= 0) fill_peer(info, from, from_len);
-  return finish_call(n);
+  return finish_call(recv_from(info, buf, len, flags, from, from_len));
 }
 
 JOYRIDE_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
@@ -152,16 +202,25 @@ JOYRIDE_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
 JOYRIDE_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to, socklen_t to_len) {
   const FdInfo info = lookup_fd(fd);
   if (info.kind != FdKind::kJoyride) return libc().sendto(fd, buf, len, flags, to, to_len);
-  return finish_call(send_one(info, buf, len, flags));  // the address is ignored on TCP
+  if (const int u = check_usable(info); u < 0) return finish_call<ssize_t>(u);
+  if (!is_datagram(info)) return finish_call(send_one(info, buf, len, flags));  // the address is ignored on TCP
+  const int r = datagram_route(fd, info, to, to_len);
+  if (r > 0) return libc().sendto(fd, buf, len, flags, to, to_len);
+  if (r < 0) return finish_call<ssize_t>(r);
+  const iovec v{const_cast<void*>(buf), len};
+  return finish_call(datagram_send(info.socket, &v, 1, flags, to, to_len));
 }
 
 JOYRIDE_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   const FdInfo info = lookup_fd(fd);
   if (info.kind != FdKind::kJoyride) return libc().sendmsg(fd, msg, flags);
-  return finish_call(send_msg(info, msg, flags));
+  bool moved = false;
+  const ssize_t n = send_msg(fd, info, msg, flags, moved);
+  if (moved) return libc().sendmsg(fd, msg, flags);
+  return finish_call(n);
 }
 
-// recvmmsg/sendmmsg on a stream socket: one message after the other; after the
+// recvmmsg/sendmmsg on a Joyride socket (a stream or datagrams): one message after the other; after the
 // first, only what is there without waiting (MSG_WAITFORONE's rule applied always,
 // so a blocking call never hangs with messages already received). An error after
 // the first message ends the batch and is not reported, as Linux.
@@ -178,9 +237,9 @@ JOYRIDE_EXPORT int recvmmsg(int fd, mmsghdr* msgs, unsigned int count, int flags
       break;
     }
     msgs[done].msg_len = static_cast<unsigned int>(n);
-    if (n == 0) {
+    if (n == 0 && !is_datagram(info)) {
       ++done;
-      break;  // EOF: nothing more will come
+      break;  // EOF: nothing more will come (an empty datagram is just one)
     }
   }
   return static_cast<int>(done);
@@ -192,7 +251,13 @@ JOYRIDE_EXPORT int sendmmsg(int fd, mmsghdr* msgs, unsigned int count, int flags
   if (msgs == nullptr && count > 0) return finish_call(-EFAULT);
   unsigned int done = 0;
   for (; done < count; ++done) {
-    const ssize_t n = send_msg(info, &msgs[done].msg_hdr, flags);
+    bool moved = false;
+    const ssize_t n = send_msg(fd, info, &msgs[done].msg_hdr, flags, moved);
+    // Handed to the kernel: it sends the rest of the batch.
+    if (moved) {
+      const int rest = libc().sendmmsg(fd, msgs + done, count - done, flags);
+      return rest < 0 ? (done > 0 ? static_cast<int>(done) : rest) : static_cast<int>(done) + rest;
+    }
     if (n < 0) {
       if (done == 0) return finish_call(static_cast<int>(n));
       break;
@@ -220,9 +285,7 @@ JOYRIDE_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t len, size_t buf_
   const FdInfo info = lookup_fd(fd);
   if (info.kind != FdKind::kJoyride || len > buf_len)
     return libc().recvfrom_chk(fd, buf, len, buf_len, flags, from, from_len);
-  const ssize_t n = recv_one(info, buf, len, flags);
-  if (n >= 0) fill_peer(info, from, from_len);
-  return finish_call(n);
+  return finish_call(recv_from(info, buf, len, flags, from, from_len));
 }
 
 JOYRIDE_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t* offset, size_t count) noexcept {

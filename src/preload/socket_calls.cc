@@ -54,10 +54,10 @@ int adopt_service_socket(uint32_t index, uint32_t generation, bool cloexec, bool
 
 namespace {
 
-int open_joyride_socket(bool cloexec, bool nonblocking) {
+int open_joyride_socket(int type, bool cloexec, bool nonblocking) {
   CallRequest req;
   req.op = ipc::CallOp::kSocket;
-  req.args[0] = SOCK_STREAM;
+  req.args[0] = type;
   const CallAnswer a = control_call(req);
   if (a.result < 0) return static_cast<int>(a.result);
   const int fd = adopt_service_socket(static_cast<uint32_t>(a.result), static_cast<uint32_t>(a.out[0]), cloexec,
@@ -131,6 +131,28 @@ int finish_connect(const SocketRef& ref, bool first_call) {
   }
 }
 
+// connect on a UDP socket only sets the peer: no handshake, and it may be redone.
+int datagram_connect(int fd, const FdInfo& info, const sockaddr* addr, socklen_t len, const sockaddr_in& a) {
+  AppSocket& s = *info.socket.socket;
+  char why[96];
+  if (is_kernel_local(a)) {
+    snprintf(why, sizeof why, "connect to %s: the kernel's local addresses", AddressText(a).text);
+    if (const int m = move_to_kernel(fd, info.socket, ipc::kFallbackRoute, why, true); m < 0) return m;
+    return libc().connect(fd, addr, len) == 0 ? 0 : -errno;
+  }
+  const ipc::WireAddress wire = to_wire(a);
+  const CallAnswer r = socket_call(s, ipc::CallOp::kConnect, 0, 0, 0, 0, &wire);
+  if (r.result == -ENETUNREACH) {
+    snprintf(why, sizeof why, "connect to %s: no Joyride route", AddressText(a).text);
+    if (const int m = move_to_kernel(fd, info.socket, ipc::kFallbackRoute, why, true); m < 0) return m;
+    return libc().connect(fd, addr, len) == 0 ? 0 : -errno;
+  }
+  if (r.result < 0) return static_cast<int>(r.result);
+  s.set_connect(ConnectState::kConnected);
+  JOYRIDE_DEBUG("fd %d: udp peer %s through joyride #%u", fd, AddressText(a).text, s.index);
+  return 0;
+}
+
 int joyride_connect(int fd, const FdInfo& info, const sockaddr* addr, socklen_t len) {
   if (const int u = check_usable(info); u < 0) return u;
   if (addr == nullptr) return -EFAULT;
@@ -144,6 +166,7 @@ int joyride_connect(int fd, const FdInfo& info, const sockaddr* addr, socklen_t 
     return c;
   }
   AppSocket& s = *info.socket.socket;
+  if (s.datagram.load()) return datagram_connect(fd, info, addr, len, a);
   switch (s.connect()) {
     case ConnectState::kConnected:
       return -EISCONN;
@@ -241,15 +264,16 @@ namespace ipc = joyride::ipc;
 
 JOYRIDE_EXPORT int socket(int domain, int type, int protocol) noexcept {
   const int base_type = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-  const bool tcp4 = domain == AF_INET && base_type == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP) &&
-                    (type & ~(SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)) == 0;
-  if (!tcp4 || service().inherited()) {
+  const bool tcp4 = domain == AF_INET && base_type == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP);
+  const bool udp4 = domain == AF_INET && base_type == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP);
+  const bool ours = tcp4 || udp4;
+  if (!ours || service().inherited()) {
     const int fd = libc().socket(domain, type, protocol);
     if (fd >= 0) set_fd_kernel(fd);  // a number we once knew is the kernel's now
     if (service().attached()) {
       service().count_fallback(ipc::kFallbackFamily);
       JOYRIDE_DEBUG("fd %d: socket(%d, %d, %d) -> kernel: %s", fd, domain, type, protocol,
-                    tcp4 ? "a fork child does not drive Joyride sockets yet" : "not TCP over IPv4");
+                    ours ? "a fork child does not drive Joyride sockets yet" : "not TCP or UDP over IPv4");
     }
     return fd;
   }
@@ -259,7 +283,7 @@ JOYRIDE_EXPORT int socket(int domain, int type, int protocol) noexcept {
     JOYRIDE_DEBUG("fd %d: socket -> kernel: not attached to joyrided", fd);
     return fd;
   }
-  return finish_call(open_joyride_socket((type & SOCK_CLOEXEC) != 0, (type & SOCK_NONBLOCK) != 0));
+  return finish_call(open_joyride_socket(base_type, (type & SOCK_CLOEXEC) != 0, (type & SOCK_NONBLOCK) != 0));
 }
 
 JOYRIDE_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {

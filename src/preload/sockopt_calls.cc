@@ -149,11 +149,11 @@ int joyride_getsockopt(const FdInfo& info, int level, int name, void* value, soc
   if (level == SOL_SOCKET) {
     switch (name) {
       case SO_TYPE:
-        return put_int(SOCK_STREAM, value, length);
+        return put_int(s.datagram.load() ? SOCK_DGRAM : SOCK_STREAM, value, length);
       case SO_DOMAIN:
         return put_int(AF_INET, value, length);
       case SO_PROTOCOL:
-        return put_int(IPPROTO_TCP, value, length);
+        return put_int(s.datagram.load() ? IPPROTO_UDP : IPPROTO_TCP, value, length);
       case SO_ACCEPTCONN:
         return put_int(s.listening.load() ? 1 : 0, value, length);
       case SO_ERROR:

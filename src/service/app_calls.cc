@@ -8,29 +8,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include "app_address.h"
 #include "app_errno.h"
 #include "joyride/service/app_session.h"
 
 namespace joyride::service {
 
 namespace {
-
-std::optional<core::Endpoint> endpoint_of(const ipc::WireAddress& a) {
-  if (a.family != AF_INET) return std::nullopt;
-  return core::Endpoint{wire::IpAddress(wire::Ipv4Address::from_bytes(a.bytes)), a.port};
-}
-
-ipc::WireAddress wire_of(const core::Endpoint& e) {
-  ipc::WireAddress a;
-  a.family = AF_INET;
-  a.port = e.port;
-  const uint32_t v = e.address.v4().value();
-  a.bytes[0] = static_cast<uint8_t>(v >> 24);
-  a.bytes[1] = static_cast<uint8_t>(v >> 16);
-  a.bytes[2] = static_cast<uint8_t>(v >> 8);
-  a.bytes[3] = static_cast<uint8_t>(v);
-  return a;
-}
 
 // tcpi_state values (include/net/tcp_states.h; linux/tcp.h does not export them).
 enum LinuxTcpState : uint8_t {
@@ -86,6 +70,11 @@ void AppSession::serve_call(ipc::CallSlot& c, base::Instant now) {
   const uint32_t index = req.socket;
   if (!s->socket.valid() && op != ipc::CallOp::kClose && op != ipc::CallOp::kTakeError) {
     c.result = -ECONNRESET;  // reset for a bad FIFO index; only close and SO_ERROR remain
+    return;
+  }
+  if (s->udp) {
+    c.result = udp_call(index, *s, req, c, now);
+    if (s->in_use && s->socket.valid()) pump(index, now);
     return;
   }
   switch (op) {
@@ -172,7 +161,17 @@ void AppSession::serve_call(ipc::CallSlot& c, base::Instant now) {
 }
 
 int64_t AppSession::call_socket(const Request& req) {
-  if (req.args[0] != SOCK_STREAM) return -EPROTONOSUPPORT;  // UDP is served by the kernel for now
+  if (req.args[0] == SOCK_DGRAM) {
+    auto opened = stack_.udp().open();
+    if (!opened) {
+      counters_.inc(AppCounter::kSocketsRefused);
+      return -open_errno(opened.error());
+    }
+    const int64_t index = open_slot(*opened, true);
+    if (index < 0) stack_.udp().close(*opened);
+    return index;
+  }
+  if (req.args[0] != SOCK_STREAM) return -EPROTONOSUPPORT;
   auto opened = stack_.tcp().open();
   if (!opened) {
     counters_.inc(AppCounter::kSocketsRefused);

@@ -93,16 +93,37 @@ void AppRegistry::attach(int client, pid_t pid, uid_t uid, std::string_view requ
   counters_.inc(RegistryCounter::kAttached);
 }
 
+std::vector<AppRegistry::Owner>* AppRegistry::owner_table(core::SocketKind kind) {
+  switch (kind) {
+    case core::SocketKind::kTcp: return &owners_;
+    case core::SocketKind::kUdp: return &udp_owners_;
+    default: return nullptr;
+  }
+}
+
+const AppRegistry::Owner* AppRegistry::owner_of(core::SocketId socket) const {
+  const std::vector<Owner>* table = socket.kind == core::SocketKind::kTcp   ? &owners_
+                                    : socket.kind == core::SocketKind::kUdp ? &udp_owners_
+                                                                            : nullptr;
+  if (table == nullptr || socket.index >= table->size()) return nullptr;
+  const Owner& o = (*table)[socket.index];
+  if (o.session == nullptr || o.generation != socket.generation) return nullptr;
+  return &o;
+}
+
 void AppRegistry::sync_owners(AppSession& s) {
   for (const auto& [socket, index] : s.opened()) {
-    if (socket.index >= owners_.size()) owners_.resize(size_t{socket.index} + 1 + owners_.size() / 2);
-    owners_[socket.index] = Owner{&s, index, socket.generation};
+    std::vector<Owner>* table = owner_table(socket.kind);
+    if (table == nullptr) continue;
+    if (socket.index >= table->size()) table->resize(size_t{socket.index} + 1 + table->size() / 2);
+    (*table)[socket.index] = Owner{&s, index, socket.generation};
   }
   s.opened().clear();
   for (const auto& socket : s.closed()) {
-    if (socket.index < owners_.size() && owners_[socket.index].session == &s &&
-        owners_[socket.index].generation == socket.generation)
-      owners_[socket.index] = Owner{};
+    std::vector<Owner>* table = owner_table(socket.kind);
+    if (table != nullptr && socket.index < table->size() && (*table)[socket.index].session == &s &&
+        (*table)[socket.index].generation == socket.generation)
+      (*table)[socket.index] = Owner{};
   }
   s.closed().clear();
 }
@@ -118,20 +139,18 @@ size_t AppRegistry::poll(base::Instant now) {
 }
 
 bool AppRegistry::on_event(const core::SocketEvent& event, base::Instant now) {
-  if (event.socket.kind != core::SocketKind::kTcp || event.socket.index >= owners_.size()) return false;
-  const Owner& o = owners_[event.socket.index];
-  if (o.session == nullptr || o.generation != event.socket.generation) return false;
-  AppSession& s = *o.session;
-  s.on_event(o.index, now);
+  const Owner* o = owner_of(event.socket);
+  if (o == nullptr) return false;
+  AppSession& s = *o->session;
+  s.on_event(o->index, now);
   sync_owners(s);
   s.wake();
   return true;
 }
 
 const AppSession* AppRegistry::owner(core::SocketId socket) const {
-  if (socket.kind != core::SocketKind::kTcp || socket.index >= owners_.size()) return nullptr;
-  const Owner& o = owners_[socket.index];
-  return o.generation == socket.generation ? o.session : nullptr;
+  const Owner* o = owner_of(socket);
+  return o != nullptr ? o->session : nullptr;
 }
 
 void AppRegistry::end(Entry& e, base::Instant now) {

@@ -113,6 +113,7 @@ void AppSession::on_event(uint32_t index, base::Instant now) {
 void AppSession::pump(uint32_t index, base::Instant now) {
   Slot& s = slots_[index];
   if (!s.socket.valid()) return;  // reset for a bad index: waits for the app's close
+  if (s.udp) return pump_udp(index, s, now);
   const auto state = stack_.tcp().state(s.socket);
   if (state && connected_state(*state)) s.ever_connected = true;
   if (s.ever_connected) {
@@ -226,6 +227,7 @@ void AppSession::publish_flags(uint32_t index, Slot& s) {
 }
 
 void AppSession::bad_index(uint32_t index, base::Instant now) {
+  if (slots_[index].udp) return udp_bad_record(index);
   // The app broke its own FIFO: reset that connection (as a corrupted socket would
   // be), keep the slot so the app sees the error, count it.
   counters_.inc(AppCounter::kBadIndex);
@@ -260,6 +262,10 @@ void AppSession::close_all(base::Instant now) {
     Slot& s = slots_[i];
     if (!s.in_use) continue;
     if (s.close_pending) continue;  // already closing, draining its FIFO
+    if (s.udp) {
+      udp_close(i, s, now);  // what the app sent still goes out, as the kernel's would have
+      continue;
+    }
     if (s.ever_connected) pump_tx(i, s, now);
     if (!s.in_use || !s.socket.valid()) {
       if (s.in_use) free_slot(i);
@@ -282,7 +288,9 @@ void AppSession::abort_all(base::Instant now) {
   for (uint32_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
     if (!s.in_use) continue;
-    if (s.socket.valid()) {
+    if (s.socket.valid() && s.udp) {
+      stack_.udp().close(s.socket);
+    } else if (s.socket.valid()) {
       stack_.tcp().set_linger(s.socket, true, base::Duration{});
       stack_.tcp().close(s.socket, now);
     }
@@ -290,7 +298,7 @@ void AppSession::abort_all(base::Instant now) {
   }
 }
 
-int64_t AppSession::open_slot(core::SocketId socket) {
+int64_t AppSession::open_slot(core::SocketId socket, bool udp) {
   if (free_slots_.empty() || open_sockets_ >= limits_.max_sockets) {
     counters_.inc(AppCounter::kSocketsRefused);
     return -EMFILE;
@@ -301,9 +309,10 @@ int64_t AppSession::open_slot(core::SocketId socket) {
   const uint32_t generation = s.generation + 1;
   s = Slot{};
   s.in_use = true;
+  s.udp = udp;
   s.socket = socket;
   s.generation = generation;
-  s.flags = ipc::kOpen;
+  s.flags = udp ? uint32_t{ipc::kOpen | ipc::kDatagram} : uint32_t{ipc::kOpen};
   ipc::SocketShared& sh = shared(index);
   sh.rx.tail.store(0, std::memory_order_relaxed);
   sh.rx.head.store(0, std::memory_order_relaxed);
@@ -312,7 +321,7 @@ int64_t AppSession::open_slot(core::SocketId socket) {
   sh.error.store(0, std::memory_order_relaxed);
   sh.rx_in_stack.store(0, std::memory_order_relaxed);
   sh.generation.store(generation, std::memory_order_relaxed);
-  sh.flags.store(ipc::kOpen, std::memory_order_release);
+  sh.flags.store(s.flags, std::memory_order_release);
   ++open_sockets_;
   counters_.inc(AppCounter::kSocketsOpened);
   opened_.emplace_back(socket, index);

@@ -180,7 +180,9 @@ TEST(AppSession, SocketLimitIsEmfile) {
   h.open_socket();
   EXPECT_EQ(h.call(ipc::CallOp::kSocket, 0, 0, {SOCK_STREAM}).result, -EMFILE);
   EXPECT_EQ(h.session().counters()[AppCounter::kSocketsRefused], 1u);
-  EXPECT_EQ(h.call(ipc::CallOp::kSocket, 0, 0, {SOCK_DGRAM}).result, -EPROTONOSUPPORT);
+  EXPECT_EQ(h.call(ipc::CallOp::kSocket, 0, 0, {SOCK_DGRAM}).result, -EMFILE);  // UDP counts against the limit too
+  EXPECT_EQ(h.session().counters()[AppCounter::kSocketsRefused], 2u);
+  EXPECT_EQ(h.call(ipc::CallOp::kSocket, 0, 0, {SOCK_RAW}).result, -EPROTONOSUPPORT);
 }
 
 TEST(AppSession, CallsNamingSocketsTheAppDoesNotHoldAreRefused) {

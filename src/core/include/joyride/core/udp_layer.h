@@ -102,6 +102,10 @@ class UdpLayer {
   bool set_rcvbuf(SocketId s, size_t bytes);
   uint32_t readiness(SocketId s);
   std::optional<Endpoint> local_endpoint(SocketId s);
+  std::optional<Endpoint> remote_endpoint(SocketId s);
+  // The payload length of the datagram recv_from would return next (nullopt: none
+  // queued, or an error would be reported first), so a caller can make room first.
+  std::optional<size_t> next_datagram_bytes(SocketId s);
 
   // From Ipv4Layer: a datagram (UDP header onwards) addressed to us.
   void input(const Ipv4RxContext& ctx, buf::Packet datagram, base::Instant now);

@@ -60,7 +60,7 @@ inline constexpr uint32_t kMaxCallSlots = 256;
 
 enum class CallOp : uint32_t {
   kNone = 0,
-  kSocket,       // args[0] = type (SOCK_STREAM); result = socket index, out[0] = generation
+  kSocket,       // args[0] = type (SOCK_STREAM or SOCK_DGRAM); result = socket index, out[0] = generation
   kBind,         // addr; result 0
   kListen,       // args[0] = backlog
   kAccept,       // result = new socket index (out[0] generation), addr = peer; -EAGAIN when none
@@ -124,6 +124,7 @@ enum SocketFlag : uint32_t {
   kAcceptable = 1u << 7,  // a listener has a connection to accept
   kReset = 1u << 8,       // the connection was reset (recv after the data: ECONNRESET)
   kRefused = 1u << 9,     // a connect was refused / timed out (error holds which)
+  kDatagram = 1u << 10,   // a UDP socket: the FIFOs carry DatagramHeader records
 };
 
 // One direction of a socket's data: a byte FIFO of fifo_bytes bytes. Positions are
@@ -147,6 +148,46 @@ struct alignas(kCacheLine) SocketShared {
   FifoIndices tx;  // app produces (tail), service consumes (head)
 };
 static_assert(sizeof(SocketShared) == 5 * kCacheLine);
+
+// ---- datagram sockets (UDP) ------------------------------------------------------
+//
+// A UDP socket uses the same SocketShared slot and FIFOs, but each FIFO carries
+// records instead of a byte stream, so datagram boundaries and addresses survive:
+// a DatagramHeader, then `length` payload bytes, the whole record padded to 8 bytes.
+// Records start at 8-byte positions and never wrap: when one would not fit before
+// the FIFO's end, the producer writes a header with length = kDatagramSkip there
+// ("continue at offset 0") and the record starts at the next multiple of fifo_bytes.
+// When fewer than sizeof(DatagramHeader) bytes are left before the end, no skip
+// header fits: the consumer skips those bytes without reading them. Indices are the
+// same stream positions as TCP's (skipped bytes count), published after the whole
+// record (skip header included) is written.
+//
+// addr: on rx, the datagram's source; on tx, its destination, family 0 meaning "the
+// connected peer" (send/write). The service checks every tx header it copies out.
+struct DatagramHeader {
+  uint32_t length;  // payload bytes, or kDatagramSkip
+  uint32_t pad;
+  WireAddress addr;
+};
+static_assert(sizeof(DatagramHeader) == 28);
+inline constexpr uint32_t kDatagramSkip = 0xffffffff;
+// The largest UDP payload over IPv4 (65535 - 20 - 8); its record is 65536 bytes.
+inline constexpr uint32_t kMaxDatagram = 65507;
+
+inline constexpr uint64_t datagram_record_bytes(uint64_t length) {
+  return (sizeof(DatagramHeader) + length + 7) & ~uint64_t{7};
+}
+static_assert(datagram_record_bytes(kMaxDatagram) == 65536);
+
+// Where a record of `record_bytes` starts in a FIFO of `size` bytes whose producer
+// is at `tail` and consumer at `head`: tail itself, or the start of the next lap
+// when it would not fit before the end; kNoRoom when it does not fit at all.
+inline constexpr uint64_t kNoRoom = ~uint64_t{0};
+inline constexpr uint64_t datagram_place(uint64_t head, uint64_t tail, uint64_t size, uint64_t record_bytes) {
+  const uint64_t to_end = size - tail % size;
+  const uint64_t start = record_bytes <= to_end ? tail : tail + to_end;
+  return start + record_bytes - head <= size ? start : kNoRoom;
+}
 
 // ---- the header -----------------------------------------------------------------
 
@@ -181,7 +222,7 @@ static_assert(sizeof(RegionHeader) % kCacheLine == 0);
 
 // Reasons a socket went to the kernel (RegionHeader::fallback_count index).
 enum FallbackReason : uint32_t {
-  kFallbackFamily = 0,   // AF_UNIX, AF_NETLINK, raw, UDP (not served yet) ...
+  kFallbackFamily = 0,   // AF_UNIX, AF_NETLINK, raw, IPv6 ...
   kFallbackRoute = 1,    // a destination no Joyride interface routes (loopback ...)
   kFallbackOption = 2,   // an option Joyride lacks
   kFallbackOther = 3,

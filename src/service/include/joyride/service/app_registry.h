@@ -96,6 +96,10 @@ class AppRegistry {
   };
   void refuse(int client, int error, std::string_view why);
   void sync_owners(AppSession& s);
+  // The owner table of a socket kind (TCP and UDP have separate slab index spaces);
+  // nullptr for kinds apps never own (ping).
+  std::vector<Owner>* owner_table(core::SocketKind kind);
+  const Owner* owner_of(core::SocketId socket) const;
   void end(Entry& e, base::Instant now);  // the app died: close its sockets
 
   core::Stack& stack_;
@@ -103,7 +107,8 @@ class AppRegistry {
   int service_doorbell_ = -1;
   uint64_t next_id_ = 1;
   std::vector<Entry> sessions_;
-  std::vector<Owner> owners_;  // by TCP slab index
+  std::vector<Owner> owners_;      // by TCP slab index
+  std::vector<Owner> udp_owners_;  // by UDP slab index
   base::CounterSet<RegistryCounter> counters_;
 };
 

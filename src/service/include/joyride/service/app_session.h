@@ -1,6 +1,7 @@
 // One attached application, as joyrided sees it: its shared-memory region
-// (ipc/region.h), the TCP sockets it owns in the stack, and the work of moving its
-// bytes between the region's FIFOs and the sockets' buffers.
+// (ipc/region.h), the TCP and UDP sockets it owns in the stack, and the work of
+// moving its bytes (TCP) or datagram records (UDP, app_udp.cc) between the region's
+// FIFOs and the sockets' buffers.
 //
 // Trust. The region is written by the application, so every value read from it
 // (a call's fields, a FIFO index, a kick bit) is copied out first and checked
@@ -41,11 +42,13 @@ enum class AppCounter : uint8_t {
   kKicks,
   kFutexWakes,
   kDoorbellRings,
+  kUdpRxDropped,       // a datagram the rx FIFO had no room for (as a full socket buffer drops)
+  kUdpTxDropped,       // a datagram the stack had no packet buffer for (Linux: SndbufErrors)
   kCount,
 };
-constexpr std::array<std::string_view, 10> counter_names(AppCounter) {
-  return {"calls",   "calls_refused", "bad_index",   "sockets_opened", "sockets_refused",
-          "bytes_in", "bytes_out",    "kicks",       "futex_wakes",    "doorbell_rings"};
+constexpr std::array<std::string_view, 12> counter_names(AppCounter) {
+  return {"calls",    "calls_refused", "bad_index", "sockets_opened", "sockets_refused", "bytes_in",
+          "bytes_out", "kicks",        "futex_wakes", "doorbell_rings", "udp_rx_dropped", "udp_tx_dropped"};
 }
 
 struct AppLimits {
@@ -119,6 +122,7 @@ class AppSession {
   // last accepted from the app (never re-read from the region for decisions).
   struct Slot {
     bool in_use = false;
+    bool udp = false;            // a UDP socket: its FIFOs carry DatagramHeader records
     core::SocketId socket;
     uint32_t generation = 0;
     uint32_t flags = 0;          // last published SocketFlag bits
@@ -137,6 +141,7 @@ class AppSession {
     int32_t keep_idle = 7200, keep_interval = 75, keep_count = 9;  // Linux's defaults
     int32_t user_timeout_ms = 0;
     int32_t rcvbuf_set = 0, sndbuf_set = 0;  // SO_RCVBUF/SO_SNDBUF as set (doubled)
+    bool broadcast = false;                  // SO_BROADCAST (UDP)
   };
 
   void serve_calls(base::Instant now);
@@ -166,11 +171,23 @@ class AppSession {
   void pump_tx(uint32_t index, Slot& s, base::Instant now);
   void publish_flags(uint32_t index, Slot& s);
   void bad_index(uint32_t index, base::Instant now);
+  // app_udp.cc: the same for UDP sockets, whose FIFOs carry datagram records.
+  int64_t udp_call(uint32_t index, Slot& s, const Request& req, ipc::CallSlot& out, base::Instant now);
+  int64_t udp_set_option(Slot& s, const Request& req);
+  int64_t udp_get_option(Slot& s, const Request& req, ipc::CallSlot& out);
+  void udp_close(uint32_t index, Slot& s, base::Instant now);
+  void pump_udp(uint32_t index, Slot& s, base::Instant now);
+  void pump_udp_rx(uint32_t index, Slot& s);
+  void pump_udp_tx(uint32_t index, Slot& s, base::Instant now);
+  // One tx record at s.tx_head, copied out and checked; false when the app broke it.
+  bool send_udp_record(uint32_t index, Slot& s, base::Instant now);
+  void publish_udp_flags(uint32_t index, Slot& s);
+  void udp_bad_record(uint32_t index);
   // The deferred shutdown/close of a socket whose tx FIFO has drained.
   void finish_deferred(uint32_t index, Slot& s, base::Instant now);
 
   // Socket slot management.
-  int64_t open_slot(core::SocketId socket);  // index, or -EMFILE
+  int64_t open_slot(core::SocketId socket, bool udp = false);  // index, or -EMFILE
   void free_slot(uint32_t index);
   Slot* owned(uint32_t index, uint32_t generation);
 
