@@ -134,18 +134,27 @@ ipc::SocketShared& Service::socket_shared(uint32_t index) const {
   return reinterpret_cast<ipc::SocketShared*>(base_ + geometry_.sockets_offset)[index];
 }
 
+// One ring per sleep: the first thread to see the flag takes it (exchange), so the
+// sends that follow while joyrided is still waking (tens of microseconds here) make
+// no system call. joyrided sets the flag again before its next sleep.
+void Service::ring_if_sleeping() const {
+  if (header_->service_sleeping.load(std::memory_order_seq_cst) != 0 &&
+      header_->service_sleeping.exchange(0, std::memory_order_seq_cst) != 0)
+    ipc::ring_doorbell(service_doorbell_);
+}
+
 void Service::kick(uint32_t index) const {
   auto* words = reinterpret_cast<std::atomic<uint64_t>*>(base_ + geometry_.kicks_offset);
   const uint64_t bit = uint64_t{1} << (index % 64);
   // seq_cst on both sides of the "service_sleeping" handshake: either the service
   // sees our bit before it sleeps, or we see that it sleeps and ring.
   if ((words[index / 64].fetch_or(bit) & bit) == 0) header_->kick_summary.fetch_or(uint64_t{1} << (index / 64));
-  if (header_->service_sleeping.load() != 0) ipc::ring_doorbell(service_doorbell_);
+  ring_if_sleeping();
 }
 
 void Service::announce_call() const {
   header_->calls_pending.fetch_add(1);
-  if (header_->service_sleeping.load() != 0) ipc::ring_doorbell(service_doorbell_);
+  ring_if_sleeping();
 }
 
 void Service::wake_local_sleepers() const {

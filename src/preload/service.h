@@ -33,6 +33,8 @@ class Service {
   void kick(uint32_t index) const;
   // A control call became kRequested.
   void announce_call() const;
+  // Rings joyrided's doorbell if it said it sleeps (taking the flag: one ring a sleep).
+  void ring_if_sleeping() const;
   // Wakes this process's own threads blocked on one socket (a close or shutdown made
   // here changes what they wait for, and the service may publish nothing about it).
   void wake_local_sleepers() const;

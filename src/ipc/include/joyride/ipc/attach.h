@@ -42,7 +42,10 @@ struct Attached {
   AttachReply reply;
 };
 
-// App side: connect to `path`, ask, receive. On failure returns false and says why
+// App side: connect to `path`, ask, receive. In the preload the libc names it calls
+// (socket, connect, send, poll, recvmsg, close) are the interposed ones; that is
+// safe because they are all on AF_UNIX fds, which go straight to the kernel without
+// attaching (attaching again from inside this call would deadlock). On failure returns false and says why
 // in `error` (no service running is the common case: ENOENT/ECONNREFUSED).
 bool attach(const std::string& path, std::string_view command, Attached& out, std::string& error);
 
