@@ -46,7 +46,8 @@ struct EpollMember {
   uint32_t last_events = 0;
   uint64_t last_rx_tail = 0;
   uint64_t last_tx_head = 0;
-  uint32_t last_drained = 0;  // a listener's accept_drained then
+  uint32_t last_drained = 0;   // a listener's accept_drained then
+  uint32_t last_arrivals = 0;  // a listener's arrivals then (SocketShared::arrivals)
 };
 
 // Never freed (a thread racing close(epfd) reads valid memory); reused after close.
@@ -203,13 +204,15 @@ bool joyride_edge(EpollMember& m, const AppSocket& s, uint32_t ready) {
   const uint64_t rx_tail = s.shared().rx.tail.load(std::memory_order_acquire);
   const uint64_t tx_head = s.shared().tx.head.load(std::memory_order_acquire);
   const uint32_t drained = s.accept_drained.load(std::memory_order_acquire);
+  const uint32_t arrivals = s.shared().arrivals.load(std::memory_order_acquire);
   const bool edge = (ready & ~m.last_events) != 0 || ((ready & EPOLLIN) != 0 && rx_tail != m.last_rx_tail) ||
                     ((ready & EPOLLOUT) != 0 && tx_head != m.last_tx_head) ||
-                    ((ready & EPOLLIN) != 0 && drained != m.last_drained);
+                    ((ready & EPOLLIN) != 0 && (drained != m.last_drained || arrivals != m.last_arrivals));
   m.last_events = ready;
   m.last_rx_tail = rx_tail;
   m.last_tx_head = tx_head;
   m.last_drained = drained;
+  m.last_arrivals = arrivals;
   return edge;
 }
 

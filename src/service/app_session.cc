@@ -107,7 +107,14 @@ void AppSession::serve_kicks(base::Instant now) {
 }
 
 void AppSession::on_event(uint32_t index, base::Instant now) {
-  if (index < slots_.size() && slots_[index].in_use) pump(index, now);
+  if (index >= slots_.size() || !slots_[index].in_use) return;
+  Slot& s = slots_[index];
+  if (s.socket.valid() && s.socket.kind == core::SocketKind::kTcp &&
+      stack_.tcp().state(s.socket) == TcpState::kListen && (stack_.tcp().readiness(s.socket) & core::kReadable)) {
+    shared(index).arrivals.fetch_add(1, std::memory_order_release);  // a new edge for EPOLLET
+    published_ = true;
+  }
+  pump(index, now);
 }
 
 void AppSession::pump(uint32_t index, base::Instant now) {
@@ -320,6 +327,7 @@ int64_t AppSession::open_slot(core::SocketId socket, bool udp) {
   sh.tx.head.store(0, std::memory_order_relaxed);
   sh.error.store(0, std::memory_order_relaxed);
   sh.rx_in_stack.store(0, std::memory_order_relaxed);
+  sh.arrivals.store(0, std::memory_order_relaxed);
   sh.generation.store(generation, std::memory_order_relaxed);
   sh.flags.store(s.flags, std::memory_order_release);
   ++open_sockets_;

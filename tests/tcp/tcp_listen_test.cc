@@ -68,6 +68,31 @@ TEST(TcpListen, BacklogBounds) {
   }
 }
 
+// Each completed handshake is a readiness event for the listener, the second one too
+// while the first still waits to be accepted (epoll EPOLLET reports each new
+// connection, as Linux's sk_data_ready per child).
+TEST(TcpListen, EveryNewConnectionIsAnEventForTheListener) {
+  TcpHarness h;
+  SocketId l = h.listen(80, 8);
+  auto listener_events = [&] {
+    size_t n = 0;
+    SocketEvent ev[16];
+    while (size_t k = h.stack->take_events(ev))
+      for (size_t i = 0; i < k; ++i) n += ev[i].socket == l && (ev[i].readiness & kReadable) != 0;
+    return n;
+  };
+  listener_events();
+  for (uint16_t port : {1000, 1001}) {
+    h.inject(syn_from(h, port, 100));
+    auto sa = h.pop_segment();
+    ASSERT_TRUE(sa.has_value());
+    h.inject(ack_from(h, port, 101, sa->seq().value() + 1));
+    EXPECT_EQ(listener_events(), 1u) << "connection from port " << port;
+  }
+  EXPECT_TRUE(h.tcp().accept(l).ok());
+  EXPECT_TRUE(h.tcp().accept(l).ok());
+}
+
 // RFC 6298 §5.5 backoff on the SYN-ACK, Linux's 1 s initial timeout and 5 retries:
 // sent at 0, 1, 3, 7, 15, 31 s; at 63 s the child is dropped without a reset.
 TEST(TcpListen, SynAckRetransmitsWithBackoffThenGivesUp) {

@@ -216,7 +216,10 @@ void TcpLayer::child_established(Tcb& c, Instant now) {
   }
   if (l->syn_queue > 0) --l->syn_queue;
   l->accept_queue.push_back(c.id);
-  notify(*l);
+  // Every connection joining the queue is an event, even when the listener was
+  // readable already: an edge-triggered waiter (epoll EPOLLET) is told of each new
+  // connection, as Linux calls sk_data_ready per child.
+  notify(*l, true);
 }
 
 void TcpLayer::child_gone(Tcb& c) {

@@ -140,7 +140,10 @@ struct alignas(kCacheLine) SocketShared {
   std::atomic<uint32_t> generation;  // service: changes each time the slot is reused
   std::atomic<uint32_t> flags;       // service: SocketFlag bits
   std::atomic<int32_t> error;        // service: the errno behind kError/kRefused/kReset
-  std::atomic<uint32_t> pad;
+  // Service, listeners: bumped for every readiness event that found connections
+  // queued, so an EPOLLET waiter sees a new edge for a new connection even while
+  // older ones are still waiting to be accepted (Linux: sk_data_ready per child).
+  std::atomic<uint32_t> arrivals;
   // Service: received bytes the stack still holds because the rx FIFO was full
   // (FIONREAD = rx FIFO + rx_in_stack), republished with every rx move.
   std::atomic<uint32_t> rx_in_stack;
