@@ -524,7 +524,7 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
   hash_insert(*t);
   set_mss_from_route(*t, now);
   t->iss = SeqNum(tw_isn ? *tw_isn : isn_.isn(t->tuple, now));
-  t->ts_offset = isn_.ts_offset(t->tuple.local, t->tuple.remote);
+  t->ts_offset = isn_.ts_offset(t->tuple);
   t->snd_una = t->snd_nxt = t->snd_max = t->iss;
   t->snd_buf_seq = t->iss + 1;
   t->ecn_recover = t->iss;
