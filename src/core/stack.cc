@@ -39,7 +39,6 @@ Stack::Stack(const StackConfig& config, buf::PacketPool& pool, base::RandomSourc
   tcp_ = std::make_unique<TcpLayer>(config.tcp, *ipv4_, pool_, random_, timers_, ready_, *buffers);
   ipv4_->attach(icmp_.get(), udp_.get(), tcp_.get());
   icmp_->attach(udp_.get(), ping_.get(), tcp_.get());
-  icmp_->add_path_mtu_listener(tcp_.get());
 }
 
 // Sockets and queued packets go before the layers they point into; the packets
