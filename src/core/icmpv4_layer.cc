@@ -153,9 +153,8 @@ void Icmpv4Layer::handle_error(uint8_t type, uint8_t code, uint16_t next_hop_mtu
   const auto transport = q.subspan(ihl);
   const bool unreachable = type == static_cast<uint8_t>(Icmpv4Type::kDestUnreachable);
 
-  if (unreachable && code == wire::Icmpv4Unreachable::kFragmentationNeeded && next_hop_mtu != 0) {
-    ip_.update_path_mtu(dst, next_hop_mtu, now);
-    for (auto* l : pmtu_listeners_) l->on_path_mtu(dst, next_hop_mtu, q, now);
+  if (unreachable && code == wire::Icmpv4Unreachable::kFragmentationNeeded) {
+    handle_frag_needed(protocol, src, dst, transport, next_hop_mtu, now);
     return;
   }
   // UDP hears of all three types (__udp4_lib_err; its sockets report the hard ones).
@@ -174,6 +173,36 @@ void Icmpv4Layer::handle_error(uint8_t type, uint8_t code, uint16_t next_hop_mtu
                                                                                         : TcpIcmpError::kParameterProblem;
     tcp_->on_icmp_error(src, sport, dst, dport, seq, kind, code, now);
   }
+}
+
+void Icmpv4Layer::handle_frag_needed(uint8_t protocol, wire::Ipv4Address src, wire::Ipv4Address dst,
+                                     std::span<const uint8_t> transport, uint16_t mtu, base::Instant now) {
+  // Below the smallest link MTU (RFC 791) the report is bogus. 0 is RFC 1191 §5's
+  // router that predates the MTU field; we do not guess plateaus for it (neither does
+  // Linux, which ignores it too unless told otherwise).
+  if (mtu < kMinIpv4LinkMtu) {
+    counters_.inc(IcmpCounter::kDropPmtuBadMtu);
+    return;
+  }
+  if (protocol == wire::IpProtocol::kTcp) {
+    // RFC 5927 §4.2-4.3: a forged frag-needed can shrink a connection's segments (or,
+    // with DF, stall it), so TCP first checks the quoted sequence number against what
+    // it has in flight. The path MTU moves only if it passes: TcpLayer::on_frag_needed.
+    if (transport.size() < 8) {
+      counters_.inc(IcmpCounter::kDropMalformed);
+      return;
+    }
+    if (tcp_ != nullptr) {
+      tcp_->on_frag_needed(src, base::load_be<uint16_t>(transport.data(), 0), dst,
+                           base::load_be<uint16_t>(transport.data(), 2),
+                           base::SeqNum(base::load_be<uint32_t>(transport.data(), 4)), mtu, now);
+    }
+    return;
+  }
+  // UDP, ICMP and the rest quote nothing we could check a report against; it is
+  // believed, as Linux's ipv4_update_pmtu does for them (the floor of min_pmtu bounds
+  // the harm).
+  ip_.update_path_mtu(dst, mtu, now);
 }
 
 bool Icmpv4Layer::take_token(base::Instant now) {

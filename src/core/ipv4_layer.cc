@@ -19,14 +19,15 @@ using wire::Ipv4Repr;
 
 Ipv4Layer::Ipv4Layer(const Ipv4Config& config, const InterfaceTable& interfaces,
                      const RoutingTable& routes, buf::PacketPool& pool, ArpResolver& arp,
-                     Ipv4Reassembler& reassembler, EthernetLink& link)
+                     Ipv4Reassembler& reassembler, EthernetLink& link, base::RandomSource& random)
     : config_(config),
       interfaces_(interfaces),
       routes_(routes),
       pool_(pool),
       arp_(arp),
       reassembler_(reassembler),
-      link_(link) {
+      link_(link),
+      idents_(random) {
   for (const Interface& itf : interfaces_.all()) tx_l4_checksum_offload_ |= itf.config.tx_l4_checksum_offload;
 }
 
@@ -227,7 +228,9 @@ base::Status<SendError> Ipv4Layer::output(const Ipv4SendParams& params, buf::Pac
   header.ttl = params.ttl != 0 ? params.ttl : config_.default_ttl;
   header.dscp_ecn = params.tos;
   header.dont_fragment = params.dont_fragment;
-  header.ident = next_ident_++;
+  // RFC 6864 §4.1 / RFC 7739 §5.3: the ID need only be unique per (source,
+  // destination, protocol), so it comes from that triple's counter, not a host-wide one.
+  header.ident = idents_.take(idents_.slot(header.dst, header.src, header.protocol));
   header.header_len = 20;
   if (payload.len() + header.header_len > 65535) return base::Err{SendError::kMessageTooLong};
   header.payload_len = static_cast<uint16_t>(payload.len());

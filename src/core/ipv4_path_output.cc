@@ -66,6 +66,7 @@ bool Ipv4Layer::fill_path_cache(Ipv4PathCache& cache, const Ipv4SendParams& para
   cache.tso_max = cache.l4_checksum_offload ? std::min<uint32_t>(itf->config.tx_tso_max, kTsoMaxPayload) : 0;
   cache.tso_segment_max = itf->config.tx_tso_segment_max;
   cache.mtu = r->mtu;
+  cache.ident_slot = idents_.slot(ip.dst, ip.src, ip.protocol);
   cache.valid_until = base::Instant::never();
   if (auto it = path_mtu_.find(params.dst.value()); it != path_mtu_.end() && it->second.expires > now) {
     cache.valid_until = it->second.expires;
@@ -100,8 +101,7 @@ base::Status<SendError> Ipv4Layer::output_cached(Ipv4PathCache& cache, const Ipv
   }
 
   std::memcpy(at, cache.header.data(), Ipv4PathCache::kHeaderLen);
-  const uint16_t ident = next_ident_;
-  next_ident_ = static_cast<uint16_t>(next_ident_ + params.segments);
+  const uint16_t ident = idents_.take(cache.ident_slot, params.segments);
   at[kIpTos] = params.tos;
   base::store_be<uint16_t>(at, kIpTotalLen, static_cast<uint16_t>(total));
   base::store_be<uint16_t>(at, kIpIdent, ident);

@@ -27,8 +27,8 @@ Stack::Stack(const StackConfig& config, buf::PacketPool& pool, base::RandomSourc
   reassembly.hash_seed = random_.next_u64();
   reassembler_ = std::make_unique<Ipv4Reassembler>(reassembly, timers_,
                                                    static_cast<ReassemblyTimeoutListener*>(this));
-  ipv4_ = std::make_unique<Ipv4Layer>(config.ipv4, interfaces_, routes_, pool_, *arp_, *reassembler_, link_);
-  ipv4_->set_initial_ident(static_cast<uint16_t>(random_.next_u32()));
+  ipv4_ = std::make_unique<Ipv4Layer>(config.ipv4, interfaces_, routes_, pool_, *arp_, *reassembler_, link_,
+                                      random_);
   icmp_ = std::make_unique<Icmpv4Layer>(config.icmp, *ipv4_, pool_);
   ping_ = std::make_unique<PingSockets>(*ipv4_, pool_, random_, ready_);
   udp_ = std::make_unique<UdpLayer>(config.udp, *ipv4_, *icmp_, pool_, random_, ready_);
@@ -39,7 +39,6 @@ Stack::Stack(const StackConfig& config, buf::PacketPool& pool, base::RandomSourc
   tcp_ = std::make_unique<TcpLayer>(config.tcp, *ipv4_, pool_, random_, timers_, ready_, *buffers);
   ipv4_->attach(icmp_.get(), udp_.get(), tcp_.get());
   icmp_->attach(udp_.get(), ping_.get(), tcp_.get());
-  icmp_->add_path_mtu_listener(tcp_.get());
 }
 
 // Sockets and queued packets go before the layers they point into; the packets

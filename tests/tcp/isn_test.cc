@@ -113,23 +113,31 @@ TEST(IsnGeneratorTest, KeyComesFromTheRandomSource) {
   const IsnGenerator b(r2);
   EXPECT_EQ(a.isn(kTuple, kT0), a_again.isn(kTuple, kT0));  // a seeded run replays
   EXPECT_NE(a.isn(kTuple, kT0), b.isn(kTuple, kT0));
-  EXPECT_NE(a.ts_offset(kTuple.local, kTuple.remote), b.ts_offset(kTuple.local, kTuple.remote));
+  EXPECT_NE(a.ts_offset(kTuple), b.ts_offset(kTuple));
   // The difference between two keys is not a constant shift.
   FourTuple other = kTuple;
   other.remote_port = 443;
   EXPECT_NE(a.isn(kTuple, kT0) - b.isn(kTuple, kT0), a.isn(other, kT0) - b.isn(other, kT0));
 }
 
-TEST(IsnGeneratorTest, TsOffsetIsPerAddressPair) {
+TEST(IsnGeneratorTest, TsOffsetIsPerFourTuple) {
+  // RFC 7323 §7.1: one offset per connection, stable for its 4-tuple (PAWS across a
+  // TIME-WAIT reuse), different for every other tuple, ports included.
   base::SeededRandom random(6);
   const IsnGenerator gen(random);
   const Ipv4Address a = Ipv4Address::from_octets(192, 0, 2, 1);
   const Ipv4Address b = Ipv4Address::from_octets(192, 0, 2, 2);
   const Ipv4Address c = Ipv4Address::from_octets(198, 51, 100, 7);
-  const uint32_t ab = gen.ts_offset(a, b);
-  EXPECT_EQ(gen.ts_offset(a, b), ab);  // stable: shared by every connection a -> b
-  std::set<uint32_t> seen = {ab, gen.ts_offset(b, a), gen.ts_offset(a, c), gen.ts_offset(c, b)};
-  EXPECT_EQ(seen.size(), 4u);
+  const FourTuple ab{a, b, 5000, 80};
+  const uint32_t offset = gen.ts_offset(ab);
+  EXPECT_EQ(gen.ts_offset(ab), offset);
+  std::set<uint32_t> seen = {offset,
+                             gen.ts_offset(FourTuple{a, b, 5001, 80}),
+                             gen.ts_offset(FourTuple{a, b, 5000, 81}),
+                             gen.ts_offset(FourTuple{b, a, 80, 5000}),
+                             gen.ts_offset(FourTuple{a, c, 5000, 80}),
+                             gen.ts_offset(FourTuple{c, b, 5000, 80})};
+  EXPECT_EQ(seen.size(), 6u);
 }
 
 }  // namespace

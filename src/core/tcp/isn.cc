@@ -25,8 +25,9 @@ uint32_t IsnGenerator::isn(const FourTuple& t, base::Instant now) const {
   return m + f;
 }
 
-uint32_t IsnGenerator::ts_offset(wire::Ipv4Address local, wire::Ipv4Address remote) const {
-  const std::array<uint32_t, 2> words = {local.value(), remote.value()};
+uint32_t IsnGenerator::ts_offset(const FourTuple& t) const {
+  const std::array<uint32_t, 3> words = {t.local.value(), t.remote.value(),
+                                         (uint32_t{t.local_port} << 16) | t.remote_port};
   return static_cast<uint32_t>(base::siphash24_words(ts_key_, words));
 }
 

@@ -32,6 +32,18 @@ namespace tcp {
 inline constexpr uint32_t kIpTcpHeaders = 40;
 inline constexpr uint32_t kTimestampOptionLen = 12;  // NOP NOP TS(10), as Linux aligns it
 inline constexpr uint32_t kMaxWindowScale = 14;      // RFC 7323 §2.3
+// Linux tcp_min_snd_mss: whatever the path or the peer says, no segment carries less
+// than 48 bytes (a tiny MSS multiplies the work per byte: CVE-2019-11479).
+inline constexpr uint16_t kMinSndMss = 48;
+
+// The sending MSS along a path of `mtu` bytes to a peer that announced `peer_mss`:
+// the MTU less IPv4 and TCP headers (and the timestamp option when in use), floored
+// at kMinSndMss (Linux tcp_mtu_to_mss, tcp_current_mss).
+inline uint16_t mss_for_mtu(uint16_t mtu, uint16_t peer_mss, bool timestamps) {
+  int mss = std::min(int{mtu} - static_cast<int>(kIpTcpHeaders), int{peer_mss});
+  if (timestamps) mss -= static_cast<int>(kTimestampOptionLen);
+  return static_cast<uint16_t>(std::max(mss, int{kMinSndMss}));
+}
 // The TCP header length of a segment without SACK blocks (TcpLayer::send_frame_cached's).
 inline uint32_t plain_header_len(const Tcb& t) { return wire::kTcpHeaderLen + (t.ts_ok ? kTimestampOptionLen : 0); }
 

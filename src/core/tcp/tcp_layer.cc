@@ -524,7 +524,7 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
   hash_insert(*t);
   set_mss_from_route(*t, now);
   t->iss = SeqNum(tw_isn ? *tw_isn : isn_.isn(t->tuple, now));
-  t->ts_offset = isn_.ts_offset(t->tuple.local, t->tuple.remote);
+  t->ts_offset = isn_.ts_offset(t->tuple);
   t->snd_una = t->snd_nxt = t->snd_max = t->iss;
   t->snd_buf_seq = t->iss + 1;
   t->ecn_recover = t->iss;
@@ -1010,7 +1010,10 @@ void TcpLayer::on_icmp_error(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Ad
   }
   // RFC 5927 §4.1 (Linux: the quoted sequence number must lie in [SND.UNA, SND.NXT]):
   // an error about a segment we have no outstanding is forged or stale.
-  if (!base::seq_in_window(seq, t->snd_una, t->snd_nxt + 1)) return;
+  if (!base::seq_in_window(seq, t->snd_una, t->snd_nxt + 1)) {
+    counters_.inc(TcpCounter::kIcmpOutOfWindow);
+    return;
+  }
   const std::optional<RecvError> error = icmp_error(kind, code);
   if (!error) return;
   if (t->state == TcpState::kSynSent || t->state == TcpState::kSynReceived) {
@@ -1035,34 +1038,44 @@ void TcpLayer::set_mss_from_route(Tcb& t, Instant now) {
   auto route = ip_.route(t.tuple.remote, now);
   const uint16_t mtu = route ? route->mtu : 576;
   t.adv_mss = static_cast<uint16_t>(mtu - tcp::kIpTcpHeaders);
-  t.mss = std::min<uint16_t>(t.adv_mss, t.peer_mss);
-  if (t.ts_ok) t.mss = static_cast<uint16_t>(t.mss - tcp::kTimestampOptionLen);
+  t.mss = tcp::mss_for_mtu(mtu, t.peer_mss, t.ts_ok);
 }
 
-void TcpLayer::on_path_mtu(wire::Ipv4Address dst, uint16_t mtu, std::span<const uint8_t> quoted, Instant now) {
-  // The quoted datagram names the connection: IP header then our TCP ports.
-  if (quoted.size() < 20) return;
-  const size_t ihl = size_t{static_cast<uint8_t>(quoted[0] & 0x0f)} * 4;
-  if (quoted.size() < ihl + 8) return;
-  const wire::Ipv4Address src = wire::Ipv4Address::from_bytes(quoted.data() + 12);
-  const uint16_t sport = base::load_be<uint16_t>(quoted.data(), ihl);
-  const uint16_t dport = base::load_be<uint16_t>(quoted.data(), ihl + 2);
-  const SeqNum seq(base::load_be<uint32_t>(quoted.data(), ihl + 4));
+void TcpLayer::on_frag_needed(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport,
+                              SeqNum seq, uint16_t mtu, Instant now) {
+  // Linux tcp_v4_err: nothing for a listener or TIME_WAIT; lookup() finds no listener.
   Tcb* t = lookup(tcp::FourTuple{src, dst, sport, dport});
-  if (t == nullptr || t->state == TcpState::kListen) return;
-  // Linux tcp_v4_err (RFC 5927 §4.1): only for a segment we have outstanding.
-  if (!base::seq_in_window(seq, t->snd_una, t->snd_nxt + 1)) return;
-  uint16_t new_mss = static_cast<uint16_t>(std::max<int>(mtu - static_cast<int>(tcp::kIpTcpHeaders), 68));
-  new_mss = std::min<uint16_t>(new_mss, t->peer_mss);
-  if (t->ts_ok) new_mss = static_cast<uint16_t>(new_mss - tcp::kTimestampOptionLen);
-  if (new_mss >= t->mss) return;
-  t->mss = new_mss;
-  if (t->cc) t->cc->set_mss(new_mss);
+  if (t == nullptr || t->state == TcpState::kTimeWait || t->state == TcpState::kClosed) {
+    counters_.inc(TcpCounter::kPmtuNoConnection);
+    return;
+  }
+  // RFC 5927 §4.1, applied to this message as §4.2-4.3 advise: "check that the TCP
+  // sequence number contained in the payload of the ICMP error message is within the
+  // range SND.UNA =< SEG.SEQ < SND.NXT". A segment too big for the path is one we
+  // sent and is not yet acknowledged; anything else is forged or stale, and must move
+  // neither this connection nor the path MTU every flow to dst shares.
+  if (!base::seq_in_window(seq, t->snd_una, t->snd_nxt)) {
+    counters_.inc(TcpCounter::kPmtuBadSeq);
+    return;
+  }
+  ip_.update_path_mtu(dst, mtu, now);  // only ever lowers it, and never below min_pmtu
+  lower_mss_to_path(*t, now);
+}
+
+void TcpLayer::lower_mss_to_path(Tcb& t, Instant now) {
+  // The MSS follows the path's MTU after the update, not the reported one: the IP
+  // layer has raised a small report to min_pmtu (Linux takes dst_mtu the same way).
+  auto route = ip_.route(t.tuple.remote, now);
+  if (!route) return;
+  const uint16_t new_mss = tcp::mss_for_mtu(route->mtu, t.peer_mss, t.ts_ok);
+  if (new_mss >= t.mss) return;
+  t.mss = new_mss;
+  if (t.cc) t.cc->set_mss(new_mss);
   // Everything in flight was too big: resend it at the new size now (Linux
   // tcp_simple_retransmit), without treating it as congestion.
-  t->rtx.mark_all_lost();
-  retransmit_lost(*t, now);
-  arm_rtx_timer(*t, now);
+  t.rtx.mark_all_lost();
+  retransmit_lost(t, now);
+  arm_rtx_timer(t, now);
 }
 
 }  // namespace joyride::core

@@ -87,8 +87,7 @@ void TcpLayer::syn_to_listener(Tcb& l, const Rx& rx, Instant now, std::optional<
       co.wscale = (config_.window_scaling && o.window_scale) ? std::optional<uint8_t>(*o.window_scale) : std::nullopt;
       co.sack = config_.sack && o.sack_permitted;
       co.ecn = false;
-      const uint32_t base_ts = static_cast<uint32_t>(now.as_nanos() / 1'000'000) +
-                               isn_.ts_offset(rx.tuple.local, rx.tuple.remote);
+      const uint32_t base_ts = static_cast<uint32_t>(now.as_nanos() / 1'000'000) + isn_.ts_offset(rx.tuple);
       reply.timestamps = std::pair{tcp::SynCookies::encode_ts(base_ts, co), o.timestamps->first};
       reply.sack_permitted = co.sack;
       if (co.wscale) reply.window_scale = our_ws;
@@ -123,7 +122,7 @@ void TcpLayer::syn_to_listener(Tcb& l, const Rx& rx, Instant now, std::optional<
   // RFC 3168 §6.1.1: a SYN with ECE and CWR asks for ECN; we accept (tcp_ecn = 2).
   c.ecn_ok = config_.ecn && rx.has(TcpFlags::kEce) && rx.has(TcpFlags::kCwr);
   c.iss = SeqNum(tw_isn ? *tw_isn : isn_.isn(c.tuple, now));
-  c.ts_offset = isn_.ts_offset(c.tuple.local, c.tuple.remote);
+  c.ts_offset = isn_.ts_offset(c.tuple);
   c.snd_una = c.snd_nxt = c.snd_max = c.iss;
   c.snd_buf_seq = c.iss + 1;
   c.ecn_recover = c.iss;  // no ECE has been answered yet: any ACK of data is beyond it
@@ -188,7 +187,7 @@ void TcpLayer::cookie_ack(Tcb& l, const Rx& rx, buf::Packet& payload, Instant no
     c.snd_wscale = opts->wscale.value_or(0);
     c.rcv_wscale = c.wscale_ok ? tcp::window_scale_for(l.rcvbuf_limit ? l.rcvbuf_limit : config_.rcvbuf_max) : 0;
   }
-  c.ts_offset = isn_.ts_offset(c.tuple.local, c.tuple.remote);
+  c.ts_offset = isn_.ts_offset(c.tuple);
   set_mss_from_route(c, now);
   hash_insert(c);
   // The window the cookie SYN-ACK advertised (unscaled) bounds what the peer may send.

@@ -2,7 +2,9 @@
 // sends destination-unreachable and time-exceeded errors (rate-limited), and hands
 // received errors to whoever they concern: ping sockets, UDP sockets, TCP
 // (destination unreachable, time exceeded, parameter problem: RFC 1122 §3.2.2 says
-// all three reach the transport), and path-MTU listeners for fragmentation-needed.
+// all three reach the transport), and fragmentation-needed to path MTU discovery:
+// one quoting TCP goes to the connection, which checks it before the path MTU moves
+// (RFC 5927 §4.2-4.3), any other lowers the path MTU here.
 #pragma once
 
 #include <cstdint>
@@ -48,13 +50,14 @@ enum class IcmpCounter : uint8_t {
   kDropBroadcastEcho,
   kDropRateLimited,  // an error we would have sent
   kDropNoBuffers,
+  kDropPmtuBadMtu,  // fragmentation needed with a next-hop MTU below 68 (0 included)
   kCount
 };
-constexpr std::array<std::string_view, 15> counter_names(IcmpCounter) {
+constexpr std::array<std::string_view, 16> counter_names(IcmpCounter) {
   return {"rx_messages",        "rx_echo_requests",   "rx_echo_replies",  "rx_dest_unreachable",
           "rx_time_exceeded",   "rx_parameter_problem", "tx_echo_replies",    "tx_dest_unreachable", "tx_time_exceeded",
           "drop_malformed",     "drop_bad_checksum",  "drop_unsupported_type", "drop_broadcast_echo",
-          "drop_rate_limited",  "drop_no_buffers"};
+          "drop_rate_limited",  "drop_no_buffers",    "drop_pmtu_bad_mtu"};
 }
 
 // RFC 792 parameter problem. Not one of wire::Icmpv4Type (the wire layer parses the
@@ -73,14 +76,9 @@ struct IcmpSocketError {
 };
 std::optional<IcmpSocketError> icmp_socket_error(uint8_t type, uint8_t code);
 
-// Told of fragmentation-needed errors (RFC 1191) after the path MTU was updated.
-class PathMtuListener {
- public:
-  virtual ~PathMtuListener() = default;
-  // quoted: the original datagram's IP header and leading payload bytes.
-  virtual void on_path_mtu(wire::Ipv4Address dst, uint16_t mtu, std::span<const uint8_t> quoted,
-                           base::Instant now) = 0;
-};
+// RFC 791: every IPv4 module must forward a 68-byte datagram without fragmenting it,
+// so no link has a smaller MTU; a fragmentation-needed reporting less is not believed.
+inline constexpr uint16_t kMinIpv4LinkMtu = 68;
 
 class Icmpv4Layer final : public ReassemblyTimeoutListener {
  public:
@@ -90,7 +88,6 @@ class Icmpv4Layer final : public ReassemblyTimeoutListener {
     ping_ = ping;
     tcp_ = tcp;
   }
-  void add_path_mtu_listener(PathMtuListener* l) { pmtu_listeners_.push_back(l); }
 
   // An ICMP message (the IPv4 payload) arrived.
   void input(const Ipv4RxContext& ctx, buf::Packet message, base::Instant now);
@@ -112,6 +109,8 @@ class Icmpv4Layer final : public ReassemblyTimeoutListener {
   // only) and the quoted datagram.
   void handle_error(uint8_t type, uint8_t code, uint16_t next_hop_mtu, std::span<const uint8_t> quoted,
                     base::Instant now);
+  void handle_frag_needed(uint8_t protocol, wire::Ipv4Address src, wire::Ipv4Address dst,
+                          std::span<const uint8_t> transport, uint16_t mtu, base::Instant now);
   void send_error(wire::Icmpv4Type type, uint8_t code, const wire::Ipv4Repr& original,
                   const buf::Packet& payload, base::Instant now);
   bool take_token(base::Instant now);
@@ -122,7 +121,6 @@ class Icmpv4Layer final : public ReassemblyTimeoutListener {
   UdpLayer* udp_ = nullptr;
   TcpLayer* tcp_ = nullptr;
   PingSockets* ping_ = nullptr;
-  std::vector<PathMtuListener*> pmtu_listeners_;
   double tokens_;
   base::Instant last_refill_;
   base::CounterSet<IcmpCounter> counters_;

@@ -11,6 +11,7 @@
 
 #include "joyride/base/bytes.h"
 #include "joyride/base/counters.h"
+#include "joyride/base/random.h"
 #include "joyride/base/result.h"
 #include "joyride/base/time.h"
 #include "joyride/buf/packet.h"
@@ -18,6 +19,7 @@
 #include "joyride/core/errors.h"
 #include "joyride/core/ethernet_link.h"
 #include "joyride/core/interface.h"
+#include "joyride/core/ip_ident.h"
 #include "joyride/core/ipv4_path_cache.h"
 #include "joyride/core/ipv4_reassembler.h"
 #include "joyride/core/routing.h"
@@ -79,7 +81,8 @@ struct Ipv4SendParams {
   uint8_t tos = 0;
   bool dont_fragment = false;
   // A TSO frame: the datagrams the device makes of it, each taking the next
-  // identification (so the counter moves past them all, as Linux's ip_select_ident_segs).
+  // identification (so the flow's counter moves past them all, as Linux's
+  // ip_select_ident_segs).
   uint16_t segments = 1;
 };
 
@@ -94,8 +97,10 @@ struct Ipv4Route {
 
 class Ipv4Layer {
  public:
+  // `random` keys the identification counters (ip_ident.h); it is not kept.
   Ipv4Layer(const Ipv4Config& config, const InterfaceTable& interfaces, const RoutingTable& routes,
-            buf::PacketPool& pool, ArpResolver& arp, Ipv4Reassembler& reassembler, EthernetLink& link);
+            buf::PacketPool& pool, ArpResolver& arp, Ipv4Reassembler& reassembler, EthernetLink& link,
+            base::RandomSource& random);
   void attach(Icmpv4Layer* icmp, UdpLayer* udp, TcpLayer* tcp = nullptr) {
     icmp_ = icmp;
     udp_ = udp;
@@ -137,7 +142,7 @@ class Ipv4Layer {
   [[gnu::always_inline]] void send_cached_frame(Ipv4PathCache& cache, buf::Packet frame, uint16_t ip_len, uint8_t tos) {
     uint8_t* at = frame.data();
     std::memcpy(at, cache.header.data(), Ipv4PathCache::kHeaderLen);
-    const uint16_t ident = next_ident_++;
+    const uint16_t ident = idents_.take(cache.ident_slot);
     at[15] = tos;
     base::store_be<uint16_t>(at, 16, ip_len);
     base::store_be<uint16_t>(at, 18, ident);
@@ -156,8 +161,6 @@ class Ipv4Layer {
   bool tx_l4_checksum_offload() const { return tx_l4_checksum_offload_; }
   // Frag-needed (RFC 1191): remember a smaller MTU towards dst.
   void update_path_mtu(wire::Ipv4Address dst, uint16_t mtu, base::Instant now);
-  // The IP ident counter starts at a random value (from the host's RandomSource).
-  void set_initial_ident(uint16_t ident) { next_ident_ = ident; }
 
   // Delivers datagrams this instance sent to its own addresses. Returns how many.
   size_t process_loopback(base::Instant now);
@@ -197,7 +200,7 @@ class Ipv4Layer {
   Icmpv4Layer* icmp_ = nullptr;
   UdpLayer* udp_ = nullptr;
   TcpLayer* tcp_ = nullptr;
-  uint16_t next_ident_ = 0;
+  IpIdentGenerator idents_;
   uint64_t pmtu_version_ = 0;
   // The last (interface, source, destination) a unicast datagram passed the martian
   // and for-us checks with. Those depend only on the addresses and the interface

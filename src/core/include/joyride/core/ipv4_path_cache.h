@@ -38,6 +38,7 @@ struct Ipv4PathCache {
   bool l4_checksum_offload = false;  // the interface's InterfaceConfig::tx_l4_checksum_offload
   uint32_t tso_max = 0;              // the interface's InterfaceConfig::tx_tso_max (0 without offload)
   uint16_t tso_segment_max = 0;      // the interface's InterfaceConfig::tx_tso_segment_max
+  uint16_t ident_slot = 0;           // the flow's IpIdentGenerator::slot, hashed once per fill
   std::array<uint8_t, kHeaderLen> header{};
 
   void invalidate() { version = 0; }

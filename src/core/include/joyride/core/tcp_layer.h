@@ -59,18 +59,18 @@ struct FourTupleHash {
 };
 
 // The ICMP errors TCP acts on (RFC 1122 §4.2.3.9; the cases of Linux's tcp_v4_err).
-// Fragmentation needed goes to on_path_mtu instead.
+// Fragmentation needed goes to on_frag_needed instead.
 enum class TcpIcmpError : uint8_t {
   kDestUnreachable,   // type 3, any other code: icmp_err_convert's errno
   kTimeExceeded,      // type 11, either code: EHOSTUNREACH
   kParameterProblem,  // type 12: EPROTO
 };
 
-class TcpLayer final : public PathMtuListener {
+class TcpLayer final {
  public:
   TcpLayer(const TcpConfig& config, Ipv4Layer& ip, buf::PacketPool& pool, base::RandomSource& random,
            base::TimerWheel& timers, ReadinessQueue& ready, base::BufferProvider& buffers);
-  ~TcpLayer() override;
+  ~TcpLayer();
   TcpLayer(const TcpLayer&) = delete;
   TcpLayer& operator=(const TcpLayer&) = delete;
 
@@ -134,8 +134,12 @@ class TcpLayer final : public PathMtuListener {
   // message's), as Linux's tcp_v4_err handles it.
   void on_icmp_error(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport, base::SeqNum seq,
                      TcpIcmpError kind, uint8_t code, base::Instant now);
-  void on_path_mtu(wire::Ipv4Address dst, uint16_t mtu, std::span<const uint8_t> quoted,
-                   base::Instant now) override;
+  // Fragmentation needed (RFC 1191) quoting a segment of ours from src:sport to
+  // dst:dport with sequence number `seq`, next-hop MTU `mtu` (>= 68). Believed only
+  // for a segment the connection has in flight (RFC 5927): then the destination's
+  // path MTU is lowered and the connection's MSS follows it.
+  void on_frag_needed(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Address dst, uint16_t dport,
+                      base::SeqNum seq, uint16_t mtu, base::Instant now);
 
   // Internal: the files of the TCP implementation share these.
   struct Rx;  // a parsed segment
@@ -205,6 +209,7 @@ class TcpLayer final : public PathMtuListener {
   // Both rings, or neither: false (and nothing kept) when the provider refuses either.
   bool init_buffers(Tcb& t);
   void set_mss_from_route(Tcb& t, base::Instant now);
+  void lower_mss_to_path(Tcb& t, base::Instant now);
   void connection_done(Tcb& t, base::Instant now);  // CLOSED: free it if nobody holds it
   void abort(Tcb& t, std::optional<RecvError> error, bool send_rst, base::Instant now);
 

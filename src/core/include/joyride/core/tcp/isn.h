@@ -1,4 +1,4 @@
-// Initial sequence numbers (RFC 6528) and per-host-pair timestamp offsets (RFC 7323 §7.1).
+// Initial sequence numbers (RFC 6528) and per-connection timestamp offsets (RFC 7323 §7.1).
 //
 // ISN. RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey).
 //   M ticks every 4 µs — the RFC 793 clock, kept here (Linux instead counts 64 ns
@@ -15,12 +15,19 @@
 //   connections that reincarnate across the change (RFC 6528 §3 allows rekeying but
 //   does not require it; Linux does not rekey).
 //
-// Timestamp offset. A TSval that is the raw clock tells every peer our uptime and lets
-// observers link connections. Linux adds a per-connection offset to TSval, a keyed hash
-// of the address pair (not the ports), so every connection between two hosts shares one
-// offset: TSvals a peer sees stay monotonic across our connections to it, which PAWS on
-// a reused TIME-WAIT 4-tuple needs. The offset uses its own key, independent of the ISN
-// key, so one leaks nothing about the other.
+// Timestamp offset (RFC 7323 §7.1, Linux tcp_v4_init_ts_off). A TSval that is the raw
+// clock tells every peer our uptime, and two connections whose TSvals differ by the
+// time between them are visibly from one host (fingerprinting hosts behind a NAT or
+// load balancer). RFC 7323 §7.1 suggests what RFC 6528 does for ISNs: add to the clock
+// a keyed hash of the connection's 4-tuple, so each connection's timestamp clock starts
+// at an unpredictable point and two connections' clocks are unrelated. The same
+// 4-tuple always gets the same offset, so its TSvals stay monotonic across
+// incarnations, which is what PAWS needs when a SYN or a connect() reuses a TIME-WAIT
+// pair (the only TSval state kept across connections here is per 4-tuple). Linux 4.10
+// did the same; Linux 4.12 went back to one offset per address pair for peers that
+// still ran tcp_tw_recycle, a per-host TSval cache (removed from Linux in 4.12): we do
+// not cater for it. The offset uses its own key, independent of the ISN key, so one
+// leaks nothing about the other.
 #pragma once
 
 #include <cstdint>
@@ -60,8 +67,8 @@ class IsnGenerator {
   explicit IsnGenerator(base::RandomSource& random);
 
   uint32_t isn(const FourTuple& t, base::Instant now) const;
-  // Added to our clock's TSval on every segment of a connection between these addresses.
-  uint32_t ts_offset(wire::Ipv4Address local, wire::Ipv4Address remote) const;
+  // Added to our clock's TSval on every segment of the connection `t`.
+  uint32_t ts_offset(const FourTuple& t) const;
 
  private:
   base::SipKey isn_key_;
