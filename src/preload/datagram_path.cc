@@ -34,6 +34,7 @@ ssize_t total_length(const iovec* iov, int count) {
 
 void gather(uint8_t* to, const iovec* iov, int count) {
   for (int i = 0; i < count; ++i) {
+    if (iov[i].iov_len == 0) continue;  // its base may be null: memcpy must not see it
     std::memcpy(to, iov[i].iov_base, iov[i].iov_len);
     to += iov[i].iov_len;
   }
@@ -43,6 +44,7 @@ void gather(uint8_t* to, const iovec* iov, int count) {
 void scatter(const uint8_t* from, size_t n, const iovec* iov, int count) {
   for (int i = 0; i < count && n > 0; ++i) {
     const size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
+    if (k == 0) continue;
     std::memcpy(iov[i].iov_base, from, k);
     from += k;
     n -= k;

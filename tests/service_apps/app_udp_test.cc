@@ -60,7 +60,7 @@ bool app_send(AppHosts& h, Handle s, const std::vector<uint8_t>& data, ipc::Wire
   }
   const ipc::DatagramHeader hdr{static_cast<uint32_t>(data.size()), 0, to};
   std::memcpy(fifo + at % size, &hdr, sizeof hdr);
-  std::memcpy(fifo + at % size + sizeof hdr, data.data(), data.size());
+  if (!data.empty()) std::memcpy(fifo + at % size + sizeof hdr, data.data(), data.size());
   sh.tx.tail.store(at + record, std::memory_order_release);
   h.kick(s.index);
   return true;
