@@ -343,6 +343,40 @@ TEST(IcmpErrorTest, NoErrorAboutANonFirstFragment) {
   EXPECT_EQ(h.counter("reassembly.drop_timeout"), 1u);
 }
 
+// RFC 1122 §3.2.2: "An ICMP error message MUST NOT be sent as the result of receiving
+// ... a datagram fragment other than the first fragment" (Linux __icmp_send: "Only
+// reply to fragment 0"). Asked directly, the ICMP layer's error paths (destination
+// unreachable and the reassembly timeout's time exceeded) send nothing about a
+// fragment with a non-zero offset, with or without MF; the same datagram at offset 0
+// is answered, so the silence is the offset's doing.
+TEST(IcmpErrorTest, NoErrorAboutANonInitialFragmentFromAnyErrorPath) {
+  StackHarness h;
+  const Bytes udp = udp_datagram(1000, 9, pattern(8), kPeerIp, kOurIp);
+  buf::Packet payload = h.pool.alloc(kPacketHeadroom);
+  ASSERT_TRUE(payload.append_bytes(udp, h.pool));
+  wire::Ipv4Repr first = ip_header(kPeerIp, kOurIp, IpProtocol::kUdp, 0x4242);
+  first.header_len = 20;
+  first.payload_len = static_cast<uint16_t>(udp.size());
+  for (const bool mf : {false, true}) {
+    wire::Ipv4Repr later = first;
+    later.frag_offset = 1480;
+    later.more_fragments = mf;
+    h.stack->icmp().send_dest_unreachable(wire::Icmpv4Unreachable::kPortUnreachable, later, payload, h.now);
+    buf::Packet datagram = h.pool.alloc(kPacketHeadroom);
+    ASSERT_TRUE(datagram.append_bytes(ipv4(later, udp), h.pool));
+    h.stack->icmp().on_reassembly_timeout(later, datagram, h.now);
+    h.expect_no_tx();
+  }
+  EXPECT_EQ(h.counter("icmp.tx_dest_unreachable"), 0u);
+  EXPECT_EQ(h.counter("icmp.tx_time_exceeded"), 0u);
+
+  h.stack->icmp().send_dest_unreachable(wire::Icmpv4Unreachable::kPortUnreachable, first, payload, h.now);
+  TxFrame f = h.expect_tx();
+  ASSERT_TRUE(f.icmp);
+  EXPECT_EQ(f.icmp->type, Icmpv4Type::kDestUnreachable);
+  EXPECT_EQ(f.ip->dst, kPeerIp);
+}
+
 TEST(IcmpErrorTest, NoErrorAboutAnIcmpError) {
   StackHarness h;
   // A (large) destination unreachable message arrives fragmented, and only its

@@ -196,6 +196,35 @@ TEST(RttEstimatorTest, MinRttRestartsAfterSilenceLongerThanWindow) {
   EXPECT_EQ(e.min_rtt(), ms(80));
 }
 
+// Linux lib/win_minmax.c, minmax_running_min / minmax_subwin_update with the 300 s
+// window of tcp_update_rtt_min: a new minimum or an empty window resets all three
+// choices; a choice expires only when strictly older than the window ("dt > win"); a
+// quarter of the window without a distinct 2nd choice takes one, half a window without
+// a distinct 3rd takes one; and on expiry "we may have to iterate this since our 2nd
+// choice may also be outside the window". Each step's expected minimum is what that
+// code gives for the same samples.
+TEST(RttEstimatorTest, MinRttFollowsLinuxMinmaxOnExactSequences) {
+  struct Step {
+    int64_t at_s;
+    int64_t rtt_ms;
+    int64_t min_ms;
+  };
+  auto run = [](std::initializer_list<Step> steps) {
+    RttEstimator e;
+    for (const Step& st : steps) {
+      e.on_sample(ms(st.rtt_ms), at_s(st.at_s));
+      EXPECT_EQ(e.min_rtt(), ms(st.min_ms)) << "after the sample at " << st.at_s << " s";
+    }
+  };
+  // The 2nd choice (40 ms, taken at 80 s by the quarter rule) and the best both leave
+  // the window at 390 s: two promotions, to the 3rd choice (50 ms at 160 s, taken by
+  // the half rule). At exactly 300 s the 10 ms sample still counts.
+  run({{0, 10, 10}, {80, 40, 10}, {160, 50, 10}, {300, 70, 10}, {390, 60, 50}, {461, 55, 55}});
+  // The best expires at 301 s while the quarter-window choice (40 ms at 80 s) is still
+  // inside: it takes over, then expires at 381 s in favour of the 50 ms one.
+  run({{0, 10, 10}, {80, 40, 10}, {160, 50, 10}, {300, 70, 10}, {301, 70, 40}, {381, 65, 50}, {461, 75, 65}});
+}
+
 TEST(RttEstimatorTest, MinRttNeverBelowTrueWindowedMinimum) {
   // Rising RTTs (a filling queue): whatever the filter keeps must be a sample taken in
   // the last 300 s, so never lower than the true windowed minimum.

@@ -89,6 +89,28 @@ TEST_F(TcpClose, PassiveCloseGoesCloseWaitLastAckClosed) {
   EXPECT_FALSE(h.tcp().tcb(s)->reset);
 }
 
+// A FIN the peer retransmits in CLOSE-WAIT (our ACK of it was lost) is below RCV.NXT:
+// RFC 9293 §3.10.7.4 answers an unacceptable segment with <SEQ=SND.NXT><ACK=RCV.NXT>
+// <CTL=ACK>, and Linux's tcp_rcv_state_process hands CLOSE_WAIT's segment before
+// rcv_nxt to tcp_data_queue, whose "A retransmit ... Force an immediate ack" answers
+// every copy at once: it occupies sequence space, so tcp_oow_rate_limited's budget for
+// pure ACKs does not apply. Each copy is acknowledged; the state does not change.
+TEST_F(TcpClose, RetransmittedFinInCloseWaitIsAcknowledgedEveryTime) {
+  peer(kFinAck, kPeer, us(1));
+  expect(kAck, us(1), kPeer + 1);
+  ASSERT_EQ(state(), TcpState::kCloseWait);
+  for (int copy = 0; copy < 3; ++copy) {
+    peer(kFinAck, kPeer, us(1));
+    expect(kAck, us(1), kPeer + 1);
+    h.expect_no_segment();
+    EXPECT_EQ(state(), TcpState::kCloseWait) << "copy " << copy;
+  }
+  h.advance(Duration::millis(100));
+  peer(kFinAck, kPeer, us(1));
+  expect(kAck, us(1), kPeer + 1);
+  EXPECT_EQ(state(), TcpState::kCloseWait);
+}
+
 TEST_F(TcpClose, LastAckFinIsRetransmittedUntilAcknowledged) {
   peer(kFinAck, kPeer, us(1));
   expect(kAck, us(1), kPeer + 1);

@@ -191,6 +191,37 @@ TEST(TcpOpen, RstInSynSentRefusesOnlyWithAnAcceptableAck) {
   EXPECT_EQ(r.error(), RecvError::kConnectionRefused);
 }
 
+// RFC 9293 §3.10.7.3, SYN-SENT: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset
+// (unless the RST bit is set, if so drop the segment and return) <SEQ=SEG.ACK><CTL=RST>
+// and discard the segment. Return." A SYN-ACK acknowledging ISS itself (not ISS+1) does
+// not acknowledge our SYN: it is reset and the connection stays in SYN-SENT, and the
+// right SYN-ACK still establishes it afterwards.
+TEST(TcpOpen, SynAckWhoseAckEqualsIssIsResetAndLeavesSynSent) {
+  TcpHarness h;
+  auto s = h.tcp().open();
+  ASSERT_TRUE(h.tcp().connect(*s, Endpoint{kPeerIp, 80}, h.now).ok());
+  Seg syn = h.expect_segment();
+  auto synack = [&](uint32_t ack) {
+    auto t = h.peer_segment(TcpFlags::kSyn | TcpFlags::kAck, 9000, ack);
+    t.src_port = 80;
+    t.dst_port = syn.h.src_port;
+    return t;
+  };
+  h.inject(synack(syn.seq().value()));
+  Seg rst = h.expect_segment();
+  EXPECT_EQ(rst.h.flags, TcpFlags::kRst);
+  EXPECT_EQ(rst.seq(), syn.seq());
+  h.expect_no_segment();
+  EXPECT_EQ(h.tcp().state(*s), TcpState::kSynSent);
+
+  h.inject(synack(syn.seq().value() + 1));
+  Seg ack = h.expect_segment();
+  EXPECT_EQ(ack.h.flags, TcpFlags::kAck);
+  EXPECT_EQ(ack.seq(), syn.seq() + 1);
+  EXPECT_EQ(ack.ack(), SeqNum(9001));
+  EXPECT_EQ(h.tcp().state(*s), TcpState::kEstablished);
+}
+
 // Simultaneous open, RFC 9293 figure 8: the SYNs cross, each end answers with a
 // SYN-ACK, and the peer's SYN-ACK alone establishes. Its SYN is one below RCV.NXT;
 // it must not be taken for an old duplicate (a challenge ACK, still SYN-RECEIVED).

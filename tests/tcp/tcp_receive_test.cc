@@ -198,6 +198,33 @@ TEST(TcpReceive, ReadingAnnouncesTheWindowOnlyWhenItGrewEnough) {
   EXPECT_EQ(up2.h.window, 8192);
 }
 
+// Linux tcp_cleanup_rbuf: after a read, "Send ACK now, if this read freed lots of space
+// in our buffer ... 'Lots' means 'at least twice' here": new_window >= 2 *
+// rcv_window_now (the core also wants the growth to be a full segment, its receiver
+// SWS rule). Without window scaling, from an open (non-zero) window of 2352 bytes,
+// reads that grow it by one MSS and more, but short of 2 x 2352, announce nothing; the
+// read that brings it to exactly twice does.
+TEST(TcpReceive, ReadAnnouncesAnOpenWindowOnlyOnceItHasDoubled) {
+  Conn c(ConnOptions{.rcvbuf = 8192});
+  ASSERT_FALSE(c.synack.h.options.window_scale.has_value());
+  for (uint32_t off = 0; off < 4 * kMss; off += kMss) c.data(off, kMss);
+  c.expect_ack(2 * kMss);
+  Seg a = c.expect_ack(4 * kMss);
+  const uint32_t open = 8192 - 4 * kMss;  // 2352
+  ASSERT_EQ(a.h.window, open);
+  // 3812 free: grown by a full MSS, the right edge would move by one, but not doubled.
+  EXPECT_EQ(c.read(kMss), kMss);
+  c.h.expect_no_segment();
+  // 4703 free: one byte short of doubling.
+  EXPECT_EQ(c.read(2 * open - 1 - (open + kMss)), 2 * open - 1 - (open + kMss));
+  c.h.expect_no_segment();
+  // 4704 = 2 x 2352: the update goes out at once with the whole free space.
+  EXPECT_EQ(c.read(1), 1u);
+  Seg up = c.expect_ack(4 * kMss);
+  EXPECT_EQ(up.h.window, 2 * open);
+  c.h.expect_no_segment();
+}
+
 TEST(TcpReceive, DuplicateSegmentIsAcknowledgedAtOnceWithADsack) {
   // RFC 2883 §4: a duplicate is reported in the first SACK block.
   Conn c;

@@ -19,6 +19,43 @@ using base::SeqNum;
 
 using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
 
+// Linux tcp_current_mss: "Account for SACKS, we may need to fit them in the MSS": the
+// payload of a segment shrinks by the option bytes of the SACK blocks it carries
+// (tcp_established_options: TCPOLEN_SACK_BASE_ALIGNED 4 + 8 per block), so a full data
+// segment sent while we hold out-of-order data is still exactly the 1500-byte MTU,
+// never more: 1460 - 12 with one block and no timestamps; with timestamps (MSS 1448)
+// and three blocks, 1448 - 28.
+TEST(TcpSend, DataCarryingSackBlocksStillFitsTheMtu) {
+  struct Case {
+    bool ts;
+    Blocks ooo;  // the peer's data we hold out of order (offsets)
+    uint32_t payload;
+  };
+  const Case cases[] = {
+      {false, {{1000, 1100}}, 1460 - 12},
+      {true, {{1000, 1100}, {2000, 2100}, {3000, 3100}}, 1448 - 28},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(::testing::Message() << (k.ts ? "timestamps, " : "") << k.ooo.size() << " block(s)");
+    Conn c(ConnOptions{.ts = k.ts});
+    for (auto [l, r] : k.ooo) {
+      c.data(l, r - l);
+      c.expect_ack(0);
+    }
+    c.send(3 * k.payload);
+    uint32_t off = 0;
+    while (auto g = c.h.pop_segment()) {
+      ASSERT_FALSE(g->payload.empty());
+      EXPECT_EQ(g->seq(), c.us(off));
+      EXPECT_EQ(g->h.options.sacks().size(), k.ooo.size());
+      EXPECT_LE(20u + g->h.header_len + g->payload.size(), 1500u);
+      EXPECT_EQ(g->payload.size(), k.payload);
+      off += static_cast<uint32_t>(g->payload.size());
+    }
+    EXPECT_EQ(off, 3 * k.payload);
+  }
+}
+
 TEST(TcpSend, NagleHoldsASmallSegmentWhileDataIsUnacknowledged) {
   Conn c;
   c.send(100);

@@ -216,6 +216,23 @@ TEST(ChecksumTest, IncrementalUpdateMatchesRecomputation) {
   }
 }
 
+// RFC 1624 §3, eqn. 3: HC' = ~(~HC + ~m + m'), the sum taken in one's complement, so
+// the end-around carry must be folded until none is left. Words [0x8000, 0x0000] have
+// HC = 0x7fff; changing the second word to 0x8000 makes ~HC + ~m + m' = 0x8000 +
+// 0xffff + 0x8000 = 0x1ffff exactly, whose first fold (0x10000) still carries: one
+// fold gives 0xffff, two give the right 0xfffe (= the recomputed ~(0x8000 + 0x8000)).
+TEST(ChecksumTest, IncrementalUpdateFoldsACarryOutOfTheFirstFold) {
+  std::vector<uint8_t> data = {0x80, 0x00, 0x00, 0x00};
+  const uint16_t before = internet_checksum(data);
+  ASSERT_EQ(before, 0x7fff);
+  base::store_be<uint16_t>(data.data(), 2, 0x8000);
+  const uint16_t recomputed = internet_checksum(data);
+  ASSERT_EQ(recomputed, 0xfffe);
+  EXPECT_EQ(checksum_update16(before, 0x0000, 0x8000), recomputed);
+  // The same carry through the 32-bit form: one aligned word [0x8000 0000] -> [0x8000 8000].
+  EXPECT_EQ(checksum_update32(before, 0x80000000u, 0x80008000u), recomputed);
+}
+
 TEST(ChecksumTest, IncrementalUpdate32) {
   base::SeededRandom rng(32);
   for (int i = 0; i < 5000; ++i) {
