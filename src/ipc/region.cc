@@ -5,7 +5,7 @@
 namespace joyride::ipc {
 namespace {
 
-uint64_t align_up(uint64_t v) { return (v + kCacheLine - 1) / kCacheLine * kCacheLine; }
+uint64_t align_up(uint64_t v, uint64_t to = kCacheLine) { return (v + to - 1) / to * to; }
 
 }  // namespace
 
@@ -21,7 +21,8 @@ bool compute_geometry(uint32_t max_sockets, uint32_t call_slots, uint32_t fifo_b
   g.calls_offset = align_up(sizeof(RegionHeader));
   g.kicks_offset = align_up(g.calls_offset + uint64_t{call_slots} * sizeof(CallSlot));
   g.sockets_offset = align_up(g.kicks_offset + uint64_t{g.kick_words} * sizeof(uint64_t));
-  g.fifos_offset = align_up(g.sockets_offset + uint64_t{max_sockets} * sizeof(SocketShared));
+  // Page-aligned, so a closed socket's FIFO pages can be given back (MADV_REMOVE).
+  g.fifos_offset = align_up(g.sockets_offset + uint64_t{max_sockets} * sizeof(SocketShared), kFifoAlignment);
   g.region_bytes = g.fifos_offset + uint64_t{max_sockets} * 2 * fifo_bytes;
   out = g;
   return true;

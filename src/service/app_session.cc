@@ -346,6 +346,11 @@ void AppSession::free_slot(uint32_t index) {
   shared(index).flags.store(0, std::memory_order_release);
   shared(index).generation.store(generation + 1, std::memory_order_release);  // stale handles see a mismatch
   s.generation = generation + 1;
+  // The FIFOs' memory goes back to the system (the region is a memfd: this punches
+  // a hole; the app's mapping reads zeros there until the slot is used again), so a
+  // burst of connections does not leave the region's memory committed for good.
+  if (geometry_.fifo_bytes % ipc::kFifoAlignment == 0)
+    ::madvise(rx_fifo(index), uint64_t{2} * geometry_.fifo_bytes, MADV_REMOVE);
   free_slots_.push_back(index);
   --open_sockets_;
   published_ = true;

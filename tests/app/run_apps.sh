@@ -39,7 +39,8 @@ check() {  # check NAME COMMAND... : passes when COMMAND exits 0
   local name="$1"
   shift
   if "$@" >"$work/$name.out" 2>&1; then
-    echo "ok      $name"
+    # With the last line the check printed (a rate, a count), for the record.
+    echo "ok      $name  $(tr '\r' '\n' <"$work/$name.out" | grep -v '^[[:space:]]*$' | tail -n 1 | cut -c1-110)"
     passed=$((passed + 1))
   else
     echo "FAILED  $name"

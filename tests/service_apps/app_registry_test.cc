@@ -41,6 +41,9 @@ bool read_answer(int fd, Answer& a) {
   return true;
 }
 
+// "attach <this build's region version> "
+const std::string kAttachPrefix = "attach " + std::to_string(ipc::kRegionVersion) + " ";
+
 class AppRegistryTest : public ::testing::Test {
  protected:
   AppRegistryTest() : registry(hosts.app_stack(), config()) {}
@@ -51,7 +54,7 @@ class AppRegistryTest : public ::testing::Test {
     return c;
   }
   // A new app connection: the service's end goes to the registry, ours is returned.
-  int attach(std::string_view request) {
+  int attach(const std::string& request) {
     int sv[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     registry.attach(sv[0], 1234, 0, request);
@@ -63,7 +66,7 @@ class AppRegistryTest : public ::testing::Test {
 
 TEST_F(AppRegistryTest, AttachHandsOverASealedCheckedRegion) {
   ASSERT_TRUE(registry.ok());
-  const int app = attach("attach 1 my-server");
+  const int app = attach(kAttachPrefix + "my-server");
   Answer a;
   ASSERT_TRUE(read_answer(app, a));
   EXPECT_EQ(a.reply.magic, ipc::kAttachMagic);
@@ -93,7 +96,7 @@ TEST_F(AppRegistryTest, AttachHandsOverASealedCheckedRegion) {
 
 TEST_F(AppRegistryTest, MalformedAndMismatchedRequestsAreRefusedWithAReason) {
   for (std::string_view request : {"attach", "attach x", "attach 99 cmd", "attach -1"}) {
-    const int app = attach(request);
+    const int app = attach(std::string(request));
     Answer a;
     ASSERT_TRUE(read_answer(app, a)) << request;
     EXPECT_EQ(a.reply.status, EPROTO) << request;
@@ -106,9 +109,9 @@ TEST_F(AppRegistryTest, MalformedAndMismatchedRequestsAreRefusedWithAReason) {
 }
 
 TEST_F(AppRegistryTest, TheApplicationLimitIsEmfile) {
-  const int a1 = attach("attach 1 a");
-  const int a2 = attach("attach 1 b");
-  const int a3 = attach("attach 1 c");
+  const int a1 = attach(kAttachPrefix + "a");
+  const int a2 = attach(kAttachPrefix + "b");
+  const int a3 = attach(kAttachPrefix + "c");
   Answer r;
   ASSERT_TRUE(read_answer(a3, r));
   EXPECT_EQ(r.reply.status, EMFILE);
@@ -119,7 +122,7 @@ TEST_F(AppRegistryTest, TheApplicationLimitIsEmfile) {
 }
 
 TEST_F(AppRegistryTest, AHungUpConnectionEndsTheApplication) {
-  const int app = attach("attach 1 short-lived");
+  const int app = attach(kAttachPrefix + "short-lived");
   {
     Answer a;
     ASSERT_TRUE(read_answer(app, a));

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <gtest/gtest.h>
 
@@ -267,6 +268,17 @@ TEST(AppSession, DeadAppsConnectionsCloseAsLinuxWould) {
     return !r && r.error() == core::RecvError::kConnectionReset;
   }));
   ASSERT_TRUE(h.run_until([&] { return h.session().sockets() == 0; }));
+}
+
+TEST(AppSession, AClosedSocketsFifoMemoryIsGivenBack) {
+  AppHosts h(AppLimits{.max_sockets = 8, .fifo_bytes = 16384, .call_slots = 4});
+  ASSERT_EQ(h.geometry().fifos_offset % ipc::kFifoAlignment, 0u);
+  const Handle s = h.open_socket();
+  uint8_t* tx = h.region() + h.geometry().tx_fifo_offset(s.index);
+  std::memset(tx, 0xab, h.geometry().fifo_bytes);  // as an app writing before connect
+  EXPECT_EQ(h.call(ipc::CallOp::kClose, s.index, s.generation).result, 0);
+  // MADV_REMOVE punched the pages out: they read as zeros (and are no longer committed).
+  for (uint32_t i = 0; i < h.geometry().fifo_bytes; i += 512) ASSERT_EQ(tx[i], 0) << i;
 }
 
 TEST(AppSession, DoorbellsOnlyWhenSomeoneSleeps) {

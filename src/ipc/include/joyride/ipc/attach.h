@@ -3,7 +3,7 @@
 // The application connects to joyrided's unix socket (the control socket,
 // /run/joyride/joyrided.sock by default: one socket for both) and sends one line:
 //
-//   attach 1 <command name>\n
+//   attach <kRegionVersion> <command name>\n
 //
 // joyrided checks the peer (SO_PEERCRED: root, its own user, or the socket file's
 // group when the mode grants it), creates the application's region and answers with

@@ -49,12 +49,15 @@
 namespace joyride::ipc {
 
 inline constexpr uint32_t kRegionMagic = 0x4a524944;  // "JRID"
-inline constexpr uint32_t kRegionVersion = 1;
+inline constexpr uint32_t kRegionVersion = 2;  // 2: page-aligned FIFO area
 inline constexpr size_t kCacheLine = 64;
 // Hard ceilings, whatever the config says: the kick summary word has 64 bits, each
 // covering one kick word of 64 sockets.
 inline constexpr uint32_t kMaxSockets = 64 * 64;
 inline constexpr uint32_t kMaxCallSlots = 256;
+// The FIFO area starts on a page; with page-multiple FIFOs (the default 256 KiB) each
+// socket's FIFOs are whole pages, which the service gives back when it closes.
+inline constexpr uint64_t kFifoAlignment = 4096;
 
 // ---- control calls --------------------------------------------------------------
 
