@@ -11,7 +11,10 @@ Stack::Stack(const StackConfig& config, buf::PacketPool& pool, base::RandomSourc
       timers_(now, config.timer_tick),
       tx_(config.tx_queue_frames),
       link_(interfaces_, tx_),
-      last_poll_(now) {
+      last_poll_(now),
+      tcp_config_(config.tcp),
+      udp_config_(config.udp),
+      timer_tick_(config.timer_tick) {
   for (const auto& itf : config.interfaces) {
     const uint32_t ifindex = interfaces_.add(itf);
     for (const auto& cidr : itf.ipv4) {
@@ -31,21 +34,31 @@ Stack::Stack(const StackConfig& config, buf::PacketPool& pool, base::RandomSourc
                                       random_);
   icmp_ = std::make_unique<Icmpv4Layer>(config.icmp, *ipv4_, pool_);
   ping_ = std::make_unique<PingSockets>(*ipv4_, pool_, random_, ready_);
-  udp_ = std::make_unique<UdpLayer>(config.udp, *ipv4_, *icmp_, pool_, random_, ready_);
-  if (buffers == nullptr) {
-    own_buffers_ = std::make_unique<base::HeapBufferProvider>();
-    buffers = own_buffers_.get();
-  }
-  tcp_ = std::make_unique<TcpLayer>(config.tcp, *ipv4_, pool_, random_, timers_, ready_, *buffers);
-  ipv4_->attach(icmp_.get(), udp_.get(), tcp_.get());
-  icmp_->attach(udp_.get(), ping_.get(), tcp_.get());
+  tcp_table_ = std::make_unique<tcp::HostTable>(random_, config.tcp.ephemeral_low, config.tcp.ephemeral_high);
+  host_ = std::make_unique<StackInstance>(context(), timers_, ready_, buffers);
+  // The host instance's layers demultiplex for every instance (through the tables).
+  ipv4_->attach(icmp_.get(), &host_->udp(), &host_->tcp());
+  icmp_->attach(&host_->udp(), ping_.get(), &host_->tcp());
+}
+
+InstanceContext Stack::context() {
+  return InstanceContext{tcp_config_, udp_config_, *tcp_table_, udp_ports_, *ipv4_, *icmp_, pool_, random_};
+}
+
+StackInstance& Stack::add_instance(base::Instant now, base::BufferProvider* buffers) {
+  added_.push_back(std::make_unique<StackInstance>(context(), now, timer_tick_, buffers));
+  return *added_.back();
+}
+
+void Stack::remove_instance(StackInstance& instance) {
+  std::erase_if(added_, [&](const std::unique_ptr<StackInstance>& p) { return p.get() == &instance; });
 }
 
 // Sockets and queued packets go before the layers they point into; the packets
 // return to the pool, which outlives the stack.
 Stack::~Stack() {
-  tcp_.reset();
-  udp_.reset();
+  added_.clear();
+  host_.reset();
   ping_.reset();
   icmp_.reset();
   ipv4_.reset();
@@ -70,12 +83,15 @@ void Stack::input(uint32_t ifindex, buf::Packet frame, base::Instant now) {
 void Stack::poll(base::Instant now) {
   last_poll_ = now;
   timers_.advance(now);
+  for (auto& instance : added_) instance->timers().advance(now);
   ipv4_->process_loopback(now);
 }
 
 base::Instant Stack::next_deadline() const {
   if (ipv4_->has_loopback_work()) return last_poll_;
-  return timers_.next_deadline();
+  base::Instant next = timers_.next_deadline();
+  for (const auto& instance : added_) next = std::min(next, instance->timers().next_deadline());
+  return next;
 }
 
 }  // namespace joyride::core

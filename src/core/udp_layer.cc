@@ -13,15 +13,22 @@ namespace joyride::core {
 
 using wire::Ipv4Address;
 
-UdpLayer::UdpLayer(const UdpConfig& config, Ipv4Layer& ip, Icmpv4Layer& icmp, buf::PacketPool& pool,
-                   base::RandomSource& random, ReadinessQueue& ready)
+UdpLayer::UdpLayer(const UdpConfig& config, UdpPortTable& ports, Ipv4Layer& ip, Icmpv4Layer& icmp,
+                   buf::PacketPool& pool, base::RandomSource& random, ReadinessQueue& ready)
     : config_(config),
       ip_(ip),
       icmp_(icmp),
       pool_(pool),
       random_(random),
       ready_(ready),
+      ports_(ports),
       sockets_(SocketKind::kUdp, config.max_sockets) {}
+
+UdpLayer::~UdpLayer() {
+  std::vector<SocketId> ids;
+  sockets_.for_each([&](SocketId id, Socket&) { ids.push_back(id); });
+  for (SocketId id : ids) close(id);
+}
 
 base::Result<SocketId, OpenError> UdpLayer::open() {
   Socket s;
@@ -38,9 +45,9 @@ bool UdpLayer::conflicts(const Socket& other, Ipv4Address addr, uint16_t port) c
 }
 
 base::Status<BindError> UdpLayer::bind_port(SocketId id, Socket& s, Ipv4Address addr, uint16_t port) {
-  if (auto it = by_port_.find(port); it != by_port_.end()) {
-    for (SocketId other_id : it->second) {
-      const Socket* other = sockets_.get(other_id);
+  if (auto it = ports_.by_port.find(port); it != ports_.by_port.end()) {
+    for (const auto& b : it->second) {
+      const Socket* other = socket_of(b);
       if (other != nullptr && conflicts(*other, addr, port) && !(s.reuse_addr && other->reuse_addr)) {
         return base::Err{BindError::kAddressInUse};
       }
@@ -49,8 +56,8 @@ base::Status<BindError> UdpLayer::bind_port(SocketId id, Socket& s, Ipv4Address 
   s.local_addr = addr;
   s.local_port = port;
   s.bound = true;
-  s.bind_order = ++bind_counter_;
-  by_port_[port].push_back(id);
+  s.bind_order = ++ports_.bind_counter;
+  ports_.by_port[port].push_back(UdpPortTable::Binding{this, id});
   return {};
 }
 
@@ -59,11 +66,11 @@ std::optional<uint16_t> UdpLayer::pick_ephemeral(Ipv4Address addr) {
   const uint32_t start = random_.uniform(count);
   for (uint32_t i = 0; i < count; ++i) {
     const auto port = static_cast<uint16_t>(config_.ephemeral_low + (start + i) % count);
-    auto it = by_port_.find(port);
-    if (it == by_port_.end()) return port;
+    auto it = ports_.by_port.find(port);
+    if (it == ports_.by_port.end()) return port;
     bool taken = false;
-    for (SocketId other_id : it->second) {
-      const Socket* other = sockets_.get(other_id);
+    for (const auto& b : it->second) {
+      const Socket* other = socket_of(b);
       // An ephemeral port is never shared, even with SO_REUSEADDR (as Linux).
       if (other != nullptr && conflicts(*other, addr, port)) taken = true;
     }
@@ -192,9 +199,9 @@ void UdpLayer::close(SocketId id) {
   Socket* s = sockets_.get(id);
   if (s == nullptr) return;
   if (s->bound) {
-    auto& v = by_port_[s->local_port];
-    std::erase(v, id);
-    if (v.empty()) by_port_.erase(s->local_port);
+    auto& v = ports_.by_port[s->local_port];
+    std::erase(v, UdpPortTable::Binding{this, id});
+    if (v.empty()) ports_.by_port.erase(s->local_port);
   }
   sockets_.erase(id);
   ready_.forget(id);
@@ -311,13 +318,15 @@ void UdpLayer::input(const Ipv4RxContext& ctx, buf::Packet datagram, base::Insta
   const uint16_t dport = base::load_be<uint16_t>(datagram.data(), 2);
   const Endpoint from{ctx.header.src, sport};
 
-  auto it = by_port_.find(dport);
+  // Counters of what happens at a socket (rcvbuf full) are its instance's; the rest
+  // are the host's.
+  auto it = ports_.by_port.find(dport);
   if (ctx.broadcast) {
     // Every matching socket gets the datagram (as Linux for broadcast/multicast).
     bool any = false;
-    if (it != by_port_.end()) {
-      for (SocketId id : it->second) {
-        Socket* s = sockets_.get(id);
+    if (it != ports_.by_port.end()) {
+      for (const auto& b : it->second) {
+        Socket* s = socket_of(b);
         if (s == nullptr || match_score(*s, ctx, sport, dport) < 0) continue;
         if (!s->local_addr.is_unspecified() && !s->local_addr.is_broadcast()) continue;
         buf::Packet copy = datagram.clone(pool_);
@@ -325,23 +334,23 @@ void UdpLayer::input(const Ipv4RxContext& ctx, buf::Packet datagram, base::Insta
           counters_.inc(UdpCounter::kDropNoBuffers);
           continue;
         }
-        enqueue(id, *s, from, std::move(copy));
+        b.layer->enqueue(b.id, *s, from, std::move(copy));
         any = true;
       }
     }
     if (!any) counters_.inc(UdpCounter::kDropNoSocket);
     return;
   }
-  SocketId best;
+  const UdpPortTable::Binding* best = nullptr;
   int best_score = -1;
   uint64_t best_order = 0;
-  if (it != by_port_.end()) {
-    for (SocketId id : it->second) {
-      Socket* s = sockets_.get(id);
+  if (it != ports_.by_port.end()) {
+    for (const auto& b : it->second) {
+      Socket* s = socket_of(b);
       if (s == nullptr) continue;
       const int score = match_score(*s, ctx, sport, dport);
       if (score > best_score || (score == best_score && score >= 0 && s->bind_order > best_order)) {
-        best = id;
+        best = &b;
         best_score = score;
         best_order = s->bind_order;
       }
@@ -353,7 +362,7 @@ void UdpLayer::input(const Ipv4RxContext& ctx, buf::Packet datagram, base::Insta
     return;
   }
   datagram.trim_front(wire::kUdpHeaderLen);
-  enqueue(best, *sockets_.get(best), from, std::move(datagram));
+  best->layer->enqueue(best->id, *socket_of(*best), from, std::move(datagram));
 }
 
 void UdpLayer::on_icmp_error(Ipv4Address src, uint16_t sport, Ipv4Address dst, uint16_t dport, uint8_t type,
@@ -364,18 +373,18 @@ void UdpLayer::on_icmp_error(Ipv4Address src, uint16_t sport, Ipv4Address dst, u
   // unconnected one that then hears nothing.
   const std::optional<IcmpSocketError> e = icmp_socket_error(type, code);
   if (!e || !e->hard) return;
-  auto it = by_port_.find(sport);
-  if (it == by_port_.end()) return;
-  SocketId best;
+  auto it = ports_.by_port.find(sport);
+  if (it == ports_.by_port.end()) return;
+  const UdpPortTable::Binding* best = nullptr;
   Socket* best_socket = nullptr;
   int best_score = -1;
   uint64_t best_order = 0;
-  for (SocketId id : it->second) {
-    Socket* s = sockets_.get(id);
+  for (const auto& b : it->second) {
+    Socket* s = socket_of(b);
     if (s == nullptr) continue;
     const int score = match_score(*s, src, dst, dport, sport);
     if (score > best_score || (score == best_score && score >= 0 && s->bind_order > best_order)) {
-      best = id;
+      best = &b;
       best_socket = s;
       best_score = score;
       best_order = s->bind_order;
@@ -383,7 +392,7 @@ void UdpLayer::on_icmp_error(Ipv4Address src, uint16_t sport, Ipv4Address dst, u
   }
   if (best_socket == nullptr || best_score < 0 || !best_socket->remote) return;
   best_socket->pending_error = e->error;
-  ready_.mark(best, readiness(best));
+  best->layer->ready_.mark(best->id, best->layer->readiness(best->id));
 }
 
 }  // namespace joyride::core

@@ -162,7 +162,9 @@ void TcpLayer::time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
         counters_.inc(TcpCounter::kTimeWaitRecycled);
         connection_done(t, now);  // frees it, or leaves a CLOSED socket the app still holds
         if (Tcb* still = lookup(rx.tuple)) hash_remove(*still);
-        syn_to_listener(*listener, rx, now, isn);
+        // The listener may be another instance's (an application listening on a port
+        // where this one's old connection waits): the new connection is the listener's.
+        listener->layer->syn_to_listener(*listener, rx, now, isn);
         return;
       }
       // No listener: answered with an ACK, as Linux's TCP_TW_SYN falls to

@@ -44,8 +44,9 @@ Tcb::Tcb(TcpLayer* owner, size_t ooo_bytes, size_t ooo_segments)
       wait_timer([](void* c, Instant now) { TcpTimers::wait(*static_cast<Tcb*>(c), now); }, this) {}
 }  // namespace tcp
 
-TcpLayer::TcpLayer(const TcpConfig& config, Ipv4Layer& ip, buf::PacketPool& pool, base::RandomSource& random,
-                   base::TimerWheel& timers, ReadinessQueue& ready, base::BufferProvider& buffers)
+TcpLayer::TcpLayer(const TcpConfig& config, tcp::HostTable& table, Ipv4Layer& ip, buf::PacketPool& pool,
+                   base::RandomSource& random, base::TimerWheel& timers, ReadinessQueue& ready,
+                   base::BufferProvider& buffers)
     : config_(config),
       ip_(ip),
       pool_(pool),
@@ -53,9 +54,7 @@ TcpLayer::TcpLayer(const TcpConfig& config, Ipv4Layer& ip, buf::PacketPool& pool
       timers_(timers),
       ready_(ready),
       buffers_(buffers),
-      isn_(random),
-      cookies_(random),
-      ports_(random, config.ephemeral_low, config.ephemeral_high),
+      table_(table),
       sockets_(SocketKind::kTcp, config.max_sockets),
       challenge_acks_left_(config.challenge_ack_limit) {}
 
@@ -126,7 +125,9 @@ Tcb& TcpLayer::reopen(Tcb& old) {
   release_port(old);
   if (old.port_locked) {
     t.tuple.local_port = old.tuple.local_port;
-    t.bound = old.bound;  // stays in by_port_ under the same id
+    t.bound = old.bound;
+    // The fresh TCB takes the old one's place in the port table.
+    if (t.bound) std::ranges::replace(table_.by_port[t.tuple.local_port], &old, &t);
   }
   old.rtx_timer.cancel();
   old.delack_timer.cancel();
@@ -179,10 +180,14 @@ void TcpLayer::release_port(Tcb& t) {
   // listen()) chose is free again the moment the connection closes, not when the
   // socket is next used.
   if (!t.bound || t.port_locked) return;
-  auto it = by_port_.find(t.tuple.local_port);
-  if (it != by_port_.end()) {
-    std::erase(it->second, t.id);
-    if (it->second.empty()) by_port_.erase(it);
+  unbind_port(t);
+}
+
+void TcpLayer::unbind_port(Tcb& t) {
+  auto it = table_.by_port.find(t.tuple.local_port);
+  if (it != table_.by_port.end()) {
+    std::erase(it->second, &t);
+    if (it->second.empty()) table_.by_port.erase(it);
   }
   t.bound = false;
 }
@@ -210,13 +215,7 @@ void TcpLayer::free_tcb(Tcb& t) {
   t.keepalive_timer.cancel();
   t.wait_timer.cancel();
   if (t.in_table) hash_remove(t);
-  if (t.bound) {
-    auto it = by_port_.find(t.tuple.local_port);
-    if (it != by_port_.end()) {
-      std::erase(it->second, id);
-      if (it->second.empty()) by_port_.erase(it);
-    }
-  }
+  if (t.bound) unbind_port(t);
   // A listener's children die with it (Linux resets them when the listener closes).
   if (t.state == TcpState::kListen || !t.accept_queue.empty()) {
     for (SocketId child : t.accept_queue) {
@@ -233,7 +232,7 @@ void TcpLayer::free_tcb(Tcb& t) {
   t.ooo.clear();
   t.rtx.clear();
   ready_.forget(id);
-  if (last_lookup_ == &t) last_lookup_ = nullptr;
+  if (table_.last_lookup == &t) table_.last_lookup = nullptr;
   sockets_.erase(id);
 }
 
@@ -316,12 +315,12 @@ void TcpLayer::notify_changed(Tcb& t, uint32_t r, bool always) {
 
 bool TcpLayer::port_in_use(wire::Ipv4Address addr, uint16_t port, const Tcb* except, bool reuse,
                            const Tcb* except_too) const {
-  auto it = by_port_.find(port);
-  if (it == by_port_.end()) return false;
-  for (SocketId id : it->second) {
-    const auto* p = sockets_.get(id);
-    if (p == nullptr || p->get() == except || p->get() == except_too) continue;
-    const Tcb& o = **p;
+  // Every instance's sockets count: the port table is the host's.
+  auto it = table_.by_port.find(port);
+  if (it == table_.by_port.end()) return false;
+  for (const Tcb* p : it->second) {
+    if (p == except || p == except_too) continue;
+    const Tcb& o = *p;
     const bool overlap = addr.is_unspecified() || o.tuple.local.is_unspecified() || o.tuple.local == addr;
     if (!overlap) continue;
     // Linux: SO_REUSEADDR on both lets a bind share the port unless the other one is
@@ -334,32 +333,31 @@ bool TcpLayer::port_in_use(wire::Ipv4Address addr, uint16_t port, const Tcb* exc
 }
 
 void TcpLayer::hash_insert(Tcb& t) {
-  established_[t.tuple] = t.id;
+  table_.established[t.tuple] = &t;
   t.in_table = true;
-  last_lookup_ = nullptr;
+  table_.last_lookup = nullptr;
 }
 
 void TcpLayer::hash_remove(Tcb& t) {
-  auto it = established_.find(t.tuple);
-  if (it != established_.end() && it->second == t.id) established_.erase(it);
+  auto it = table_.established.find(t.tuple);
+  if (it != table_.established.end() && it->second == &t) table_.established.erase(it);
   t.in_table = false;
-  last_lookup_ = nullptr;
+  table_.last_lookup = nullptr;
 }
 
 Tcb* TcpLayer::lookup_table(const tcp::FourTuple& key) {
-  auto it = established_.find(key);
-  if (it == established_.end()) return nullptr;
-  last_lookup_ = tcb(it->second);
-  return last_lookup_;
+  auto it = table_.established.find(key);
+  if (it == table_.established.end()) return nullptr;
+  table_.last_lookup = it->second;
+  return it->second;
 }
 
 Tcb* TcpLayer::lookup_listener(wire::Ipv4Address addr, uint16_t port) {
-  auto it = by_port_.find(port);
-  if (it == by_port_.end()) return nullptr;
+  auto it = table_.by_port.find(port);
+  if (it == table_.by_port.end()) return nullptr;
   Tcb* wildcard = nullptr;
-  for (SocketId id : it->second) {
-    Tcb* t = tcb(id);
-    if (t == nullptr || t->state != TcpState::kListen) continue;
+  for (Tcb* t : it->second) {
+    if (t->state != TcpState::kListen) continue;
     if (t->tuple.local == addr) return t;
     if (t->tuple.local.is_unspecified()) wildcard = t;
   }
@@ -379,7 +377,7 @@ base::Status<BindError> TcpLayer::bind(SocketId s, Endpoint local) {
   if (!addr.is_unspecified() && !ip_.is_local_address(addr)) return base::Err{BindError::kAddressNotAvailable};
   uint16_t port = local.port;
   if (port == 0) {
-    auto p = ports_.pick(addr, wire::Ipv4Address::any(), 0,
+    auto p = table_.ports.pick(addr, wire::Ipv4Address::any(), 0,
                          [&](uint16_t c) { return !port_in_use(addr, c, t, t->reuse_addr); });
     if (!p) return base::Err{BindError::kNoEphemeralPorts};
     port = *p;
@@ -391,7 +389,7 @@ base::Status<BindError> TcpLayer::bind(SocketId s, Endpoint local) {
   t->bound = true;
   t->port_locked = local.port != 0;
   t->addr_locked = !addr.is_unspecified();
-  by_port_[port].push_back(s);
+  table_.by_port[port].push_back(t);
   return {};
 }
 
@@ -405,9 +403,8 @@ base::Status<ListenError> TcpLayer::listen(SocketId s, int backlog) {
     // Another socket may have started listening on the port since our bind (both
     // with SO_REUSEADDR): only one listener per address and port.
     if (port_in_use(t->tuple.local, t->tuple.local_port, t, false)) {
-      for (SocketId id : by_port_[t->tuple.local_port]) {
-        Tcb* o = tcb(id);
-        if (o != nullptr && o != t && o->state == TcpState::kListen) return base::Err{ListenError::kAddressInUse};
+      for (const Tcb* o : table_.by_port[t->tuple.local_port]) {
+        if (o != t && o->state == TcpState::kListen) return base::Err{ListenError::kAddressInUse};
       }
     }
   }
@@ -487,7 +484,7 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
     // RFC 6056 algorithm 4 (Linux's __inet_hash_connect): a port no other connection
     // to this destination uses, and not a listener's. A TIME_WAIT tuple that may not
     // be taken over is as good as used: the search moves on to the next port.
-    auto port = ports_.pick(src, dst, remote.port, [&](uint16_t c) {
+    auto port = table_.ports.pick(src, dst, remote.port, [&](uint16_t c) {
       Tcb* o = lookup(tcp::FourTuple{src, dst, c, remote.port});
       const bool reusable = o != nullptr && o->state == TcpState::kTimeWait && time_wait_reusable(*o, true, now);
       if (o != nullptr && !reusable) return false;
@@ -497,7 +494,7 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
     tuple.local_port = *port;
     old = lookup(tuple);
     t->bound = true;
-    by_port_[tuple.local_port].push_back(s);
+    table_.by_port[tuple.local_port].push_back(t);
   } else {
     old = lookup(tuple);
     if (old != nullptr && !(old->state == TcpState::kTimeWait && time_wait_reusable(*old, false, now)))
@@ -509,8 +506,9 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
     tw_isn = tcp::isn_after_time_wait(old->snd_nxt.value());
     t->ts_recent = old->ts_recent;
     t->ts_recent_at = old->ts_recent_at;
-    // Frees it, or leaves a CLOSED socket the application still holds.
-    connection_done(*old, now);
+    // Frees it, or leaves a CLOSED socket the application still holds (in whichever
+    // instance it is).
+    old->layer->connection_done(*old, now);
   }
   t->tuple = tuple;
   t->path.invalidate();
@@ -523,8 +521,8 @@ base::Status<ConnectError> TcpLayer::connect(SocketId s, Endpoint remote, Instan
   }
   hash_insert(*t);
   set_mss_from_route(*t, now);
-  t->iss = SeqNum(tw_isn ? *tw_isn : isn_.isn(t->tuple, now));
-  t->ts_offset = isn_.ts_offset(t->tuple);
+  t->iss = SeqNum(tw_isn ? *tw_isn : table_.isn.isn(t->tuple, now));
+  t->ts_offset = table_.isn.ts_offset(t->tuple);
   t->snd_una = t->snd_nxt = t->snd_max = t->iss;
   t->snd_buf_seq = t->iss + 1;
   t->ecn_recover = t->iss;
@@ -898,15 +896,20 @@ bool parse_predicted(const uint8_t* p, size_t header_len, wire::TcpRepr& h) {
 }  // namespace
 
 void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet& segment, Instant now) {
-  counters_.inc(TcpCounter::kRxSegments);
+  // A segment is counted (rx_segments) by the instance it reaches: the owner of its
+  // connection or listener, else this one (the host's), with the reason it was dropped.
+  auto drop = [&](TcpCounter why) {
+    counters_.inc(TcpCounter::kRxSegments);
+    counters_.inc(why);
+  };
   // TCP never answers or accepts broadcasts (RFC 1122 §4.2.3.10).
   if (ctx.broadcast || !ctx.header.src.is_unicast()) {
-    counters_.inc(TcpCounter::kDropMalformed);
+    drop(TcpCounter::kDropMalformed);
     return;
   }
   const size_t len = segment.len();
   if (len < wire::kTcpHeaderLen || segment.head_len() < wire::kTcpHeaderLen) {
-    counters_.inc(TcpCounter::kDropMalformed);
+    drop(TcpCounter::kDropMalformed);
     return;
   }
   // Unless the device verified it already (buf::Offload).
@@ -914,13 +917,13 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet& segment, Instant now
     const uint64_t pseudo = wire::pseudo_header_v4_wide(ctx.header.src, ctx.header.dst, wire::IpProtocol::kTcp,
                                                    static_cast<uint16_t>(len));
     if (!packet_checksum_verify(segment, pseudo)) {
-      counters_.inc(TcpCounter::kDropBadChecksum);
+      drop(TcpCounter::kDropBadChecksum);
       return;
     }
   }
   const size_t header_len = size_t{static_cast<uint8_t>(segment.data()[12] >> 4)} * 4;
   if (header_len < wire::kTcpHeaderLen || header_len > len || header_len > segment.head_len()) {
-    counters_.inc(TcpCounter::kDropMalformed);
+    drop(TcpCounter::kDropMalformed);
     return;
   }
   Rx rx;
@@ -935,7 +938,7 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet& segment, Instant now
       // far) and skips a known option of the wrong size, and keeps the segment either
       // way: we count such frames as drops (issue 4's interop test relies on it)
       // rather than act on a half-parsed header.
-      counters_.inc(TcpCounter::kDropMalformed);
+      drop(TcpCounter::kDropMalformed);
       return;
     }
     rx.h = *parsed;
@@ -945,33 +948,40 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet& segment, Instant now
   rx.tuple = tcp::FourTuple{ctx.header.dst, ctx.header.src, rx.h.dst_port, rx.h.src_port};
   rx.ce = (ctx.header.dscp_ecn & 0x3) == 0x3;
   if (rx.h.src_port == 0 || rx.h.dst_port == 0) {
-    counters_.inc(TcpCounter::kDropMalformed);
+    drop(TcpCounter::kDropMalformed);
     return;
   }
   segment.trim_front(header_len);
 
   if (Tcb* t = lookup(rx.tuple)) {
-    ++t->segs_in;
-    if (rx.predicted_options && t->state == TcpState::kEstablished && config_.header_prediction &&
-        fast_path(*t, rx, segment, now)) {
-      return;
-    }
-    if (t->state == TcpState::kTimeWait) {
-      time_wait_input(*t, rx, segment, now);
-    } else if (t->state == TcpState::kSynSent) {
-      syn_sent_input(*t, rx, segment, now);
-    } else {
-      segment_arrives(*t, rx, segment, now);
-    }
+    t->layer->deliver(*t, rx, segment, now);
     return;
   }
   if (Tcb* l = lookup_listener(rx.tuple.local, rx.tuple.local_port)) {
-    listen_input(*l, rx, segment, now);
+    TcpLayer& owner = *l->layer;
+    owner.counters_.inc(TcpCounter::kRxSegments);
+    owner.listen_input(*l, rx, segment, now);
     return;
   }
   // RFC 9293 §3.10.7.1: CLOSED. An RST is never answered; otherwise reset the sender.
-  counters_.inc(TcpCounter::kDropNoSocket);
+  drop(TcpCounter::kDropNoSocket);
   if (!rx.has(wire::TcpFlags::kRst)) send_reset_for(rx);
+}
+
+void TcpLayer::deliver(Tcb& t, const Rx& rx, buf::Packet& segment, Instant now) {
+  counters_.inc(TcpCounter::kRxSegments);
+  ++t.segs_in;
+  if (rx.predicted_options && t.state == TcpState::kEstablished && config_.header_prediction &&
+      fast_path(t, rx, segment, now)) {
+    return;
+  }
+  if (t.state == TcpState::kTimeWait) {
+    time_wait_input(t, rx, segment, now);
+  } else if (t.state == TcpState::kSynSent) {
+    syn_sent_input(t, rx, segment, now);
+  } else {
+    segment_arrives(t, rx, segment, now);
+  }
 }
 
 namespace {
@@ -997,6 +1007,9 @@ void TcpLayer::on_icmp_error(wire::Ipv4Address src, uint16_t sport, wire::Ipv4Ad
   // Linux tcp_v4_err. TIME_WAIT and CLOSED ignore ICMP; lookup() finds no listener.
   Tcb* t = lookup(tcp::FourTuple{src, dst, sport, dport});
   if (t == nullptr || t->state == TcpState::kTimeWait || t->state == TcpState::kClosed) return;
+  // The owning instance acts (its counters, its timers); the lookup it repeats hits
+  // the host table's one-entry cache.
+  if (t->layer != this) return t->layer->on_icmp_error(src, sport, dst, dport, seq, kind, code, now);
   const bool net_or_host_unreachable = kind == TcpIcmpError::kDestUnreachable && (code == 0 || code == 1);
   if (t->state == TcpState::kSynReceived && t->parent.valid()) {
     // A passive open (a request socket in Linux, tcp_req_err): only an error quoting
@@ -1049,6 +1062,7 @@ void TcpLayer::on_frag_needed(wire::Ipv4Address src, uint16_t sport, wire::Ipv4A
     counters_.inc(TcpCounter::kPmtuNoConnection);
     return;
   }
+  if (t->layer != this) return t->layer->on_frag_needed(src, sport, dst, dport, seq, mtu, now);
   // RFC 5927 §4.1, applied to this message as §4.2-4.3 advise: "check that the TCP
   // sequence number contained in the payload of the ICMP error message is within the
   // range SND.UNA =< SEG.SEQ < SND.NXT". A segment too big for the path is one we

@@ -78,7 +78,7 @@ void TcpLayer::syn_to_listener(Tcb& l, const Rx& rx, Instant now, std::optional<
     const uint16_t peer_mss = o.mss ? *o.mss : 536;
     auto route = ip_.route(rx.tuple.remote, now);
     const uint16_t our_mss = static_cast<uint16_t>((route ? route->mtu : 576) - tcp::kIpTcpHeaders);
-    const uint32_t isn = cookies_.make_isn(rx.tuple, rx.seq().value(), std::min(peer_mss, our_mss), now);
+    const uint32_t isn = table_.cookies.make_isn(rx.tuple, rx.seq().value(), std::min(peer_mss, our_mss), now);
     wire::TcpOptions reply;
     reply.mss = our_mss;
     const bool ts = config_.timestamps && o.timestamps.has_value();
@@ -87,7 +87,7 @@ void TcpLayer::syn_to_listener(Tcb& l, const Rx& rx, Instant now, std::optional<
       co.wscale = (config_.window_scaling && o.window_scale) ? std::optional<uint8_t>(*o.window_scale) : std::nullopt;
       co.sack = config_.sack && o.sack_permitted;
       co.ecn = false;
-      const uint32_t base_ts = static_cast<uint32_t>(now.as_nanos() / 1'000'000) + isn_.ts_offset(rx.tuple);
+      const uint32_t base_ts = static_cast<uint32_t>(now.as_nanos() / 1'000'000) + table_.isn.ts_offset(rx.tuple);
       reply.timestamps = std::pair{tcp::SynCookies::encode_ts(base_ts, co), o.timestamps->first};
       reply.sack_permitted = co.sack;
       if (co.wscale) reply.window_scale = our_ws;
@@ -121,8 +121,8 @@ void TcpLayer::syn_to_listener(Tcb& l, const Rx& rx, Instant now, std::optional<
   if (c.ts_ok) c.ts_recent_at = now;
   // RFC 3168 §6.1.1: a SYN with ECE and CWR asks for ECN; we accept (tcp_ecn = 2).
   c.ecn_ok = config_.ecn && rx.has(TcpFlags::kEce) && rx.has(TcpFlags::kCwr);
-  c.iss = SeqNum(tw_isn ? *tw_isn : isn_.isn(c.tuple, now));
-  c.ts_offset = isn_.ts_offset(c.tuple);
+  c.iss = SeqNum(tw_isn ? *tw_isn : table_.isn.isn(c.tuple, now));
+  c.ts_offset = table_.isn.ts_offset(c.tuple);
   c.snd_una = c.snd_nxt = c.snd_max = c.iss;
   c.snd_buf_seq = c.iss + 1;
   c.ecn_recover = c.iss;  // no ECE has been answered yet: any ACK of data is beyond it
@@ -138,7 +138,7 @@ void TcpLayer::syn_to_listener(Tcb& l, const Rx& rx, Instant now, std::optional<
 void TcpLayer::cookie_ack(Tcb& l, const Rx& rx, buf::Packet& payload, Instant now) {
   const uint32_t peer_isn = (rx.seq() - 1).value();
   const uint32_t our_isn = (rx.ack() - 1).value();
-  const auto mss = cookies_.check_isn(rx.tuple, peer_isn, our_isn, now);
+  const auto mss = table_.cookies.check_isn(rx.tuple, peer_isn, our_isn, now);
   std::optional<tcp::SynCookieOptions> opts;
   if (mss && rx.h.options.timestamps) {
     opts = tcp::SynCookies::decode_ts(rx.h.options.timestamps->second);
@@ -187,7 +187,7 @@ void TcpLayer::cookie_ack(Tcb& l, const Rx& rx, buf::Packet& payload, Instant no
     c.snd_wscale = opts->wscale.value_or(0);
     c.rcv_wscale = c.wscale_ok ? tcp::window_scale_for(l.rcvbuf_limit ? l.rcvbuf_limit : config_.rcvbuf_max) : 0;
   }
-  c.ts_offset = isn_.ts_offset(c.tuple);
+  c.ts_offset = table_.isn.ts_offset(c.tuple);
   set_mss_from_route(c, now);
   hash_insert(c);
   // The window the cookie SYN-ACK advertised (unscaled) bounds what the peer may send.

@@ -1,12 +1,16 @@
-// A stack instance: everything one application's networking needs, owned by one
-// object driven by one thread at a time (no locks inside).
+// A host: the links, ARP, IPv4, reassembly, ICMP, routing and the host-wide port
+// tables, with its own stack instance (stack_instance.h) and any number more, one per
+// application (add_instance). Owned by one object driven by one thread at a time (no
+// locks inside). A host with no added instance is the whole stack of a simple user
+// (the simulator, the built-in services, the tests).
 //
 // The host (joyrided's worker, the simulator, a test) drives it:
 //   stack.input(ifindex, frame, now);     // for every received frame
 //   stack.poll(now);                      // run due timers and deferred work
 //   stack.take_tx(frames);                // frames to put on the wire
-//   stack.take_events(events);            // sockets whose readiness changed (TCP:
-//                                         //   a bit appeared or the state changed)
+//   stack.take_events(events);            // the host instance's sockets whose readiness
+//                                         //   changed (TCP: a bit appeared or the state
+//                                         //   changed); instance.take_events for the rest
 //   wake me at stack.next_deadline()
 // The stack never reads a clock, sleeps, allocates per packet from the heap on the
 // fast path, or makes a system call.
@@ -32,6 +36,8 @@
 #include "joyride/core/ping_sockets.h"
 #include "joyride/core/routing.h"
 #include "joyride/core/socket.h"
+#include "joyride/core/stack_instance.h"
+#include "joyride/core/tcp/host_table.h"
 #include "joyride/core/tcp_layer.h"
 #include "joyride/core/udp_layer.h"
 
@@ -52,8 +58,8 @@ struct StackConfig {
 
 class Stack final : private ReassemblyTimeoutListener {
  public:
-  // `buffers` provides socket buffer storage (an app's shared memory in the service);
-  // without one the stack uses its own heap provider.
+  // `buffers` provides the host instance's socket buffer storage; without one the
+  // stack uses its own heap provider.
   Stack(const StackConfig& config, buf::PacketPool& pool, base::RandomSource& random, base::Instant now,
         base::BufferProvider* buffers = nullptr);
   ~Stack();
@@ -69,8 +75,17 @@ class Stack final : private ReassemblyTimeoutListener {
   // work (loopback traffic) is waiting. Instant::never() when idle.
   base::Instant next_deadline() const;
 
-  UdpLayer& udp() { return *udp_; }
-  TcpLayer& tcp() { return *tcp_; }
+  // The host's own instance.
+  UdpLayer& udp() { return host_->udp(); }
+  TcpLayer& tcp() { return host_->tcp(); }
+  StackInstance& host_instance() { return *host_; }
+  // An instance for an application: its sockets share the host's addresses and port
+  // tables; its timers, events and buffers (from `buffers`, else its own heap) are its
+  // own. Stable until remove_instance().
+  StackInstance& add_instance(base::Instant now, base::BufferProvider* buffers = nullptr);
+  // Its sockets vanish silently (close them first so peers hear of it).
+  void remove_instance(StackInstance& instance);
+  size_t instances() const { return 1 + added_.size(); }
   PingSockets& ping() { return *ping_; }
   ArpResolver& arp() { return *arp_; }
   Ipv4Layer& ipv4() { return *ipv4_; }
@@ -105,9 +120,15 @@ class Stack final : private ReassemblyTimeoutListener {
   std::unique_ptr<Ipv4Layer> ipv4_;
   std::unique_ptr<Icmpv4Layer> icmp_;
   std::unique_ptr<PingSockets> ping_;
-  std::unique_ptr<UdpLayer> udp_;
-  std::unique_ptr<base::HeapBufferProvider> own_buffers_;
-  std::unique_ptr<TcpLayer> tcp_;
+  // The tables and the host instance follow the layers they use.
+  std::unique_ptr<tcp::HostTable> tcp_table_;
+  UdpPortTable udp_ports_;
+  const TcpConfig tcp_config_;
+  const UdpConfig udp_config_;
+  base::Duration timer_tick_;
+  std::unique_ptr<StackInstance> host_;
+  std::vector<std::unique_ptr<StackInstance>> added_;
+  InstanceContext context();
 };
 
 template <typename F>
@@ -120,8 +141,8 @@ void Stack::for_each_counter(F&& f) const {
   each("ipv4", ipv4_->counters());
   each("reassembly", reassembler_->counters());
   each("icmp", icmp_->counters());
-  each("udp", udp_->counters());
-  each("tcp", tcp_->counters());
+  each("udp", host_->udp().counters());
+  each("tcp", host_->tcp().counters());
 }
 
 }  // namespace joyride::core

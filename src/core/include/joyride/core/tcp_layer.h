@@ -40,23 +40,12 @@
 #include "joyride/core/ipv4_layer.h"
 #include "joyride/core/socket.h"
 #include "joyride/core/socket_slab.h"
-#include "joyride/core/tcp/isn.h"
-#include "joyride/core/tcp/port_allocator.h"
-#include "joyride/core/tcp/syn_cookie.h"
+#include "joyride/core/tcp/host_table.h"
 #include "joyride/core/tcp/tcb.h"
 #include "joyride/core/tcp/tcp_types.h"
 #include "joyride/wire/tcp.h"
 
 namespace joyride::core {
-
-struct FourTupleHash {
-  size_t operator()(const tcp::FourTuple& t) const {
-    uint64_t h = (uint64_t{t.local.value()} << 32) ^ t.remote.value();
-    h ^= (uint64_t{t.local_port} << 16 | t.remote_port) * 0x9e3779b97f4a7c15ull;
-    h ^= h >> 29;
-    return static_cast<size_t>(h * 0xbf58476d1ce4e5b9ull);
-  }
-};
 
 // The ICMP errors TCP acts on (RFC 1122 §4.2.3.9; the cases of Linux's tcp_v4_err).
 // Fragmentation needed goes to on_frag_needed instead.
@@ -68,8 +57,12 @@ enum class TcpIcmpError : uint8_t {
 
 class TcpLayer final {
  public:
-  TcpLayer(const TcpConfig& config, Ipv4Layer& ip, buf::PacketPool& pool, base::RandomSource& random,
-           base::TimerWheel& timers, ReadinessQueue& ready, base::BufferProvider& buffers);
+  // One per stack instance. `table` is the host's (host_table.h), shared by every
+  // instance's TcpLayer; the host's own instance is the one the IP layer feeds, and
+  // it hands each segment to the instance owning its connection or listener.
+  TcpLayer(const TcpConfig& config, tcp::HostTable& table, Ipv4Layer& ip, buf::PacketPool& pool,
+           base::RandomSource& random, base::TimerWheel& timers, ReadinessQueue& ready,
+           base::BufferProvider& buffers);
   ~TcpLayer();
   TcpLayer(const TcpLayer&) = delete;
   TcpLayer& operator=(const TcpLayer&) = delete;
@@ -164,6 +157,8 @@ class TcpLayer final {
   // Gives back a port the application did not bind() itself (Linux inet_put_port
   // when the connection reaches CLOSE).
   void release_port(Tcb& t);
+  // Takes it out of the host's port table.
+  void unbind_port(Tcb& t);
   // Linux tcp_twsk_unique: whether connect() may take over `old`, a TIME_WAIT
   // connection on the 4-tuple it wants; `ephemeral`: the port is connect()'s choice.
   bool time_wait_reusable(const Tcb& old, bool ephemeral, base::Instant now) const;
@@ -177,7 +172,7 @@ class TcpLayer final {
   // data): the last match is remembered and checked inline. Any change to the table
   // forgets it (hash_remove, and the inserts that could shadow it).
   Tcb* lookup(const tcp::FourTuple& t) {
-    if (last_lookup_ != nullptr && last_lookup_->tuple == t) return last_lookup_;
+    if (table_.last_lookup != nullptr && table_.last_lookup->tuple == t) return table_.last_lookup;
     return lookup_table(t);
   }
   Tcb* lookup_table(const tcp::FourTuple& t);
@@ -224,6 +219,9 @@ class TcpLayer final {
   void child_gone(Tcb& child);
 
   // tcp_input.cc
+  // A parsed segment for `t`, one of this instance's connections (input() found it in
+  // the host table, whichever instance's TcpLayer that input() ran on).
+  void deliver(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
   void segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
   void syn_sent_input(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
   void time_wait_input(Tcb& t, const Rx& rx, buf::Packet& payload, base::Instant now);
@@ -407,13 +405,8 @@ class TcpLayer final {
   base::TimerWheel& timers_;
   ReadinessQueue& ready_;
   base::BufferProvider& buffers_;
-  tcp::IsnGenerator isn_;
-  tcp::SynCookies cookies_;
-  tcp::PortAllocator ports_;
+  tcp::HostTable& table_;
   SocketSlab<std::unique_ptr<Tcb>> sockets_;
-  std::unordered_map<tcp::FourTuple, SocketId, FourTupleHash> established_;
-  Tcb* last_lookup_ = nullptr;  // lookup()'s last match, in established_ under its tuple
-  std::unordered_map<uint16_t, std::vector<SocketId>> by_port_;  // bound sockets, listeners
   base::CounterSet<TcpCounter> counters_;
   // RFC 5961 §7 challenge ACK budget (per second, for the whole instance as Linux's).
   uint32_t challenge_acks_left_ = 0;

@@ -76,6 +76,21 @@ struct UdpSocketView {
   size_t queued_bytes;
 };
 
+class UdpLayer;
+
+// The host-wide port table of UDP, shared by every stack instance's UdpLayer (as
+// tcp::HostTable is TCP's): binding across instances follows Linux's rules between
+// processes, and a datagram goes to the best-matching socket whichever instance owns it.
+struct UdpPortTable {
+  struct Binding {
+    UdpLayer* layer;
+    SocketId id;
+    bool operator==(const Binding&) const = default;
+  };
+  std::unordered_map<uint16_t, std::vector<Binding>> by_port;
+  uint64_t bind_counter = 0;  // later binds win ties, across instances
+};
+
 class UdpLayer {
  public:
   // Bytes charged per queued datagram on top of its payload (Linux charges the skb's
@@ -83,8 +98,14 @@ class UdpLayer {
   static constexpr size_t kDatagramOverhead = 256;
   static constexpr size_t kMaxPayload = 65535 - 20 - 8;
 
-  UdpLayer(const UdpConfig& config, Ipv4Layer& ip, Icmpv4Layer& icmp, buf::PacketPool& pool,
+  // One per stack instance; `ports` is the host's. The host's instance is the one the
+  // IP layer feeds (input, on_icmp_error).
+  UdpLayer(const UdpConfig& config, UdpPortTable& ports, Ipv4Layer& ip, Icmpv4Layer& icmp, buf::PacketPool& pool,
            base::RandomSource& random, ReadinessQueue& ready);
+  // Its sockets leave the host's port table.
+  ~UdpLayer();
+  UdpLayer(const UdpLayer&) = delete;
+  UdpLayer& operator=(const UdpLayer&) = delete;
 
   base::Result<SocketId, OpenError> open();
   base::Status<BindError> bind(SocketId s, Endpoint local);
@@ -147,6 +168,8 @@ class UdpLayer {
   int match_score(const Socket& s, wire::Ipv4Address local, wire::Ipv4Address remote, uint16_t rport,
                   uint16_t lport) const;
   void enqueue(SocketId id, Socket& s, Endpoint from, buf::Packet payload);
+  // The socket a port table entry names (in its own instance), or nullptr.
+  static Socket* socket_of(const UdpPortTable::Binding& b) { return b.layer->sockets_.get(b.id); }
 
   const UdpConfig config_;
   Ipv4Layer& ip_;
@@ -154,9 +177,8 @@ class UdpLayer {
   buf::PacketPool& pool_;
   base::RandomSource& random_;
   ReadinessQueue& ready_;
+  UdpPortTable& ports_;
   SocketSlab<Socket> sockets_;
-  std::unordered_map<uint16_t, std::vector<SocketId>> by_port_;
-  uint64_t bind_counter_ = 0;
   base::CounterSet<UdpCounter> counters_;
 };
 
