@@ -35,7 +35,7 @@ void AppRegistry::refuse(int client, int error, std::string_view why) {
   ::close(client);
 }
 
-void AppRegistry::attach(int client, pid_t pid, uid_t uid, std::string_view request) {
+void AppRegistry::attach(int client, pid_t pid, uid_t uid, std::string_view request, base::Instant now) {
   // "attach <version> <command>"
   std::string_view rest = request.substr(std::min(request.size(), ipc::kAttachVerb.size()));
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
@@ -87,70 +87,19 @@ void AppRegistry::attach(int client, pid_t pid, uid_t uid, std::string_view requ
   ::close(memfd);  // the mapping keeps the memory; the app holds its own fd
   ::fcntl(client, F_SETFL, ::fcntl(client, F_GETFL) | O_NONBLOCK);
   Entry e;
-  e.session = std::make_unique<AppSession>(id, client, pid, uid, std::string(command), stack_, config_.limits, g,
-                                           region, app_doorbell);
+  e.session = std::make_unique<AppSession>(id, client, pid, uid, std::string(command), stack_, now, config_.limits,
+                                           g, region, app_doorbell);
   sessions_.push_back(std::move(e));
   counters_.inc(RegistryCounter::kAttached);
-}
-
-std::vector<AppRegistry::Owner>* AppRegistry::owner_table(core::SocketKind kind) {
-  switch (kind) {
-    case core::SocketKind::kTcp: return &owners_;
-    case core::SocketKind::kUdp: return &udp_owners_;
-    default: return nullptr;
-  }
-}
-
-const AppRegistry::Owner* AppRegistry::owner_of(core::SocketId socket) const {
-  const std::vector<Owner>* table = socket.kind == core::SocketKind::kTcp   ? &owners_
-                                    : socket.kind == core::SocketKind::kUdp ? &udp_owners_
-                                                                            : nullptr;
-  if (table == nullptr || socket.index >= table->size()) return nullptr;
-  const Owner& o = (*table)[socket.index];
-  if (o.session == nullptr || o.generation != socket.generation) return nullptr;
-  return &o;
-}
-
-void AppRegistry::sync_owners(AppSession& s) {
-  for (const auto& [socket, index] : s.opened()) {
-    std::vector<Owner>* table = owner_table(socket.kind);
-    if (table == nullptr) continue;
-    if (socket.index >= table->size()) table->resize(size_t{socket.index} + 1 + table->size() / 2);
-    (*table)[socket.index] = Owner{&s, index, socket.generation};
-  }
-  s.opened().clear();
-  for (const auto& socket : s.closed()) {
-    std::vector<Owner>* table = owner_table(socket.kind);
-    if (table != nullptr && socket.index < table->size() && (*table)[socket.index].session == &s &&
-        (*table)[socket.index].generation == socket.generation)
-      (*table)[socket.index] = Owner{};
-  }
-  s.closed().clear();
 }
 
 size_t AppRegistry::poll(base::Instant now) {
   size_t work = 0;
   for (auto& e : sessions_) {
     work += e.session->poll(now);
-    sync_owners(*e.session);
     e.session->wake();
   }
   return work;
-}
-
-bool AppRegistry::on_event(const core::SocketEvent& event, base::Instant now) {
-  const Owner* o = owner_of(event.socket);
-  if (o == nullptr) return false;
-  AppSession& s = *o->session;
-  s.on_event(o->index, now);
-  sync_owners(s);
-  s.wake();
-  return true;
-}
-
-const AppSession* AppRegistry::owner(core::SocketId socket) const {
-  const Owner* o = owner_of(socket);
-  return o != nullptr ? o->session : nullptr;
 }
 
 void AppRegistry::end(Entry& e, base::Instant now) {
@@ -158,7 +107,6 @@ void AppRegistry::end(Entry& e, base::Instant now) {
   e.gone_at = now;
   counters_.inc(RegistryCounter::kAppsGone);
   e.session->close_all(now);
-  sync_owners(*e.session);
 }
 
 void AppRegistry::check_sessions(base::Instant now) {
@@ -176,26 +124,32 @@ void AppRegistry::check_sessions(base::Instant now) {
         end(sessions_[i], now);
     }
   }
-  // Dead applications leave once their sockets are done with the region.
+  // Dead applications leave once their sockets are done with the region and their
+  // instance's connections have finished closing, or at drain_limit: then what is
+  // left is reset and the instance goes with the session.
   for (size_t i = 0; i < sessions_.size();) {
     Entry& e = sessions_[i];
-    if (!e.alive && e.session->sockets() != 0 && now - e.gone_at > config_.drain_limit) {
-      counters_.inc(RegistryCounter::kDrainTimeouts);
-      e.session->abort_all(now);
-      sync_owners(*e.session);
-    }
-    if (!e.alive && e.session->sockets() == 0) {
-      sessions_.erase(sessions_.begin() + static_cast<std::ptrdiff_t>(i));
+    if (e.alive) {
+      ++i;
       continue;
     }
-    ++i;
+    const bool drained = e.session->drained();
+    if (!drained && now - e.gone_at <= config_.drain_limit) {
+      ++i;
+      continue;
+    }
+    if (!drained) {
+      counters_.inc(RegistryCounter::kDrainTimeouts);
+      e.session->abort_all(now);
+      e.session->instance().tcp().reset_all(now);  // the orphans still closing too
+    }
+    sessions_.erase(sessions_.begin() + static_cast<std::ptrdiff_t>(i));
   }
 }
 
 void AppRegistry::stop(base::Instant now) {
   for (auto& e : sessions_) {
     e.session->abort_all(now);
-    sync_owners(*e.session);
   }
 }
 

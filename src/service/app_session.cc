@@ -46,15 +46,18 @@ bool send_closed_state(TcpState s) {
 
 }  // namespace
 
-AppSession::AppSession(uint64_t id, int session_fd, pid_t pid, uid_t uid, std::string command, core::Stack& stack,
-                       const AppLimits& limits, const ipc::RegionGeometry& geometry, void* region, int app_doorbell)
+AppSession::AppSession(uint64_t id, int session_fd, pid_t pid, uid_t uid, std::string command, core::Stack& host,
+                       base::Instant now, const AppLimits& limits, const ipc::RegionGeometry& geometry, void* region,
+                       int app_doorbell)
     : id_(id),
       session_fd_(session_fd),
       pid_(pid),
       uid_(uid),
       command_(std::move(command)),
-      stack_(stack),
       limits_(limits),
+      host_(host),
+      buffers_(limits.buffer_bytes),
+      stack_(host.add_instance(now, &buffers_)),
       geometry_(geometry),
       region_(region),
       app_doorbell_(app_doorbell),
@@ -64,6 +67,7 @@ AppSession::AppSession(uint64_t id, int session_fd, pid_t pid, uid_t uid, std::s
 }
 
 AppSession::~AppSession() {
+  host_.remove_instance(stack_);  // before buffers_, which its sockets' rings came from
   if (region_ != nullptr) ::munmap(region_, geometry_.region_bytes);
   if (app_doorbell_ >= 0) ::close(app_doorbell_);
   if (session_fd_ >= 0) ::close(session_fd_);
@@ -73,7 +77,54 @@ size_t AppSession::poll(base::Instant now) {
   const uint64_t before = counters_[AppCounter::kCalls] + counters_[AppCounter::kKicks];
   if (header().calls_pending.exchange(0, std::memory_order_acq_rel) != 0) serve_calls(now);
   if (header().kick_summary.load(std::memory_order_relaxed) != 0) serve_kicks(now);
-  return counters_[AppCounter::kCalls] + counters_[AppCounter::kKicks] - before;
+  const size_t events = serve_events(now);
+  return counters_[AppCounter::kCalls] + counters_[AppCounter::kKicks] - before + events;
+}
+
+size_t AppSession::serve_events(base::Instant now) {
+  std::array<core::SocketEvent, 64> events;
+  size_t total = 0;
+  while (size_t n = stack_.take_events(events)) {
+    for (size_t i = 0; i < n; ++i) {
+      const core::SocketId socket = events[i].socket;
+      const std::vector<uint32_t>* table = route_table(socket.kind);
+      if (table == nullptr || socket.index >= table->size()) continue;
+      const uint32_t index = (*table)[socket.index];
+      // A socket the app has let go (an orphan finishing its close) has no slot.
+      if (index != kNoSlot && slots_[index].in_use && slots_[index].socket == socket) on_event(index, now);
+    }
+    total += n;
+  }
+  return total;
+}
+
+std::vector<uint32_t>* AppSession::route_table(core::SocketKind kind) {
+  switch (kind) {
+    case core::SocketKind::kTcp: return &tcp_routes_;
+    case core::SocketKind::kUdp: return &udp_routes_;
+    default: return nullptr;
+  }
+}
+
+void AppSession::route(core::SocketId socket, uint32_t index) {
+  std::vector<uint32_t>* table = route_table(socket.kind);
+  if (table == nullptr) return;
+  if (socket.index >= table->size()) table->resize(size_t{socket.index} + 1 + table->size() / 2, kNoSlot);
+  (*table)[socket.index] = index;
+}
+
+void AppSession::unroute(core::SocketId socket) {
+  std::vector<uint32_t>* table = route_table(socket.kind);
+  if (table != nullptr && socket.index < table->size()) (*table)[socket.index] = kNoSlot;
+}
+
+bool AppSession::drained() {
+  if (open_sockets_ != 0) return false;
+  bool busy = false;
+  stack_.tcp().for_each_connection([&](core::SocketId, const core::TcpInfo& info, const core::tcp::FourTuple&) {
+    busy |= info.state != TcpState::kClosed && info.state != TcpState::kTimeWait;
+  });
+  return !busy;
 }
 
 void AppSession::serve_calls(base::Instant now) {
@@ -241,7 +292,7 @@ void AppSession::bad_index(uint32_t index, base::Instant now) {
   Slot& s = slots_[index];
   stack_.tcp().set_linger(s.socket, true, base::Duration{});
   stack_.tcp().close(s.socket, now);
-  closed_.push_back(s.socket);
+  unroute(s.socket);
   s.socket = core::SocketId{};
   s.pending_error = ECONNRESET;
   s.rd_eof = true;
@@ -332,14 +383,14 @@ int64_t AppSession::open_slot(core::SocketId socket, bool udp) {
   sh.flags.store(s.flags, std::memory_order_release);
   ++open_sockets_;
   counters_.inc(AppCounter::kSocketsOpened);
-  opened_.emplace_back(socket, index);
+  route(socket, index);
   return index;
 }
 
 void AppSession::free_slot(uint32_t index) {
   Slot& s = slots_[index];
   if (!s.in_use) return;
-  if (s.socket.valid()) closed_.push_back(s.socket);
+  if (s.socket.valid()) unroute(s.socket);
   const uint32_t generation = s.generation;
   s = Slot{};
   s.generation = generation;

@@ -276,7 +276,7 @@ void AppSession::udp_bad_record(uint32_t index) {
   counters_.inc(AppCounter::kBadIndex);
   Slot& s = slots_[index];
   stack_.udp().close(s.socket);
-  closed_.push_back(s.socket);
+  unroute(s.socket);
   s.socket = core::SocketId{};
   s.pending_error = EPROTO;
   s.rd_eof = true;

@@ -295,7 +295,7 @@ void parse_limits_section(Issues& issues, const toml::node* node, LimitOptions& 
   const toml::table* t = section_table(issues, node, "limits");
   if (t == nullptr) return;
   TableReader r(issues, *t, "limits", {"mbufs", "max_sockets", "tcp_rmem", "tcp_wmem", "max_apps", "tcp_tw_reuse",
-                                                "app_max_sockets", "app_fifo_bytes"});
+                                                "app_max_sockets", "app_fifo_bytes", "app_buffer_bytes"});
   r.integer("mbufs", 1024, 16777216, out.mbufs);
   r.integer("max_sockets", 1, 4194304, out.max_sockets);
   parse_buffer_bounds(issues, r, "tcp_rmem", "[4096, 131072, 6291456]", out.tcp_rmem);
@@ -306,6 +306,7 @@ void parse_limits_section(Issues& issues, const toml::node* node, LimitOptions& 
   if (const toml::node* n = t->get("app_fifo_bytes"); n != nullptr && out.app_fifo_bytes % 64 != 0)
     issues.error(n->source(), "limits.app_fifo_bytes", std::to_string(out.app_fifo_bytes) + " is not a multiple of 64",
                  "a multiple of 64 from 4096 to 16777216, such as 262144");
+  r.integer("app_buffer_bytes", 0, int64_t{1} << 40, out.app_buffer_bytes);
   parse_tw_reuse(issues, r, out.tcp_tw_reuse);
 }
 

@@ -59,7 +59,8 @@ class AppHosts {
     EXPECT_NE(region_, MAP_FAILED);
     ipc::init_header(region_, geometry_, 1);
     // The session owns (unmaps) the region; the fds are not real here (-1).
-    session_ = std::make_unique<AppSession>(1, -1, 4242, 0, "test-app", app_stack(), limits, geometry_, region_, -1);
+    session_ = std::make_unique<AppSession>(1, -1, 4242, 0, "test-app", app_stack(), net_.now(), limits, geometry_,
+                                            region_, -1);
   }
   ~AppHosts() {
     session_.reset();
@@ -83,17 +84,10 @@ class AppHosts {
     return reinterpret_cast<std::atomic<uint64_t>*>(region() + geometry_.kicks_offset)[w];
   }
 
-  // One service round: the app's calls and kicks, then the stack's events (those of
-  // the app's sockets to the session), as joyrided's loop does.
+  // One service round: the app's calls and kicks and its instance's events, as
+  // joyrided's loop does. The app host's own instance has no part in it.
   void service_round() {
     session_->poll(now());
-    for (size_t n; (n = app_stack().take_events(events_)) > 0;) {
-      for (size_t i = 0; i < n; ++i) {
-        if (auto index = index_of(events_[i].socket)) session_->on_event(*index, now());
-      }
-      track();
-    }
-    track();
     session_->wake();
     for (size_t n; (n = peer().take_events(events_)) > 0;) {
       for (size_t i = 0; i < n; ++i)
@@ -201,10 +195,6 @@ class AppHosts {
   std::function<void(const core::SocketEvent&)> on_peer_event;
 
  private:
-  void track() {
-    session_->opened().clear();
-    session_->closed().clear();
-  }
   static core::StackConfig config(uint8_t last_octet) {
     core::StackConfig c;
     core::InterfaceConfig itf;

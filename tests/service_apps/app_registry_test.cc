@@ -57,7 +57,7 @@ class AppRegistryTest : public ::testing::Test {
   int attach(const std::string& request) {
     int sv[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    registry.attach(sv[0], 1234, 0, request);
+    registry.attach(sv[0], 1234, 0, request, hosts.now());
     return sv[1];
   }
   testing::AppHosts hosts;

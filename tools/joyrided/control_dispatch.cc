@@ -39,11 +39,11 @@ std::string stat_answer(const ControlTargets& t, base::Instant now) {
     reports.push_back(std::move(r));
   }
   const auto uptime = static_cast<uint64_t>((now - t.started_at).as_nanos() / 1'000'000'000);
-  auto owner = [&](core::SocketId id) -> std::string {
-    if (const service::AppSession* a = t.apps.owner(id)) return fmt::format("app{}({},{})", a->id(), a->pid(), a->command());
-    return "joyrided";
-  };
-  return stats_report(t.stack, reports, uptime, owner) + apps_report(t.apps) + services_report(t.services);
+  std::vector<InstanceReport> instances{{&t.stack.host_instance(), "joyrided"}};
+  t.apps.for_each_app([&](const service::AppSession& a, bool) {
+    instances.push_back({&a.instance(), fmt::format("app{}({},{})", a.id(), a.pid(), a.command())});
+  });
+  return stats_report(t.stack, reports, uptime, instances) + apps_report(t.apps) + services_report(t.services);
 }
 
 }  // namespace

@@ -193,6 +193,7 @@ int run(const std::string& config_path, const std::string& ready_file) {
     service::TrafficClient traffic(stack);
     // Applications attach on the control socket (ipc/attach.h).
     service::RegistryConfig apps_config;
+    apps_config.limits.buffer_bytes = config.limits.app_buffer_bytes;
     apps_config.max_apps = config.limits.max_apps;
     apps_config.limits.max_sockets = config.limits.app_max_sockets;
     apps_config.limits.fifo_bytes = config.limits.app_fifo_bytes;
@@ -202,7 +203,7 @@ int run(const std::string& config_path, const std::string& ready_file) {
       return 1;
     }
     auto attach = [&](int client, const ucred& peer, std::string_view request) {
-      apps.attach(client, peer.pid, peer.uid, request);
+      apps.attach(client, peer.pid, peer.uid, request, dev::dpdk::monotonic_now());
     };
     const ControlTargets targets{config, stack, ports, drivers, services, traffic, apps, dev::dpdk::monotonic_now()};
     auto answer = [&](std::string_view request) {
@@ -238,7 +239,7 @@ int run(const std::string& config_path, const std::string& ready_file) {
       work += apps.poll(now);
       while (size_t n = stack.take_events(events)) {
         for (size_t i = 0; i < n; ++i) {
-          if (!apps.on_event(events[i], now) && !services.on_event(events[i], now)) traffic.on_event(events[i], now);
+          if (!services.on_event(events[i], now)) traffic.on_event(events[i], now);
         }
         work += n;
       }

@@ -14,7 +14,7 @@ std::string millis(base::Duration d) { return fmt::format("{:.3f}", static_cast<
 }  // namespace
 
 std::string stats_report(core::Stack& stack, const std::vector<PortReport>& ports, uint64_t uptime_seconds,
-                         const std::function<std::string(core::SocketId)>& owner) {
+                         const std::vector<InstanceReport>& instances) {
   std::string out = fmt::format("joyrided up {} s\n\n", uptime_seconds);
 
   out += "Interfaces\n";
@@ -47,21 +47,25 @@ std::string stats_report(core::Stack& stack, const std::vector<PortReport>& port
       "  {:<12} {:<22} {:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>10} {:>12} {:>12} {:>7}  {:<8} {}\n";
   out += fmt::format(kRow, "State", "Local", "Peer", "recv-q", "send-q", "rcv_wnd", "snd_wnd", "rtt ms", "rto ms",
                      "cwnd", "unacked", "retrans", "bytes_sent", "bytes_recv", "mss", "cc", "owner");
-  stack.tcp().for_each_connection([&](core::SocketId id, const core::TcpInfo& i, const core::tcp::FourTuple& t) {
-    out += fmt::format(kRow, core::to_string(i.state), endpoint(t.local, t.local_port),
-                       endpoint(t.remote, t.remote_port), i.recv_queued, i.send_queued, i.rcv_wnd, i.snd_wnd,
-                       millis(i.rtt), millis(i.rto), i.cwnd, i.unacked, i.total_retrans, i.bytes_sent,
-                       i.bytes_received, i.snd_mss, i.congestion_control, owner(id));
-  });
+  for (const InstanceReport& r : instances) {
+    r.instance->tcp().for_each_connection([&](core::SocketId, const core::TcpInfo& i, const core::tcp::FourTuple& t) {
+      out += fmt::format(kRow, core::to_string(i.state), endpoint(t.local, t.local_port),
+                         endpoint(t.remote, t.remote_port), i.recv_queued, i.send_queued, i.rcv_wnd, i.snd_wnd,
+                         millis(i.rtt), millis(i.rto), i.cwnd, i.unacked, i.total_retrans, i.bytes_sent,
+                         i.bytes_received, i.snd_mss, i.congestion_control, r.owner);
+    });
+  }
 
   out += "\nUDP sockets\n";
-  out += fmt::format("  {:<22} {:<22} {:>10} {:>10}\n", "Local", "Peer", "queued", "bytes");
-  stack.udp().for_each_socket([&](const core::UdpSocketView& s) {
-    out += fmt::format("  {:<22} {:<22} {:>10} {:>10}\n",
-                       fmt::format("{}:{}", s.local.address.to_string(), s.local.port),
-                       s.remote ? fmt::format("{}:{}", s.remote->address.to_string(), s.remote->port) : "*:*",
-                       s.queued_datagrams, s.queued_bytes);
-  });
+  out += fmt::format("  {:<22} {:<22} {:>10} {:>10}  {}\n", "Local", "Peer", "queued", "bytes", "owner");
+  for (const InstanceReport& r : instances) {
+    r.instance->udp().for_each_socket([&](const core::UdpSocketView& s) {
+      out += fmt::format("  {:<22} {:<22} {:>10} {:>10}  {}\n",
+                         fmt::format("{}:{}", s.local.address.to_string(), s.local.port),
+                         s.remote ? fmt::format("{}:{}", s.remote->address.to_string(), s.remote->port) : "*:*",
+                         s.queued_datagrams, s.queued_bytes, r.owner);
+    });
+  }
   return out;
 }
 

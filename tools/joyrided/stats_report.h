@@ -28,9 +28,14 @@ struct PortReport {
   std::vector<std::pair<std::string, uint64_t>> counters;  // "module.name" -> value
 };
 
-// `owner(socket)` names who holds each TCP socket (the last column, as ss -p).
+// A stack instance on the host and who holds its sockets (the owner column, as ss -p).
+struct InstanceReport {
+  core::StackInstance* instance;
+  std::string owner;
+};
+// `instances`: the host's own first, then each application's.
 std::string stats_report(core::Stack& stack, const std::vector<PortReport>& ports, uint64_t uptime_seconds,
-                         const std::function<std::string(core::SocketId)>& owner);
+                         const std::vector<InstanceReport>& instances);
 
 // "\nApplications\n": one line per attached (or draining) application, its counters,
 // and the registry's.

@@ -67,6 +67,17 @@ TcpLayer::~TcpLayer() {
   }
 }
 
+void TcpLayer::reset_all(Instant now) {
+  std::vector<SocketId> ids;
+  sockets_.for_each([&](SocketId id, std::unique_ptr<Tcb>&) { ids.push_back(id); });
+  for (SocketId id : ids) {
+    Tcb* t = tcb(id);
+    if (t == nullptr) continue;  // a listener's child, gone with it
+    if (t->state != TcpState::kClosed) abort(*t, RecvError::kConnectionReset, true, now);
+    if (Tcb* still = tcb(id)) free_tcb(*still);
+  }
+}
+
 Tcb* TcpLayer::tcb(SocketId s) {
   auto* p = sockets_.get(s);
   return p == nullptr ? nullptr : p->get();

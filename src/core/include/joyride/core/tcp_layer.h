@@ -92,6 +92,10 @@ class TcpLayer final {
   // close(): with unread data or SO_LINGER 0 the connection is reset (as Linux);
   // otherwise it finishes closing on its own (orphaned) and the handle is dead at once.
   void close(SocketId s, base::Instant now);
+  // Every connection of this instance reset (RST to each synchronized peer) and
+  // freed, the application's and the orphans alike: the end of an instance whose
+  // owner is gone for good (and of the service).
+  void reset_all(base::Instant now);
 
   // ---- options ------------------------------------------------------------------
   bool set_nodelay(SocketId s, bool on, base::Instant now);

@@ -1,12 +1,13 @@
-// The applications attached to joyrided: attach (region + doorbells), the routing of
-// the stack's readiness events to the application owning each socket, the service
-// loop's per-round work for every application, and the end of an application.
+// The applications attached to joyrided: attach (region + doorbells + the app's own
+// stack instance on the host), the service loop's per-round work for every
+// application, and the end of an application.
 //
 // An application is gone when its attach connection hangs up (every fd of the
 // process closed: it exited or was killed). Its sockets are then closed as the
 // kernel closes a dead process's fds: queued data still goes out and FIN follows;
 // unread data means RST. Its region is unmapped once the last of its sockets has
-// finished with the FIFOs (at most drain_limit later).
+// finished with the FIFOs and its instance's connections have finished closing (at
+// most drain_limit later); then its instance goes.
 #pragma once
 
 #include <sys/types.h>
@@ -53,12 +54,11 @@ class AppRegistry {
 
   // An "attach ..." request line on the control socket from a permitted peer; takes
   // the connection (answers, and keeps it as the session or closes it).
-  void attach(int client, pid_t pid, uid_t uid, std::string_view request);
+  void attach(int client, pid_t pid, uid_t uid, std::string_view request, base::Instant now);
 
-  // Every application's calls and kicks, then the doorbells. Returns the work done.
+  // Every application's calls, kicks and instance events, then the doorbells.
+  // Returns the work done.
   size_t poll(base::Instant now);
-  // A stack event: true when the socket belongs to an application (handled).
-  bool on_event(const core::SocketEvent& event, base::Instant now);
   // Looks for hung-up attach connections (a system call: call it every few ms, not
   // every round) and ends dead applications' drains.
   void check_sessions(base::Instant now);
@@ -80,8 +80,6 @@ class AppRegistry {
   void for_each_app(F&& f) const {
     for (const auto& s : sessions_) f(*s.session, s.alive);
   }
-  // The application owning a stack socket, or nullptr.
-  const AppSession* owner(core::SocketId socket) const;
 
  private:
   struct Entry {
@@ -89,17 +87,7 @@ class AppRegistry {
     bool alive = true;
     base::Instant gone_at;
   };
-  struct Owner {
-    AppSession* session = nullptr;
-    uint32_t index = 0;
-    uint32_t generation = 0;
-  };
   void refuse(int client, int error, std::string_view why);
-  void sync_owners(AppSession& s);
-  // The owner table of a socket kind (TCP and UDP have separate slab index spaces);
-  // nullptr for kinds apps never own (ping).
-  std::vector<Owner>* owner_table(core::SocketKind kind);
-  const Owner* owner_of(core::SocketId socket) const;
   void end(Entry& e, base::Instant now);  // the app died: close its sockets
 
   core::Stack& stack_;
@@ -107,8 +95,6 @@ class AppRegistry {
   int service_doorbell_ = -1;
   uint64_t next_id_ = 1;
   std::vector<Entry> sessions_;
-  std::vector<Owner> owners_;      // by TCP slab index
-  std::vector<Owner> udp_owners_;  // by UDP slab index
   base::CounterSet<RegistryCounter> counters_;
 };
 

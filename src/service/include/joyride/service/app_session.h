@@ -1,5 +1,6 @@
 // One attached application, as joyrided sees it: its shared-memory region
-// (ipc/region.h), the TCP and UDP sockets it owns in the stack, and the work of
+// (ipc/region.h), its own stack instance on the host (core/stack_instance.h: its TCP
+// and UDP sockets, their timers and buffers, within the buffer budget), and the work of
 // moving its bytes (TCP) or datagram records (UDP, app_udp.cc) between the region's
 // FIFOs and the sockets' buffers.
 //
@@ -10,8 +11,8 @@
 // counted; a bad FIFO index resets that one socket (RST), never anything else. The
 // service never takes a lock the app can hold and never waits for the app.
 //
-// Driven by the service's loop, one thread: poll(now) serves calls and kicks;
-// on_event() takes the stack's readiness events for the app's sockets; wake() rings
+// Driven by the service's loop, one thread: poll(now) serves calls and kicks, then
+// takes its instance's readiness events for the app's sockets; wake() rings
 // the app's doorbells when something was published and someone sleeps.
 #pragma once
 
@@ -23,10 +24,12 @@
 #include <string_view>
 #include <vector>
 
+#include "joyride/base/buffer_provider.h"
 #include "joyride/base/counters.h"
 #include "joyride/base/time.h"
 #include "joyride/core/socket.h"
 #include "joyride/core/stack.h"
+#include "joyride/core/stack_instance.h"
 #include "joyride/ipc/region.h"
 
 namespace joyride::service {
@@ -55,22 +58,27 @@ struct AppLimits {
   uint32_t max_sockets = 1024;
   uint32_t fifo_bytes = 256 * 1024;  // each direction, each socket
   uint32_t call_slots = 64;
+  // Socket buffer bytes (TCP send and receive rings) the app's instance may hold; a
+  // socket that cannot get its buffers fails as Linux's does under memory pressure
+  // (connect ENOBUFS, a SYN dropped). 0: no limit.
+  uint64_t buffer_bytes = 0;
 };
 
 class AppSession {
  public:
-  // Maps `region_fd` (already sized and sealed, see make_region) for `limits`.
-  // `session_fd` is the attach connection (owned: closed by the destructor).
-  AppSession(uint64_t id, int session_fd, pid_t pid, uid_t uid, std::string command, core::Stack& stack,
-             const AppLimits& limits, const ipc::RegionGeometry& geometry, void* region, int app_doorbell);
+  // `region` is the app's mapped region (sized and sealed) for `limits`; `session_fd`
+  // the attach connection (owned: closed by the destructor). The app's stack instance
+  // is added to `host` now and removed by the destructor.
+  AppSession(uint64_t id, int session_fd, pid_t pid, uid_t uid, std::string command, core::Stack& host,
+             base::Instant now, const AppLimits& limits, const ipc::RegionGeometry& geometry, void* region,
+             int app_doorbell);
   ~AppSession();
   AppSession(const AppSession&) = delete;
   AppSession& operator=(const AppSession&) = delete;
 
-  // Serves the app's pending calls and kicks. Returns the work done (0 = idle).
+  // Serves the app's pending calls and kicks, then its instance's events. Returns the
+  // work done (0 = idle).
   size_t poll(base::Instant now);
-  // A readiness event from the stack for socket `index` of this app.
-  void on_event(uint32_t index, base::Instant now);
   // Rings the app if this round published anything and a thread of it sleeps.
   void wake();
   // The application is gone: close its sockets as the kernel closes a dead
@@ -78,6 +86,10 @@ class AppSession {
   void close_all(base::Instant now);
   // Resets every socket still open (a dead app's drain ran out of time).
   void abort_all(base::Instant now);
+  // Nothing left for the instance to do for a dead app: no socket of its open, and
+  // every connection it closed has finished (CLOSED, or TIME-WAIT, which the
+  // instance's removal ends early).
+  bool drained();
 
   // Tells the app the service is about to sleep (it then writes the doorbell), or
   // awake again. Returns true when the app had work queued meanwhile (do not sleep).
@@ -88,6 +100,8 @@ class AppSession {
   pid_t pid() const { return pid_; }
   uid_t uid() const { return uid_; }
   const std::string& command() const { return command_; }
+  core::StackInstance& instance() const { return stack_; }
+  uint64_t buffer_bytes_in_use() const { return buffers_.outstanding_bytes(); }
   size_t sockets() const { return open_sockets_; }
   uint64_t region_bytes() const { return geometry_.region_bytes; }
   uint64_t fifo_bytes_in_use() const { return uint64_t{open_sockets_} * 2 * geometry_.fifo_bytes; }
@@ -106,16 +120,9 @@ class AppSession {
       if (slots_[i].in_use) f(i, slots_[i].socket);
   }
 
-  // The socket index of a stack socket owned by this app, or -1. Used by the
-  // registry to route events (it keeps its own reverse table; this is for checks).
   core::SocketId socket_at(uint32_t index) const {
     return index < slots_.size() && slots_[index].in_use ? slots_[index].socket : core::SocketId{};
   }
-
-  // Sockets the registry must learn about / forget (events are routed by SocketId).
-  // Drained by the registry after every poll/on_event.
-  std::vector<std::pair<core::SocketId, uint32_t>>& opened() { return opened_; }
-  std::vector<core::SocketId>& closed() { return closed_; }
 
  private:
   // The service's private state of one socket slot: what it published and what it
@@ -165,6 +172,14 @@ class AppSession {
   int64_t call_get_option(Slot& s, const Request& req, ipc::CallSlot& out);
   int64_t call_tcp_info(Slot& s, ipc::CallSlot& out);
   void serve_kicks(base::Instant now);
+  // The instance's readiness events, each to its socket's slot.
+  size_t serve_events(base::Instant now);
+  void on_event(uint32_t index, base::Instant now);
+  // The slot of each of the instance's sockets, by slab index (TCP and UDP have their
+  // own index spaces): set when a slot takes a socket, cleared when it lets it go.
+  void route(core::SocketId socket, uint32_t index);
+  void unroute(core::SocketId socket);
+  std::vector<uint32_t>* route_table(core::SocketKind kind);
   // Moves bytes both ways for one socket and republishes its flags.
   void pump(uint32_t index, base::Instant now);
   void pump_rx(uint32_t index, Slot& s, base::Instant now);
@@ -211,8 +226,10 @@ class AppSession {
   pid_t pid_;
   uid_t uid_;
   std::string command_;
-  core::Stack& stack_;
   AppLimits limits_;
+  core::Stack& host_;
+  base::HeapBufferProvider buffers_;  // the app's socket buffers, within its budget
+  core::StackInstance& stack_;        // the app's own instance on host_
   ipc::RegionGeometry geometry_;
   void* region_;
   int app_doorbell_;
@@ -221,8 +238,9 @@ class AppSession {
   size_t open_sockets_ = 0;
   bool published_ = false;  // something changed for the app this round
   base::CounterSet<AppCounter> counters_;
-  std::vector<std::pair<core::SocketId, uint32_t>> opened_;
-  std::vector<core::SocketId> closed_;
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
+  std::vector<uint32_t> tcp_routes_;  // slot by TCP slab index, kNoSlot when none
+  std::vector<uint32_t> udp_routes_;
 };
 
 }  // namespace joyride::service
