@@ -906,6 +906,23 @@ bool parse_predicted(const uint8_t* p, size_t header_len, wire::TcpRepr& h) {
 }
 }  // namespace
 
+// Inlined into input(): every received segment passes here.
+[[gnu::always_inline]] inline void TcpLayer::deliver(Tcb& t, const Rx& rx, buf::Packet& segment, Instant now) {
+  counters_.inc(TcpCounter::kRxSegments);
+  ++t.segs_in;
+  if (rx.predicted_options && t.state == TcpState::kEstablished && config_.header_prediction &&
+      fast_path(t, rx, segment, now)) {
+    return;
+  }
+  if (t.state == TcpState::kTimeWait) {
+    time_wait_input(t, rx, segment, now);
+  } else if (t.state == TcpState::kSynSent) {
+    syn_sent_input(t, rx, segment, now);
+  } else {
+    segment_arrives(t, rx, segment, now);
+  }
+}
+
 void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet& segment, Instant now) {
   // A segment is counted (rx_segments) by the instance it reaches: the owner of its
   // connection or listener, else this one (the host's), with the reason it was dropped.
@@ -977,22 +994,6 @@ void TcpLayer::input(const Ipv4RxContext& ctx, buf::Packet& segment, Instant now
   // RFC 9293 §3.10.7.1: CLOSED. An RST is never answered; otherwise reset the sender.
   drop(TcpCounter::kDropNoSocket);
   if (!rx.has(wire::TcpFlags::kRst)) send_reset_for(rx);
-}
-
-void TcpLayer::deliver(Tcb& t, const Rx& rx, buf::Packet& segment, Instant now) {
-  counters_.inc(TcpCounter::kRxSegments);
-  ++t.segs_in;
-  if (rx.predicted_options && t.state == TcpState::kEstablished && config_.header_prediction &&
-      fast_path(t, rx, segment, now)) {
-    return;
-  }
-  if (t.state == TcpState::kTimeWait) {
-    time_wait_input(t, rx, segment, now);
-  } else if (t.state == TcpState::kSynSent) {
-    syn_sent_input(t, rx, segment, now);
-  } else {
-    segment_arrives(t, rx, segment, now);
-  }
 }
 
 namespace {
