@@ -49,7 +49,8 @@ void AppRegistry::attach(int client, pid_t pid, uid_t uid, std::string_view requ
   if (alive >= config_.max_apps) return refuse(client, EMFILE, "too many applications (limits.max_apps)");
 
   ipc::RegionGeometry g;
-  if (!ipc::compute_geometry(config_.limits.max_sockets, config_.limits.call_slots, config_.limits.fifo_bytes, g))
+  if (!ipc::compute_geometry(config_.limits.max_sockets, config_.limits.call_slots, config_.limits.fifo_bytes,
+                             config_.limits.buffer_bytes, g))
     return refuse(client, EINVAL, "bad region limits in the service's config");
   const uint64_t id = next_id_++;
   const std::string name = "joyride-app-" + std::to_string(id);

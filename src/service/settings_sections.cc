@@ -306,7 +306,11 @@ void parse_limits_section(Issues& issues, const toml::node* node, LimitOptions& 
   if (const toml::node* n = t->get("app_fifo_bytes"); n != nullptr && out.app_fifo_bytes % 64 != 0)
     issues.error(n->source(), "limits.app_fifo_bytes", std::to_string(out.app_fifo_bytes) + " is not a multiple of 64",
                  "a multiple of 64 from 4096 to 16777216, such as 262144");
-  r.integer("app_buffer_bytes", 0, int64_t{1} << 40, out.app_buffer_bytes);
+  r.integer("app_buffer_bytes", 1 << 20, int64_t{1} << 40, out.app_buffer_bytes);
+  if (const toml::node* n = t->get("app_buffer_bytes"); n != nullptr && out.app_buffer_bytes % 4096 != 0)
+    issues.error(n->source(), "limits.app_buffer_bytes",
+                 std::to_string(out.app_buffer_bytes) + " is not a multiple of 4096 (the page size)",
+                 "a multiple of 4096 from 1048576 to 1099511627776, such as 1073741824");
   parse_tw_reuse(issues, r, out.tcp_tw_reuse);
 }
 

@@ -11,7 +11,7 @@ namespace {
 
 TEST(RegionGeometry, PartsAreAlignedAndDisjoint) {
   RegionGeometry g;
-  ASSERT_TRUE(compute_geometry(100, 16, 4096, g));
+  ASSERT_TRUE(compute_geometry(100, 16, 4096, 1 << 20, g));
   EXPECT_EQ(g.kick_words, 2u);
   for (uint64_t off : {g.calls_offset, g.kicks_offset, g.sockets_offset, g.fifos_offset}) EXPECT_EQ(off % kCacheLine, 0u);
   EXPECT_GE(g.calls_offset, sizeof(RegionHeader));
@@ -20,24 +20,29 @@ TEST(RegionGeometry, PartsAreAlignedAndDisjoint) {
   EXPECT_GE(g.fifos_offset, g.sockets_offset + 100 * sizeof(SocketShared));
   EXPECT_EQ(g.rx_fifo_offset(0), g.fifos_offset);
   EXPECT_EQ(g.tx_fifo_offset(0), g.fifos_offset + 4096);
-  EXPECT_EQ(g.tx_fifo_offset(99) + 4096, g.region_bytes);
+  EXPECT_GE(g.buffers_offset, g.tx_fifo_offset(99) + 4096);
+  EXPECT_EQ(g.buffers_offset % kFifoAlignment, 0u);
+  EXPECT_EQ(g.buffer_bytes, 1u << 20);
+  EXPECT_EQ(g.buffers_offset + g.buffer_bytes, g.region_bytes);
 }
 
 TEST(RegionGeometry, OutOfRangeNumbersAreRefused) {
   RegionGeometry g;
-  EXPECT_FALSE(compute_geometry(0, 16, 4096, g));
-  EXPECT_FALSE(compute_geometry(kMaxSockets + 1, 16, 4096, g));
-  EXPECT_FALSE(compute_geometry(8, 0, 4096, g));
-  EXPECT_FALSE(compute_geometry(8, kMaxCallSlots + 1, 4096, g));
-  EXPECT_FALSE(compute_geometry(8, 16, 0, g));
-  EXPECT_FALSE(compute_geometry(8, 16, 4100, g));  // not a multiple of the cache line
-  EXPECT_TRUE(compute_geometry(kMaxSockets, kMaxCallSlots, 64, g));
+  EXPECT_FALSE(compute_geometry(0, 16, 4096, 1 << 20, g));
+  EXPECT_FALSE(compute_geometry(kMaxSockets + 1, 16, 4096, 1 << 20, g));
+  EXPECT_FALSE(compute_geometry(8, 0, 4096, 1 << 20, g));
+  EXPECT_FALSE(compute_geometry(8, kMaxCallSlots + 1, 4096, 1 << 20, g));
+  EXPECT_FALSE(compute_geometry(8, 16, 0, 1 << 20, g));
+  EXPECT_FALSE(compute_geometry(8, 16, 4100, 1 << 20, g));  // not a multiple of the cache line
+  EXPECT_FALSE(compute_geometry(8, 16, 4096, (1 << 20) + 100, g));  // buffers: not a multiple of a page
+  EXPECT_FALSE(compute_geometry(8, 16, 4096, kMaxBufferBytes + 4096, g));
+  EXPECT_TRUE(compute_geometry(kMaxSockets, kMaxCallSlots, 64, 1 << 20, g));
 }
 
 class RegionHeaderCheck : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(compute_geometry(4, 4, 4096, g));
+    ASSERT_TRUE(compute_geometry(4, 4, 4096, 1 << 20, g));
     bytes.assign(g.region_bytes, 0);
     init_header(bytes.data(), g, 7);
   }

@@ -54,7 +54,8 @@ class AppHosts {
     const auto a = net_.add_node(*app_host_);
     const auto b = net_.add_node(*peer_);
     net_.connect({a, 0}, {b, 0}, dev::sim::LinkParams{.latency = base::Duration::millis(1)});
-    EXPECT_TRUE(ipc::compute_geometry(limits.max_sockets, limits.call_slots, limits.fifo_bytes, geometry_));
+    EXPECT_TRUE(
+        ipc::compute_geometry(limits.max_sockets, limits.call_slots, limits.fifo_bytes, limits.buffer_bytes, geometry_));
     region_ = ::mmap(nullptr, geometry_.region_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     EXPECT_NE(region_, MAP_FAILED);
     ipc::init_header(region_, geometry_, 1);

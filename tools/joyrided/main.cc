@@ -194,6 +194,7 @@ int run(const std::string& config_path, const std::string& ready_file) {
     // Applications attach on the control socket (ipc/attach.h).
     service::RegistryConfig apps_config;
     apps_config.limits.buffer_bytes = config.limits.app_buffer_bytes;
+    apps_config.limits.max_buffer_bytes = std::max(config.limits.tcp_rmem.max, config.limits.tcp_wmem.max);
     apps_config.max_apps = config.limits.max_apps;
     apps_config.limits.max_sockets = config.limits.app_max_sockets;
     apps_config.limits.fifo_bytes = config.limits.app_fifo_bytes;

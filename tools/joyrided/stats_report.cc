@@ -71,12 +71,12 @@ std::string stats_report(core::Stack& stack, const std::vector<PortReport>& port
 
 std::string apps_report(const service::AppRegistry& apps) {
   std::string out = "\nApplications\n";
-  constexpr std::string_view kRow = "  {:<6} {:<8} {:<6} {:<16} {:>8} {:>14} {:>14} {:<9} {}\n";
-  out += fmt::format(kRow, "app", "pid", "uid", "command", "sockets", "fifo_bytes", "region_bytes", "state",
-                     "fallbacks(family,route,option,other)");
+  constexpr std::string_view kRow = "  {:<6} {:<8} {:<6} {:<16} {:>8} {:>14} {:>14} {:>14} {:<9} {}\n";
+  out += fmt::format(kRow, "app", "pid", "uid", "command", "sockets", "fifo_bytes", "buffer_bytes", "region_bytes",
+                     "state", "fallbacks(family,route,option,other)");
   apps.for_each_app([&](const service::AppSession& a, bool alive) {
     out += fmt::format(kRow, a.id(), a.pid(), a.uid(), a.command(), a.sockets(), a.fifo_bytes_in_use(),
-                       a.region_bytes(), alive ? "attached" : "draining",
+                       a.buffer_bytes_in_use(), a.region_bytes(), alive ? "attached" : "draining",
                        fmt::format("{},{},{},{}", a.fallbacks(0), a.fallbacks(1), a.fallbacks(2), a.fallbacks(3)));
     a.counters().for_each([&](std::string_view n, uint64_t v) {
       out += fmt::format("    app{}.{:<30} {}\n", a.id(), n, v);

@@ -20,6 +20,8 @@
 //   kicks        uint64_t[kick_words]  one bit per socket: "the app moved an index"
 //   sockets      SocketShared[max_sockets]  readiness + FIFO indices per socket
 //   fifos        per socket: rx bytes [fifo_bytes], tx bytes [fifo_bytes]
+//   buffers      [buffer_bytes]: the stack instance's TCP socket buffers, carved by
+//                the service (service/region_buffers.h); page-aligned
 //
 // Data path (no system call on either side while both are busy):
 //   send(): app copies into the socket's tx FIFO, publishes tx.tail, sets its kick
@@ -49,7 +51,7 @@
 namespace joyride::ipc {
 
 inline constexpr uint32_t kRegionMagic = 0x4a524944;  // "JRID"
-inline constexpr uint32_t kRegionVersion = 2;  // 2: page-aligned FIFO area
+inline constexpr uint32_t kRegionVersion = 3;  // 2: page-aligned FIFO area; 3: the buffer area
 inline constexpr size_t kCacheLine = 64;
 // Hard ceilings, whatever the config says: the kick summary word has 64 bits, each
 // covering one kick word of 64 sockets.
@@ -58,6 +60,7 @@ inline constexpr uint32_t kMaxCallSlots = 256;
 // The FIFO area starts on a page; with page-multiple FIFOs (the default 256 KiB) each
 // socket's FIFOs are whole pages, which the service gives back when it closes.
 inline constexpr uint64_t kFifoAlignment = 4096;
+inline constexpr uint64_t kMaxBufferBytes = uint64_t{1} << 40;
 
 // ---- control calls --------------------------------------------------------------
 
@@ -210,6 +213,8 @@ struct alignas(kCacheLine) RegionHeader {
   uint64_t sockets_offset;
   uint64_t fifos_offset;
   uint64_t app_id;      // the service's number for this application (joyride stat)
+  uint64_t buffers_offset;
+  uint64_t buffer_bytes;  // the application's socket buffer budget
 
   // Service -> app doorbell.
   alignas(kCacheLine) std::atomic<uint32_t> wake_seq;  // futex word, bumped after each publishing round
@@ -244,6 +249,8 @@ struct RegionGeometry {
   uint64_t kicks_offset = 0;
   uint64_t sockets_offset = 0;
   uint64_t fifos_offset = 0;
+  uint64_t buffers_offset = 0;
+  uint64_t buffer_bytes = 0;
   uint64_t region_bytes = 0;
 
   uint64_t rx_fifo_offset(uint32_t socket) const { return fifos_offset + uint64_t{socket} * 2 * fifo_bytes; }
@@ -251,8 +258,10 @@ struct RegionGeometry {
 };
 
 // Lays out a region; false when a number is out of range (0 or above the ceilings,
-// fifo_bytes not a multiple of the cache line).
-bool compute_geometry(uint32_t max_sockets, uint32_t call_slots, uint32_t fifo_bytes, RegionGeometry& out);
+// fifo_bytes not a multiple of the cache line, buffer_bytes not a multiple of a page
+// or above kMaxBufferBytes).
+bool compute_geometry(uint32_t max_sockets, uint32_t call_slots, uint32_t fifo_bytes, uint64_t buffer_bytes,
+                      RegionGeometry& out);
 
 // Fills a fresh (zeroed) region's header from its geometry.
 void init_header(void* region, const RegionGeometry& g, uint64_t app_id);

@@ -31,6 +31,7 @@
 #include "joyride/core/stack.h"
 #include "joyride/core/stack_instance.h"
 #include "joyride/ipc/region.h"
+#include "joyride/service/region_buffers.h"
 
 namespace joyride::service {
 
@@ -58,10 +59,12 @@ struct AppLimits {
   uint32_t max_sockets = 1024;
   uint32_t fifo_bytes = 256 * 1024;  // each direction, each socket
   uint32_t call_slots = 64;
-  // Socket buffer bytes (TCP send and receive rings) the app's instance may hold; a
-  // socket that cannot get its buffers fails as Linux's does under memory pressure
-  // (connect ENOBUFS, a SYN dropped). 0: no limit.
-  uint64_t buffer_bytes = 0;
+  // Socket buffer bytes (TCP send and receive rings) the app's instance may hold: the
+  // region's buffer area (a multiple of 4096). A socket that cannot get its buffers
+  // fails as Linux's does under memory pressure (connect ENOBUFS, a SYN dropped).
+  uint64_t buffer_bytes = uint64_t{1} << 30;
+  // The largest one ring may grow to (the config's tcp_rmem/tcp_wmem maxima).
+  uint64_t max_buffer_bytes = 8u << 20;
 };
 
 class AppSession {
@@ -228,7 +231,7 @@ class AppSession {
   std::string command_;
   AppLimits limits_;
   core::Stack& host_;
-  base::HeapBufferProvider buffers_;  // the app's socket buffers, within its budget
+  RegionBuffers buffers_;             // the app's socket buffers: its region's buffer area
   core::StackInstance& stack_;        // the app's own instance on host_
   ipc::RegionGeometry geometry_;
   void* region_;

@@ -140,9 +140,10 @@ struct LimitOptions {
   uint32_t app_max_sockets = 1024;
   uint32_t app_fifo_bytes = 262144;
   // Per application: the bytes of TCP socket buffers (send and receive rings) its
-  // stack instance may hold at once; beyond it connect() fails with ENOBUFS and a SYN
-  // to its listener is dropped (counted, tcp.drop_no_buffers), as Linux under memory
-  // pressure. 0: no limit.
+  // stack instance may hold at once, the buffer area of its region (memory is
+  // committed only while a socket holds it); beyond it connect() fails with ENOBUFS
+  // and a SYN to its listener is dropped (counted, tcp.drop_no_buffers), as Linux
+  // under memory pressure. A multiple of 4096, at least 1 MiB.
   uint64_t app_buffer_bytes = uint64_t{1} << 30;
   // net.ipv4.tcp_tw_reuse (core::TcpConfig::tw_reuse): whether connect() may take an
   // ephemeral port over from a TIME-WAIT pair: 0 never, 1 always, 2 loopback only.
