@@ -87,16 +87,20 @@ std::optional<ReassembledDatagram> Ipv4Reassembler::input(const wire::Ipv4Repr& 
   const Key key{header.src.value(), header.dst.value(), header.ident, header.protocol};
   auto it = datagrams_.find(key);
   if (it == datagrams_.end()) {
-    if (datagrams_.size() >= config_.max_datagrams) {
+    if (config_.max_datagrams == 0) {
       counters_.inc(ReassemblyCounter::kDropTooManyDatagrams);
       return std::nullopt;
     }
-    if (bytes_held_ + truesize > config_.max_bytes) {
+    if (!make_room(key.src, truesize, true, nullptr)) {
       counters_.inc(ReassemblyCounter::kDropMemoryLimit);
       return std::nullopt;
     }
     it = datagrams_.try_emplace(key, this, key).first;
-    timers_.arm(it->second.timer, now + config_.timeout);
+    Datagram& d = it->second;
+    d.age_pos = age_.insert(age_.end(), &d);
+    auto& source = sources_[key.src].datagrams;
+    d.source_pos = source.insert(source.end(), &d);
+    timers_.arm(d.timer, now + config_.timeout);
   } else {
     switch (classify(it->second, offset, end, last)) {
       case Verdict::kInsert:
@@ -111,7 +115,7 @@ std::optional<ReassembledDatagram> Ipv4Reassembler::input(const wire::Ipv4Repr& 
         discard(it, ReassemblyCounter::kDropInconsistentEnd);
         return std::nullopt;
     }
-    if (bytes_held_ + truesize > config_.max_bytes) {
+    if (!make_room(key.src, truesize, false, &it->second)) {
       counters_.inc(ReassemblyCounter::kDropMemoryLimit);
       return std::nullopt;
     }
@@ -165,6 +169,52 @@ void Ipv4Reassembler::insert(Datagram& d, const wire::Ipv4Repr& header, uint32_t
   d.received += end - offset;
   d.truesize += truesize;
   bytes_held_ += truesize;
+  sources_[d.key.src].bytes += truesize;
+}
+
+bool Ipv4Reassembler::make_room(uint32_t src, size_t bytes, bool new_datagram, const Datagram* keep) {
+  // The oldest datagram of `list` that is not `keep`, or nullptr.
+  auto oldest = [keep](const std::list<Datagram*>& list) -> Datagram* {
+    for (Datagram* d : list) {
+      if (d != keep) return d;
+    }
+    return nullptr;
+  };
+  // Room is made only at a cap, so one source alone may use all of it. There, a
+  // source holding half of either cap pays with its own oldest datagrams (a flooding
+  // source evicts only itself); any other takes the oldest of all.
+  while (bytes_held_ + bytes > config_.max_bytes || (new_datagram && datagrams_.size() >= config_.max_datagrams)) {
+    Datagram* victim = nullptr;
+    ReassemblyCounter reason = ReassemblyCounter::kEvictedOldest;
+    if (auto s = sources_.find(src); s != sources_.end()) {
+      const bool over_share = s->second.bytes >= config_.max_bytes / 2 ||
+                              s->second.datagrams.size() >= std::max<size_t>(1, config_.max_datagrams / 2);
+      if (over_share) {
+        victim = oldest(s->second.datagrams);
+        reason = ReassemblyCounter::kEvictedSourceShare;
+      }
+    }
+    if (victim == nullptr) victim = oldest(age_);
+    if (victim == nullptr) return false;  // only `keep` is held, and it does not fit
+    evict(victim, reason);
+  }
+  return true;
+}
+
+void Ipv4Reassembler::unlink(Datagram& d) {
+  bytes_held_ -= d.truesize;
+  age_.erase(d.age_pos);
+  auto s = sources_.find(d.key.src);
+  assert(s != sources_.end());
+  s->second.bytes -= d.truesize;
+  s->second.datagrams.erase(d.source_pos);
+  if (s->second.datagrams.empty()) sources_.erase(s);
+}
+
+void Ipv4Reassembler::evict(Datagram* d, ReassemblyCounter reason) {
+  auto it = datagrams_.find(d->key);
+  assert(it != datagrams_.end() && &it->second == d);
+  discard(it, reason);
 }
 
 std::optional<ReassembledDatagram> Ipv4Reassembler::complete(Table::iterator it) {
@@ -184,14 +234,14 @@ std::optional<ReassembledDatagram> Ipv4Reassembler::complete(Table::iterator it)
   payload.trim_front(header.header_len);
   for (size_t i = 1; i < d.fragments.size(); ++i) payload.chain(std::move(d.fragments[i].packet));
 
-  bytes_held_ -= d.truesize;
+  unlink(d);
   datagrams_.erase(it);
   counters_.inc(ReassemblyCounter::kDatagramsReassembled);
   return ReassembledDatagram{header, std::move(payload)};
 }
 
 void Ipv4Reassembler::discard(Table::iterator it, ReassemblyCounter reason) {
-  bytes_held_ -= it->second.truesize;
+  unlink(it->second);
   counters_.inc(reason);
   datagrams_.erase(it);  // frees the fragments and cancels the timer
 }
@@ -207,7 +257,7 @@ void Ipv4Reassembler::expire(Datagram& d, base::Instant now) {
   // which the timer wheel allows from inside the timer's own callback.
   auto node = datagrams_.extract(d.key);
   assert(!node.empty() && &node.mapped() == &d);
-  bytes_held_ -= d.truesize;
+  unlink(d);
   counters_.inc(ReassemblyCounter::kDropTimeout);
   // RFC 792 / RFC 1122 §3.3.2: time exceeded (code 1) only when fragment zero arrived.
   if (listener_ != nullptr && d.first_header.has_value()) {

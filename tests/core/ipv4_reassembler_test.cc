@@ -497,7 +497,7 @@ TEST_F(Ipv4ReassemblerTest, CompletionCancelsTheTimer) {
   EXPECT_EQ(count(C::kDropTimeout), 0u);
 }
 
-TEST_F(Ipv4ReassemblerTest, MemoryCapCountsSegmentStorage) {
+TEST_F(Ipv4ReassemblerTest, MemoryCapCountsSegmentStorageAndEvictsTheOldest) {
   // A 1480-byte fragment is 1500 bytes on the wire: three 512-byte segments.
   const size_t per_fragment = 3 * kSegmentCapacity;
   config_.max_bytes = 2 * per_fragment + per_fragment / 2;
@@ -508,37 +508,113 @@ TEST_F(Ipv4ReassemblerTest, MemoryCapCountsSegmentStorage) {
   EXPECT_EQ(reasm().bytes_held(), per_fragment);
   EXPECT_FALSE(feed(a, ranges[1]).has_value());
   EXPECT_EQ(reasm().bytes_held(), 2 * per_fragment);
-  EXPECT_FALSE(feed(a, ranges[2]).has_value());  // would exceed the cap
-  EXPECT_FALSE(feed(b, ranges[0]).has_value());  // so would a new datagram
-  EXPECT_EQ(count(C::kDropMemoryLimit), 2u);
+  // Would exceed the cap, and a is all there is to evict: this fragment is dropped.
+  EXPECT_FALSE(feed(a, ranges[2]).has_value());
+  EXPECT_EQ(count(C::kDropMemoryLimit), 1u);
   EXPECT_EQ(reasm().bytes_held(), 2 * per_fragment);
-  EXPECT_EQ(reasm().datagrams_in_progress(), 1u);
   // A small fragment still fits (one segment).
   EXPECT_FALSE(feed(a, ranges[4]).has_value());
   EXPECT_EQ(reasm().bytes_held(), 2 * per_fragment + kSegmentCapacity);
-  // The timeout gives it all back, and then there is room again.
+  // A new datagram at the cap evicts the oldest (a), rather than being refused.
+  EXPECT_FALSE(feed(b, ranges[0]).has_value());
+  EXPECT_EQ(count(C::kEvictedOldest) + count(C::kEvictedSourceShare), 1u);
+  EXPECT_EQ(reasm().datagrams_in_progress(), 1u);
+  EXPECT_EQ(reasm().bytes_held(), per_fragment);
   advance_to(t0_ + Duration::seconds(30));
   expect_idle();
-  EXPECT_FALSE(feed(b, ranges[0]).has_value());
-  EXPECT_EQ(reasm().bytes_held(), per_fragment);
 }
 
-TEST_F(Ipv4ReassemblerTest, DatagramCap) {
+TEST_F(Ipv4ReassemblerTest, DatagramCapEvictsTheOldest) {
   config_.max_datagrams = 3;
   std::vector<DatagramSpec> ds;
-  for (uint16_t i = 0; i < 4; ++i) ds.push_back(random_datagram(rng_, 3000, i));
+  for (uint16_t i = 0; i < 4; ++i) {
+    ds.push_back(random_datagram(rng_, 3000, i));
+    ds.back().header.src = wire::Ipv4Address(0x0a000001u + i);  // four sources: no share rule
+  }
   const auto ranges = split(3000, 1480);
   for (int i = 0; i < 4; ++i) EXPECT_FALSE(feed(ds[i], ranges[0]).has_value());
-  EXPECT_EQ(count(C::kDropTooManyDatagrams), 1u);
+  EXPECT_EQ(count(C::kEvictedOldest), 1u);
+  EXPECT_EQ(count(C::kDropTooManyDatagrams), 0u);
   EXPECT_EQ(reasm().datagrams_in_progress(), 3u);
-  // Datagrams already in progress still take fragments and complete.
-  EXPECT_FALSE(feed(ds[0], ranges[1]).has_value());
-  auto out = feed(ds[0], ranges[2]);
+  // The newest three complete; ds[0] was the one evicted.
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_FALSE(feed(ds[i], ranges[1]).has_value());
+    auto out = feed(ds[i], ranges[2]);
+    ASSERT_TRUE(out.has_value());
+    expect_datagram(*out, ds[i]);
+  }
+  EXPECT_FALSE(feed(ds[0], ranges[1]).has_value());  // a fresh, incomplete reassembly
+  EXPECT_EQ(reasm().datagrams_in_progress(), 1u);
+  advance_to(t0_ + Duration::seconds(30));
+  expect_idle();
+}
+
+// FragmentSmack (CVE-2018-5391): a source floods first fragments that never complete.
+// Linux then refuses every fragment until its memory drains (up to 30 s); here the
+// flood evicts only itself, and a legitimate datagram from another source whose
+// fragments are interleaved with the flood is reassembled during it and right after.
+TEST_F(Ipv4ReassemblerTest, AFragmentFloodEvictsOnlyItselfAndOthersStillReassemble) {
+  config_.max_datagrams = 64;
+  config_.max_bytes = 64 * 3 * kSegmentCapacity;  // 64 full-size fragments
+  const auto ranges = split(3000, 1480);
+  uint16_t ident = 1000;
+  auto flood = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      DatagramSpec f = random_datagram(rng_, 3000, ident++);
+      f.header.src = wire::Ipv4Address::from_octets(203, 0, 113, 66);
+      EXPECT_FALSE(feed(f, ranges[0]).has_value());
+    }
+  };
+  flood(500);
+  EXPECT_GT(count(C::kEvictedSourceShare) + count(C::kEvictedOldest), 400u);
+  for (uint16_t round = 0; round < 5; ++round) {
+    DatagramSpec legit = random_datagram(rng_, 3000, static_cast<uint16_t>(round));
+    EXPECT_FALSE(feed(legit, ranges[0]).has_value());
+    flood(200);  // the flood goes on between its fragments
+    EXPECT_FALSE(feed(legit, ranges[1]).has_value());
+    flood(200);
+    auto out = feed(legit, ranges[2]);
+    ASSERT_TRUE(out.has_value()) << "round " << round;
+    expect_datagram(*out, legit);
+  }
+  EXPECT_EQ(count(C::kDropMemoryLimit), 0u);
+  EXPECT_LE(reasm().bytes_held(), config_.max_bytes);
+  EXPECT_LE(reasm().datagrams_in_progress(), config_.max_datagrams);
+  // Right after the flood (no waiting for a timeout), a datagram goes through.
+  DatagramSpec after = random_datagram(rng_, 3000, 77);
+  EXPECT_FALSE(feed(after, ranges[0]).has_value());
+  EXPECT_FALSE(feed(after, ranges[1]).has_value());
+  ASSERT_TRUE(feed(after, ranges[2]).has_value());
+  advance_to(t0_ + Duration::seconds(30));
+  expect_idle();
+}
+
+// Spoofed sources (each flood datagram from a new address) defeat any per-source
+// rule; the oldest-first eviction still lets a datagram whose fragments come close
+// together through, as long as fewer than max_datagrams flood datagrams come between.
+TEST_F(Ipv4ReassemblerTest, ASpoofedFloodStillLetsCloseFragmentsThrough) {
+  config_.max_datagrams = 64;
+  const auto ranges = split(3000, 1480);
+  uint32_t spoofed = 0x0b000000;
+  auto flood = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      DatagramSpec f = random_datagram(rng_, 3000, static_cast<uint16_t>(i));
+      f.header.src = wire::Ipv4Address(spoofed++);
+      EXPECT_FALSE(feed(f, ranges[0]).has_value());
+    }
+  };
+  flood(300);
+  DatagramSpec legit = random_datagram(rng_, 3000, 9);
+  EXPECT_FALSE(feed(legit, ranges[0]).has_value());
+  flood(30);
+  EXPECT_FALSE(feed(legit, ranges[1]).has_value());
+  flood(30);  // 60 newer flood datagrams in all: fewer than 64
+  auto out = feed(legit, ranges[2]);
   ASSERT_TRUE(out.has_value());
-  expect_datagram(*out, ds[0]);
-  // That freed a place.
-  EXPECT_FALSE(feed(ds[3], ranges[0]).has_value());
-  EXPECT_EQ(reasm().datagrams_in_progress(), 3u);
+  expect_datagram(*out, legit);
+  EXPECT_EQ(count(C::kEvictedOldest), 300u + 1 + 60 - 64);  // all but the 64 newest
+  advance_to(t0_ + Duration::seconds(30));
+  expect_idle();
 }
 
 TEST_F(Ipv4ReassemblerTest, ManyInterleavedDatagrams) {
@@ -594,7 +670,7 @@ TEST_F(Ipv4ReassemblerTest, CounterNames) {
   reasm().counters().for_each([&](std::string_view name, uint64_t) { names.push_back(name); });
   ASSERT_EQ(names.size(), static_cast<size_t>(C::kCount));
   EXPECT_EQ(names.front(), "fragments_received");
-  EXPECT_EQ(names.back(), "drop_inconsistent_end");
+  EXPECT_EQ(names.back(), "evicted_source_share");
 }
 
 }  // namespace

@@ -12,10 +12,17 @@
 //   not restarted by later ones) is discarded; when its first fragment had arrived,
 //   the host is told (time exceeded, RFC 792 code 1).
 // - Memory is capped (bytes held across all datagrams) and so is the number of
-//   datagrams in progress; beyond either, new fragments are dropped and counted.
-//   Bytes held are the *storage* a fragment pins: the sum of its segments'
-//   capacities (Linux's truesize), not its data length, so that a flood of tiny
-//   fragments cannot pin the packet pool while looking small.
+//   datagrams in progress. Bytes held are the *storage* a fragment pins: the sum of
+//   its segments' capacities (Linux's truesize), not its data length, so that a flood
+//   of tiny fragments cannot pin the packet pool while looking small.
+// - Fragment floods (FragmentSmack, CVE-2018-5391) do not shut reassembly down, as
+//   Linux's does (it refuses every fragment while memory stays above its threshold,
+//   up to the 30 s timeout): at either cap the *oldest* incomplete datagrams are
+//   evicted to make room for the new fragment, and one source address may hold at
+//   most half of each cap (beyond it, that source's own oldest datagrams go). A
+//   legitimate datagram, whose fragments come close together, is reassembled during
+//   a flood and at once after it. Only a datagram that alone needs more than a cap
+//   allows has its fragment dropped (kDropMemoryLimit).
 // - The result is one Packet: the fragments' payloads chained, with no copying.
 //
 // Per datagram the received ranges [offset, end) are kept sorted and disjoint (RFC
@@ -33,6 +40,7 @@
 
 #include <array>
 #include <cstddef>
+#include <list>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -68,12 +76,14 @@ enum class ReassemblyCounter : uint8_t {
   kDropTooLong,        // offset + length beyond 65535
   kDropBadFragment,    // a non-final fragment whose length is not a multiple of 8, or empty
   kDropInconsistentEnd,  // datagram discarded: fragments disagree on where it ends
+  kEvictedOldest,        // datagram discarded: the oldest, to make room at a cap
+  kEvictedSourceShare,   // datagram discarded: its source held more than its share
   kCount
 };
-constexpr std::array<std::string_view, 10> counter_names(ReassemblyCounter) {
+constexpr std::array<std::string_view, 12> counter_names(ReassemblyCounter) {
   return {"fragments_received", "datagrams_reassembled", "drop_overlap", "drop_duplicate",
           "drop_timeout", "drop_memory_limit", "drop_too_many_datagrams", "drop_too_long",
-          "drop_bad_fragment", "drop_inconsistent_end"};
+          "drop_bad_fragment", "drop_inconsistent_end", "evicted_oldest", "evicted_source_share"};
 }
 
 // Told when an incomplete datagram times out after its first fragment arrived.
@@ -141,6 +151,13 @@ class Ipv4Reassembler {
     bool have_last = false;
     uint32_t received = 0;           // payload bytes held
     size_t truesize = 0;             // storage held (counted against max_bytes)
+    std::list<Datagram*>::iterator age_pos;     // in age_, oldest first
+    std::list<Datagram*>::iterator source_pos;  // in its source's list, oldest first
+  };
+  // What one source address holds, its datagrams oldest first.
+  struct SourceUse {
+    size_t bytes = 0;
+    std::list<Datagram*> datagrams;
   };
   using Table = std::unordered_map<Key, Datagram, KeyHash>;
 
@@ -154,6 +171,14 @@ class Ipv4Reassembler {
   std::optional<ReassembledDatagram> complete(Table::iterator it);
   void discard(Table::iterator it, ReassemblyCounter reason);
   void expire(Datagram& d, base::Instant now);
+  // Evicts old datagrams (never `keep`) until `bytes` more storage, and one more
+  // datagram when `new_datagram`, fit both the caps and `src`'s share. False when they
+  // cannot (what is held besides `keep` is not enough).
+  bool make_room(uint32_t src, size_t bytes, bool new_datagram, const Datagram* keep);
+  // Takes a datagram out of the age and source lists and the byte counts (before it
+  // is erased from the table).
+  void unlink(Datagram& d);
+  void evict(Datagram* d, ReassemblyCounter reason);
 
   const ReassemblyConfig config_;
   base::TimerWheel& timers_;
@@ -161,6 +186,8 @@ class Ipv4Reassembler {
   base::CounterSet<ReassemblyCounter> counters_;
   Table datagrams_;
   size_t bytes_held_ = 0;
+  std::list<Datagram*> age_;                       // every datagram, oldest first
+  std::unordered_map<uint32_t, SourceUse> sources_;  // by source address, while it holds any
 };
 
 }  // namespace joyride::core
