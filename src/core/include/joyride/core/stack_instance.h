@@ -65,6 +65,8 @@ class StackInstance {
   bool owns_timers() const { return own_timers_.has_value(); }
 
  private:
+  void make_layers(const InstanceContext& host, base::BufferProvider* buffers);
+
   // Declared before the layers: sockets' timers and events outlive the sockets.
   std::optional<base::TimerWheel> own_timers_;
   std::optional<ReadinessQueue> own_ready_;
