@@ -194,6 +194,11 @@ void AppSession::pump_tx(uint32_t index, Slot& s, base::Instant now) {
   s.tx_tail = tail;
   const uint64_t start = s.tx_head;
   const uint32_t size = geometry_.fifo_bytes;
+  // Bytes split by the FIFO's end go to TCP corked until both pieces are in (unless
+  // the app corks itself), so the wrap does not cut a short segment out of the stream.
+  const bool wraps = s.tx_tail > s.tx_head && s.tx_head / size != (s.tx_tail - 1) / size;
+  const bool cork = wraps && !s.cork;
+  if (cork) stack_.tcp().set_cork(s.socket, true, now);
   while (s.tx_head < s.tx_tail) {
     const uint32_t off = static_cast<uint32_t>(s.tx_head % size);
     const size_t len = std::min<uint64_t>(s.tx_tail - s.tx_head, size - off);
@@ -209,6 +214,7 @@ void AppSession::pump_tx(uint32_t index, Slot& s, base::Instant now) {
     s.tx_head += *sent;
     if (*sent < len) break;
   }
+  if (cork) stack_.tcp().set_cork(s.socket, false, now);  // sends what is whole now
   if (s.tx_head != start) {
     counters_.inc(AppCounter::kBytesOut, s.tx_head - start);
     sh.tx.head.store(s.tx_head, std::memory_order_release);

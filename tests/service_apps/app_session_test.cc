@@ -1,5 +1,7 @@
 // AppSession: an application's calls and bytes served from its region, against a
 // peer host on a simulated link. The app side is written as the preload writes it.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -109,6 +111,39 @@ TEST(AppSession, BytesBothWaysThroughTheFifos) {
   h.peer().tcp().shutdown(peer.conn, false, true, h.now());
   ASSERT_TRUE(h.run_until([&] { return (h.flags(s) & ipc::kRdEof) != 0; }));
   EXPECT_EQ(h.shared(s.index).rx.tail.load(), kBytes);
+}
+
+// With TCP_NODELAY and writes of whole segments, every data segment is full (as on
+// Linux), including the writes the tx FIFO's end splits in two: the service hands
+// both pieces to TCP before it sends (corked), not a short segment and the rest.
+TEST(AppSession, AWriteSplitByTheFifoEndStillLeavesAsFullSegments) {
+  AppHosts h(AppLimits{.max_sockets = 8, .fifo_bytes = 16384, .call_slots = 4});
+  Peer peer(h);
+  const Handle s = connect_to_peer(h, peer);
+  ASSERT_EQ(h.call(ipc::CallOp::kSetOption, s.index, s.generation, {IPPROTO_TCP, TCP_NODELAY, 1}).result, 0);
+  const auto info = h.session().instance().tcp().info(h.session().socket_at(s.index));
+  ASSERT_TRUE(info.has_value());
+  const uint64_t mss = info->snd_mss;
+  ASSERT_NE(16384 % mss, 0u) << "the test needs writes that straddle the FIFO's end";
+  const uint64_t segments = 200;  // some 18 laps of the FIFO
+  const auto before = h.peer().tcp().info(peer.conn);
+  ASSERT_TRUE(before.has_value());
+  uint64_t sent = 0;
+  ASSERT_TRUE(h.run_until([&] {
+    // One whole segment per write, when the FIFO has room for it.
+    ipc::SocketShared& sh = h.shared(s.index);
+    if (sent < segments * mss && sh.tx.tail.load() + mss - sh.tx.head.load() <= 16384) {
+      uint64_t dummy = sent;
+      h.app_send(s, 3, dummy, sent + mss);
+      sent = dummy;
+    }
+    peer.serve(3);
+    return peer.received == segments * mss;
+  }));
+  EXPECT_EQ(peer.failure, "");
+  const auto after = h.peer().tcp().info(peer.conn);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->segs_in - before->segs_in, segments) << "a short segment at a FIFO wrap";
 }
 
 TEST(AppSession, ListenAcceptAndDataBeforeAccept) {
