@@ -83,7 +83,7 @@ size_t AppSession::poll(base::Instant now) {
 }
 
 size_t AppSession::serve_events(base::Instant now) {
-  std::array<core::SocketEvent, 64> events;
+  auto& events = events_;
   size_t total = 0;
   while (size_t n = stack_.take_events(events)) {
     for (size_t i = 0; i < n; ++i) {
@@ -278,10 +278,8 @@ void AppSession::publish_flags(uint32_t index, Slot& s) {
   ipc::SocketShared& sh = shared(index);
   if (s.ever_connected) {
     // FIONREAD sees what the stack still holds (the app adds its FIFO).
-    if (auto info = tcp.info(s.socket)) {
-      sh.rx_in_stack.store(static_cast<uint32_t>(std::min<size_t>(info->recv_queued, UINT32_MAX)),
-                           std::memory_order_relaxed);
-    }
+    sh.rx_in_stack.store(static_cast<uint32_t>(std::min<size_t>(tcp.recv_queued(s.socket), UINT32_MAX)),
+                         std::memory_order_relaxed);
   }
   if (f != s.flags) {
     sh.error.store(s.pending_error, std::memory_order_relaxed);

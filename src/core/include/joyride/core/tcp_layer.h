@@ -117,6 +117,8 @@ class TcpLayer final {
   uint32_t readiness(SocketId s);
   std::optional<TcpState> state(SocketId s);
   std::optional<TcpInfo> info(SocketId s);
+  // Received bytes not yet read (info()'s recv_queued, without the rest of it).
+  size_t recv_queued(SocketId s);
   std::optional<Endpoint> local_endpoint(SocketId s);
   std::optional<Endpoint> remote_endpoint(SocketId s);
   size_t connections() const { return sockets_.size(); }

@@ -244,6 +244,7 @@ class AppSession {
   static constexpr uint32_t kNoSlot = UINT32_MAX;
   std::vector<uint32_t> tcp_routes_;  // slot by TCP slab index, kNoSlot when none
   std::vector<uint32_t> udp_routes_;
+  std::array<core::SocketEvent, 64> events_;  // serve_events' buffer, kept (64 events to set up a call)
 };
 
 }  // namespace joyride::service
