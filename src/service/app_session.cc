@@ -161,8 +161,9 @@ void AppSession::serve_kicks(base::Instant now) {
 void AppSession::on_event(uint32_t index, base::Instant now) {
   if (index >= slots_.size() || !slots_[index].in_use) return;
   Slot& s = slots_[index];
-  if (s.socket.valid() && s.socket.kind == core::SocketKind::kTcp &&
-      stack_.tcp().state(s.socket) == TcpState::kListen && (stack_.tcp().readiness(s.socket) & core::kReadable)) {
+  const auto st = s.socket.valid() && s.socket.kind == core::SocketKind::kTcp ? stack_.tcp().status(s.socket)
+                                                                              : std::nullopt;
+  if (st && st->state == TcpState::kListen && (st->readiness & core::kReadable)) {
     shared(index).arrivals.fetch_add(1, std::memory_order_release);  // a new edge for EPOLLET
     published_ = true;
   }
@@ -173,8 +174,10 @@ void AppSession::pump(uint32_t index, base::Instant now) {
   Slot& s = slots_[index];
   if (!s.socket.valid()) return;  // reset for a bad index: waits for the app's close
   if (s.udp) return pump_udp(index, s, now);
-  const auto state = stack_.tcp().state(s.socket);
-  if (state && connected_state(*state)) s.ever_connected = true;
+  if (!s.ever_connected) {
+    const auto state = stack_.tcp().state(s.socket);
+    if (state && connected_state(*state)) s.ever_connected = true;
+  }
   if (s.ever_connected) {
     pump_tx(index, s, now);
     if (!s.socket.valid()) return;
@@ -255,9 +258,9 @@ void AppSession::pump_rx(uint32_t index, Slot& s, base::Instant now) {
 }
 
 void AppSession::publish_flags(uint32_t index, Slot& s) {
-  auto& tcp = stack_.tcp();
-  const auto state = tcp.state(s.socket);
-  const uint32_t ready = tcp.readiness(s.socket);
+  const auto st = stack_.tcp().status(s.socket);
+  const std::optional<TcpState> state = st ? std::optional<TcpState>(st->state) : std::nullopt;
+  const uint32_t ready = st ? st->readiness : uint32_t{core::kError | core::kHangup};
   uint32_t f = ipc::kOpen;
   if (state == TcpState::kListen) {
     f |= ipc::kListening;
@@ -278,7 +281,7 @@ void AppSession::publish_flags(uint32_t index, Slot& s) {
   ipc::SocketShared& sh = shared(index);
   if (s.ever_connected) {
     // FIONREAD sees what the stack still holds (the app adds its FIFO).
-    sh.rx_in_stack.store(static_cast<uint32_t>(std::min<size_t>(tcp.recv_queued(s.socket), UINT32_MAX)),
+    sh.rx_in_stack.store(static_cast<uint32_t>(std::min<size_t>(st ? st->recv_queued : 0, UINT32_MAX)),
                          std::memory_order_relaxed);
   }
   if (f != s.flags) {

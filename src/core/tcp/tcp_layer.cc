@@ -816,11 +816,6 @@ uint32_t TcpLayer::readiness_slow(const Tcb& tcb) {
   return r;
 }
 
-size_t TcpLayer::recv_queued(SocketId s) {
-  Tcb* t = tcb(s);
-  return t == nullptr ? 0 : t->rcv.size();
-}
-
 std::optional<TcpState> TcpLayer::state(SocketId s) {
   Tcb* t = tcb(s);
   if (t == nullptr) return std::nullopt;

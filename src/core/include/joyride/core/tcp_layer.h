@@ -117,8 +117,18 @@ class TcpLayer final {
   uint32_t readiness(SocketId s);
   std::optional<TcpState> state(SocketId s);
   std::optional<TcpInfo> info(SocketId s);
-  // Received bytes not yet read (info()'s recv_queued, without the rest of it).
-  size_t recv_queued(SocketId s);
+  // state(), readiness() and the received bytes not yet read with one lookup (the service asks all
+  // three for every socket it pumps); nullopt for a handle that is not a socket.
+  struct Status {
+    TcpState state;
+    uint32_t readiness;
+    size_t recv_queued;
+  };
+  std::optional<Status> status(SocketId s) {
+    Tcb* t = tcb(s);
+    if (t == nullptr) return std::nullopt;
+    return Status{t->state, readiness_of(*t), t->rcv.size()};
+  }
   std::optional<Endpoint> local_endpoint(SocketId s);
   std::optional<Endpoint> remote_endpoint(SocketId s);
   size_t connections() const { return sockets_.size(); }
