@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -143,6 +144,19 @@ int accept_from_twin(int twin, sockaddr* addr, socklen_t* len, int flags) {
   return result;
 }
 
+namespace {
+// Whether every signal handler the process installed has SA_RESTART.
+bool every_handler_restarts() {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction sa;
+    if (::sigaction(sig, nullptr, &sa) != 0) continue;  // not a signal number (32, 33 are glibc's)
+    const bool handled = (sa.sa_flags & SA_SIGINFO) != 0 || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN);
+    if (handled && (sa.sa_flags & SA_RESTART) == 0) return false;
+  }
+  return true;
+}
+}  // namespace
+
 int wait_for_either(const SocketRef& ref, int twin, const Deadline& deadline) {
   Service& svc = service();
   ipc::RegionHeader& h = svc.header();
@@ -156,10 +170,13 @@ int wait_for_either(const SocketRef& ref, int twin, const Deadline& deadline) {
     const int saved_errno = errno;
     pollfd p[2] = {{twin, POLLIN, 0}, {svc.app_doorbell(), POLLIN, 0}};
     const int r = libc().poll(p, 2, deadline.remaining_ms());
-    // Linux restarts an untimed accept after a handler with SA_RESTART; this sleep
-    // is poll(2), which the kernel never restarts, and which signal interrupted it
-    // (hence its handler's flags) is not visible here: EINTR whatever the flags.
-    if (r < 0) result = -errno;
+    // Linux restarts an untimed accept after a handler with SA_RESTART (its wait says
+    // ERESTARTSYS; with SO_RCVTIMEO it says EINTR). This sleep is poll(2), which the
+    // kernel never restarts, and which signal interrupted it is not visible here; so
+    // an untimed wait starts again when every handler the process has installed asks
+    // for SA_RESTART (glibc's signal() does), and says EINTR otherwise.
+    if (r < 0 && errno == EINTR && deadline.unlimited() && every_handler_restarts()) result = 0;
+    else if (r < 0) result = -errno;
     else if (r == 0) result = -EAGAIN;  // SO_RCVTIMEO ran out
     if (r > 0 && (p[1].revents & POLLIN) != 0) (void)ipc::take_doorbell_token(svc.app_doorbell());
     errno = saved_errno;

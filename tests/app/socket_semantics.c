@@ -373,6 +373,7 @@ static void peer_connectback(int ctl, int port)
  *   noread             never read; close when the client has gone
  *   connectback PORT   connect to the client's address:PORT, send "hello\n",
  *                      wait for EOF there; then close this connection
+ *   delayconnectback MS PORT  the same after waiting MS
  */
 static void peer_serve(int fd)
 {
@@ -406,6 +407,9 @@ static void peer_serve(int fd)
         peer_noread(fd);
     } else if (sscanf(line, "connectback %ld", &a) == 1) {
         peer_connectback(fd, (int)a);
+    } else if (sscanf(line, "delayconnectback %ld %ld", &a, &b) == 2) {
+        peer_pause((int)a);
+        peer_connectback(fd, (int)b);
     } else {
         write_all(fd, "error\n", 6);
     }
@@ -2147,6 +2151,39 @@ static void c_signal_restart_rcvtimeo(void)
     close(fd);
 }
 
+/* A blocking accept on a wildcard listener (under Joyride: its own queue and the
+ * kernel twin's for loopback) while SIGALRM's handler runs: with SA_RESTART it
+ * goes on and returns the peer's connection 1 s later; without, EINTR. */
+static void signal_accept(int restart)
+{
+    int lport;
+    int ls = local_listener(INADDR_ANY, 0, &lport);
+    if (ls < 0)
+        return;
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "delayconnectback 1000 %d", lport);
+    int ctl = peer_conn(cmd);
+    if (ctl < 0) {
+        close(ls);
+        return;
+    }
+    g_sigalrm_count = 0;
+    set_handler(SIGALRM, on_sigalrm, restart ? SA_RESTART : 0);
+    arm_timer_ms(100);
+    int fd = accept(ls, NULL, NULL);
+    emit("accept=%s", fd < 0 ? R(fd) : "fd");
+    disarm_timer();
+    emit("handler_ran=%d", (int)g_sigalrm_count);
+    signal(SIGALRM, SIG_DFL);
+    if (fd >= 0)
+        close(fd);
+    close(ctl);
+    close(ls);
+}
+
+static void c_signal_restart_accept(void) { signal_accept(1); }
+static void c_signal_eintr_accept(void) { signal_accept(0); }
+
 /* A blocking connect to the pending port interrupted by a handler without
  * SA_RESTART: EINTR; the connection attempt goes on (a second connect is
  * EALREADY). */
@@ -2437,6 +2474,8 @@ static const struct case_def cases[] = {
     {"signal_restart_recv", c_signal_restart_recv},
     {"signal_restart_rcvtimeo", c_signal_restart_rcvtimeo},
     {"signal_eintr_connect", c_signal_eintr_connect},
+    {"signal_restart_accept", c_signal_restart_accept},
+    {"signal_eintr_accept", c_signal_eintr_accept},
     {"close_ebadf", c_close_ebadf},
     {"enotsock_pipe", c_enotsock_pipe},
     {"fstat_issock", c_fstat_issock},
