@@ -259,6 +259,7 @@ kill_check() {
   if "$joyride" stat | grep -qE "$dead_re"; then
     echo "joyrided still holds the dead applications:"
     "$joyride" stat | sed -n '/^Applications/,/^Built-in/p'
+    "$joyride" stat | grep -E "^  State|,socat\)"
     ok=1
   fi
   return "$ok"

@@ -25,6 +25,7 @@ class TcpClose : public BareConnTest {
     ASSERT_EQ(h.tcp().state(s), TcpState::kEstablished);
     h.expect_no_segment();
   }
+  void data_after_close_resets(bool orphan, bool fin_acked);
 };
 
 constexpr uint8_t kAck = TcpFlags::kAck;
@@ -67,6 +68,40 @@ TEST_F(TcpClose, ClosedHandleFinishesAsAnOrphanAndIsFreed) {
   EXPECT_FALSE(state().has_value());
   EXPECT_EQ(h.tcp().connections(), before - 1);
 }
+
+// RFC 1122 §4.2.2.13, as Linux (TCPAbortOnData): new data for a connection closed
+// for reading is answered with a reset — after close() in FIN_WAIT_1 or FIN_WAIT_2, and
+// after shutdown(SHUT_RDWR), where the application sees ECONNRESET. A data-less ACK or
+// the peer's FIN closes as usual (the cases above).
+void TcpClose::data_after_close_resets(bool orphan, bool fin_acked) {
+  if (orphan) h.tcp().close(s, h.now);
+  else ASSERT_TRUE(h.tcp().shutdown(s, true, true, h.now));
+  expect(kFinAck, us(1), kPeer);
+  const uint32_t ack = fin_acked ? us(2) : us(1);
+  if (fin_acked) {
+    peer(kAck, kPeer, ack);
+    h.expect_no_segment();
+  }
+  EXPECT_EQ(state(), fin_acked ? TcpState::kFinWait2 : TcpState::kFinWait1);
+  const uint8_t data[] = {1, 2, 3};
+  peer(TcpFlags::kAck | TcpFlags::kPsh, kPeer, ack, data);
+  Seg rst = h.expect_segment();
+  EXPECT_TRUE(rst.has(TcpFlags::kRst));
+  EXPECT_EQ(rst.seq().value(), us(2));
+  h.expect_no_segment();
+  EXPECT_EQ(h.counter("tcp.abort_on_data"), 1u);
+  if (orphan) {
+    EXPECT_FALSE(state().has_value()) << "the orphan is freed";
+  } else {
+    EXPECT_EQ(state(), TcpState::kClosed);
+    std::array<uint8_t, 4> b{};
+    EXPECT_EQ(h.tcp().recv(s, b, h.now).error(), RecvError::kConnectionReset);
+  }
+}
+
+TEST_F(TcpClose, DataAfterCloseInFinWait1IsAnsweredWithAReset) { data_after_close_resets(true, false); }
+TEST_F(TcpClose, DataAfterCloseInFinWait2IsAnsweredWithAReset) { data_after_close_resets(true, true); }
+TEST_F(TcpClose, DataAfterShutdownBothWaysIsAnsweredWithAReset) { data_after_close_resets(false, true); }
 
 // RFC 9293 §3.6 case 2: the remote closes first.
 TEST_F(TcpClose, PassiveCloseGoesCloseWaitLastAckClosed) {

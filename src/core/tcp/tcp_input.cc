@@ -392,7 +392,17 @@ void TcpLayer::segment_arrives(Tcb& t, const Rx& rx, buf::Packet& payload, Insta
   if (tcb(id) == nullptr || t.state == TcpState::kClosed || t.state == TcpState::kTimeWait) return;
   // Sixth: URG. Urgent data is accepted in line, as data (the pointer is ignored):
   // RFC 6093 recommends applications not rely on it; nothing is lost.
-  // Seventh: the segment text.
+  // Seventh: the segment text. New data for a connection closed for reading (close(),
+  // or shutdown(SHUT_RD) after our FIN) resets it: RFC 1122 §4.2.2.13 ("MUST send a
+  // reset"), as Linux's tcp_rcv_state_process (TCPAbortOnData); the application that
+  // closed will never read it, and the sender learns so at once instead of filling
+  // an orphan's window.
+  if (rx.payload_len != 0 && (t.orphan || t.rd_shutdown) &&
+      (t.state == TcpState::kFinWait1 || t.state == TcpState::kFinWait2) && rx.seq() + rx.payload_len > t.rcv_nxt) {
+    counters_.inc(TcpCounter::kAbortOnData);
+    abort(t, RecvError::kConnectionReset, true, now);
+    return;
+  }
   if (rx.payload_len != 0) receive_data(t, rx, payload, now);
   // Eighth: FIN, when it is in sequence (all data before it has arrived).
   if (rx.has(TcpFlags::kFin) && !t.fin_received) {

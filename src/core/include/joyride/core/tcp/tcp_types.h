@@ -170,9 +170,10 @@ enum class TcpCounter : uint8_t {
   kIcmpOutOfWindow,     // an ICMP error quoting a sequence number not in flight (Linux OutOfWindowIcmps)
   kPmtuBadSeq,          // the same for fragmentation needed: path MTU and MSS left alone
   kPmtuNoConnection,    // fragmentation needed quoting no connection of ours (or a TIME-WAIT one)
+  kAbortOnData,         // new data for a connection closed for reading: reset (Linux TCPAbortOnData)
   kCount
 };
-constexpr std::array<std::string_view, 46> counter_names(TcpCounter) {
+constexpr std::array<std::string_view, 47> counter_names(TcpCounter) {
   return {"rx_segments",      "tx_segments",       "retrans_segments",     "active_opens",
           "passive_opens",    "attempt_fails",     "estab_resets",         "out_rsts",
           "drop_malformed",   "drop_bad_checksum", "drop_no_socket",       "drop_listen_overflow",
@@ -184,7 +185,7 @@ constexpr std::array<std::string_view, 46> counter_names(TcpCounter) {
           "probe_timeouts",   "tlp_probes",        "tlp_recoveries",       "undo_dsack",
           "undo_timestamp",   "rx_fast_path",      "tx_tso_frames",        "ack_skipped_time_wait",
           "ack_skipped_paws", "ack_skipped_seq",   "ack_skipped_syn_recv", "icmp_out_of_window",
-          "pmtu_bad_seq",     "pmtu_no_connection"};
+          "pmtu_bad_seq",     "pmtu_no_connection", "abort_on_data"};
 }
 
 }  // namespace joyride::core
