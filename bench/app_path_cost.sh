@@ -66,3 +66,20 @@ for mode in send recv; do
     "$(awk -v a="${sc[100000]}" -v b="${sc[1000]}" 'BEGIN { printf "%.1f", (a - b) / 99 }')" \
     "$(awk '$NF ~ /^(futex|write|read|poll|ppoll|epoll_wait|sendto|recvfrom)$/ && $4 ~ /^[0-9]+$/ { printf "%s%s %s", sep, $NF, $4; sep = ", " }' "$work/st.$mode.100000")"
 done
+
+# An event loop (epoll_wait, then one recv) on a socket receiving at full speed:
+# system calls per 1,000 rounds. A set of Joyride sockets alone asks the kernel
+# only when it sleeps (nothing ready) and on every 64th busy wait.
+port=7043
+ip netns exec jr-linux socat -u /dev/zero TCP-LISTEN:$port,reuseaddr,fork &
+pids+=($!)
+for _ in $(seq 1 100); do ip netns exec jr-linux ss -Htln "sport = :$port" | grep -q . && break; sleep 0.1; done
+declare -A sc=()
+for n in 1000 100000; do
+  ip netns exec jr-joyride "$joyride" run -- strace -f -c -o "$work/st.epoll.$n" \
+    "$work/app_path_bench" epoll 198.18.0.2 "$port" "$n" >/dev/null
+  sc[$n]=$(syscalls "$work/st.epoll.$n")
+done
+printf 'epoll %s system calls per 1,000 rounds of epoll_wait + recv over 100,000 (all of that run: %s)\n' \
+  "$(awk -v a="${sc[100000]}" -v b="${sc[1000]}" 'BEGIN { printf "%.1f", (a - b) / 99 }')" \
+  "$(awk '$NF ~ /^(futex|write|read|poll|ppoll|epoll_wait|epoll_pwait|sendto|recvfrom)$/ && $4 ~ /^[0-9]+$/ { printf "%s%s %s", sep, $NF, $4; sep = ", " }' "$work/st.epoll.100000")"

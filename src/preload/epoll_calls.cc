@@ -1,9 +1,12 @@
 #include "epoll_calls.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -58,12 +61,46 @@ struct EpollSet {
   size_t cursor = 0;  // where the next scan starts: no member starves a small maxevents
   uint32_t next_id = 1;
   std::vector<EpollMember> members;
+  // What the kernel set holds besides the doorbell: the app's kernel fds, sockets that
+  // fell back to the kernel, twins. Counted up on every add, down on every delete
+  // that succeeds (a kernel fd closed without a delete leaves it high: safe). While
+  // it is 0, a wait that found Joyride events makes no system call.
+  std::atomic<uint32_t> kernel_fds{0};
+  uint32_t busy_waits = 0;  // waits answered without asking the kernel (set lock not needed: a hint)
 };
+
+// Kernel registrations that bypass the interposed epoll_ctl (a raw syscall, an
+// epoll fd reached through a dup) are not counted: the kernel is asked anyway on
+// every kKernelCheckEvery-th wait that found Joyride events, so none starves.
+constexpr uint32_t kKernelCheckEvery = 64;
 
 namespace {
 
 std::mutex g_sets_mutex;  // epoll_create/close/first add and fallbacks only
 std::vector<EpollSet*> g_sets;
+
+// The kernel fds an epoll fd held before it became a set of ours (the doorbell,
+// just added, not counted): its "tfd:" lines in /proc/self/fdinfo. Unknown: many.
+uint32_t registered_before(int epfd) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", epfd);
+  const int saved_errno = errno;
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);  // open is not interposed
+  uint32_t n = 0;
+  bool ok = fd >= 0;
+  if (ok) {
+    char buf[8192];
+    size_t len = 0;
+    for (ssize_t r; len < sizeof buf - 1 && (r = libc().read(fd, buf + len, sizeof buf - 1 - len)) > 0;) len += r;
+    buf[len] = 0;
+    ok = len < sizeof buf - 1;  // a set too big to read whole: count it as unknown
+    for (const char* p = buf; (p = strstr(p, "tfd:")) != nullptr; p += 4) ++n;
+    libc().close(fd);
+  }
+  errno = saved_errno;
+  if (!ok || n == 0) return ok ? 0 : UINT32_MAX / 2;
+  return n - 1;
+}
 
 EpollSet* set_for(int epfd, bool create) {
   const FdInfo info = lookup_fd(epfd);
@@ -89,6 +126,7 @@ EpollSet* set_for(int epfd, bool create) {
   set->epfd = epfd;
   set->cursor = 0;
   set->members.clear();
+  set->kernel_fds.store(registered_before(epfd));
   pthread_mutex_unlock(&set->lock);
   set_fd_epoll(epfd, set);
   return set;
@@ -109,8 +147,15 @@ void register_twin(EpollSet& set, EpollMember& m, int twin) {
     (void)libc().epoll_ctl(set.epfd, EPOLL_CTL_DEL, twin, nullptr);
   } else {
     m.twin_fd = twin;
+    set.kernel_fds.fetch_add(1);
   }
   errno = saved_errno;
+}
+
+void count_kernel_delete(EpollSet& set) {
+  uint32_t n = set.kernel_fds.load();
+  while (n != 0 && !set.kernel_fds.compare_exchange_weak(n, n - 1)) {
+  }
 }
 
 // EPOLL_CTL_MOD/DEL of a member, carried over to its twin (set lock held).
@@ -122,6 +167,7 @@ void twin_follows(EpollSet& set, EpollMember& m, int op) {
   ev.data.u64 = kTwinTag | m.id;
   if (libc().epoll_ctl(set.epfd, op, m.twin_fd, &ev) != 0)
     JOYRIDE_DEBUG("fd %d: epoll_ctl(%d) of its kernel twin failed (%s)", m.fd, op, strerror(errno));
+  else if (op == EPOLL_CTL_DEL) count_kernel_delete(set);
   if (op == EPOLL_CTL_DEL) m.twin_fd = -1;
   errno = saved_errno;
 }
@@ -326,9 +372,11 @@ int joyride_wait(EpollSet* set, int epfd, epoll_event* events, int max, int time
     }
     if (n > 0 || !armed) {
       if (armed) h.poll_waiters.fetch_sub(1);
-      // Kernel fds are asked too, every time: never starved by busy Joyride fds.
+      // Kernel fds are asked too, every time there are any: never starved by busy
+      // Joyride fds. A set of Joyride sockets alone makes no system call here.
       bool rung = false;
-      int k = n < max ? kernel_wait(epfd, events + n, max - n, 0, sigmask) : 0;
+      const bool ask = set->kernel_fds.load(std::memory_order_relaxed) != 0 || ++set->busy_waits % kKernelCheckEvery == 0;
+      int k = n < max && ask ? kernel_wait(epfd, events + n, max - n, 0, sigmask) : 0;
       if (k < 0) k = 0;
       const int total = sort_kernel_events(set, events, n, k, &rung);
       if (rung) (void)ipc::take_doorbell_token(service().app_doorbell());
@@ -359,6 +407,8 @@ void move_epoll_memberships_to_kernel(int fd, const SocketRef& old_ref) {
       ev.data = m.data;
       if (libc().epoll_ctl(set->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
         JOYRIDE_DEBUG("fd %d: could not carry its epoll membership (epfd %d) to the kernel", fd, set->epfd);
+      else
+        set->kernel_fds.fetch_add(1);
       set->members.erase(set->members.begin() + static_cast<long>(i));
       break;
     }
@@ -419,7 +469,15 @@ JOYRIDE_EXPORT int epoll_create1(int flags) noexcept {
 
 JOYRIDE_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcept {
   const FdInfo info = lookup_fd(fd);
-  if (info.kind != FdKind::kJoyride) return libc().epoll_ctl(epfd, op, fd, event);
+  if (info.kind != FdKind::kJoyride) {
+    const int r = libc().epoll_ctl(epfd, op, fd, event);
+    if (r == 0 && op != EPOLL_CTL_MOD) {
+      const FdInfo set = lookup_fd(epfd);
+      if (set.kind == FdKind::kEpoll && op == EPOLL_CTL_ADD) set.epoll->kernel_fds.fetch_add(1);
+      if (set.kind == FdKind::kEpoll && op == EPOLL_CTL_DEL) count_kernel_delete(*set.epoll);
+    }
+    return r;
+  }
   return finish_call(joyride_ctl(epfd, op, fd, info, event));
 }
 
