@@ -78,12 +78,7 @@ struct App {
     session->poll(kNow);
     session->wake();
   }
-  void kick(uint32_t i) {
-    auto* words = reinterpret_cast<std::atomic<uint64_t>*>(base() + g.kicks_offset);
-    const uint64_t bit = uint64_t{1} << (i % 64);
-    if ((words[i / 64].fetch_or(bit, std::memory_order_release) & bit) == 0)
-      header().kick_summary.fetch_or(uint64_t{1} << (i / 64), std::memory_order_release);
-  }
+  void kick(uint32_t i) { ipc::raise_kick(region, g, i); }
   // One control call through slot 0, as control_call.cc makes it; returns result, out[0].
   std::pair<int64_t, int64_t> call(ipc::CallOp op, uint32_t socket, uint32_t generation, int64_t arg0 = 0,
                                    const ipc::WireAddress* addr = nullptr) {

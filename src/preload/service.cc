@@ -144,11 +144,7 @@ void Service::ring_if_sleeping() const {
 }
 
 void Service::kick(uint32_t index) const {
-  auto* words = reinterpret_cast<std::atomic<uint64_t>*>(base_ + geometry_.kicks_offset);
-  const uint64_t bit = uint64_t{1} << (index % 64);
-  // seq_cst on both sides of the "service_sleeping" handshake: either the service
-  // sees our bit before it sleeps, or we see that it sleeps and ring.
-  if ((words[index / 64].fetch_or(bit) & bit) == 0) header_->kick_summary.fetch_or(uint64_t{1} << (index / 64));
+  ipc::raise_kick(base_, geometry_, index);
   ring_if_sleeping();
 }
 

@@ -152,8 +152,7 @@ class AppHosts {
   uint32_t flags(Handle h) { return shared(h.index).flags.load(); }
 
   void kick(uint32_t index) {
-    const uint64_t bit = uint64_t{1} << (index % 64);
-    if ((kick_word(index / 64).fetch_or(bit) & bit) == 0) header().kick_summary.fetch_or(uint64_t{1} << (index / 64));
+    ipc::raise_kick(region_, geometry_, index);
   }
   // Writes what fits of `stream` bytes [sent, total) into the tx FIFO.
   uint64_t app_send(Handle h, uint64_t stream, uint64_t& sent, uint64_t total) {

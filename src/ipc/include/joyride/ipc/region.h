@@ -257,6 +257,18 @@ struct RegionGeometry {
   uint64_t tx_fifo_offset(uint32_t socket) const { return rx_fifo_offset(socket) + fifo_bytes; }
 };
 
+// The app's side of a kick: socket `index`'s bit, and its word's bit in the summary
+// when the word had none yet (the service takes both with exchanges). seq_cst, for
+// the "service_sleeping" handshake: either the service sees the bit before it
+// sleeps, or the app sees that it sleeps and rings its doorbell.
+inline void raise_kick(void* region, const RegionGeometry& g, uint32_t index) {
+  auto* base = static_cast<uint8_t*>(region);
+  auto* words = reinterpret_cast<std::atomic<uint64_t>*>(base + g.kicks_offset);
+  const uint64_t bit = uint64_t{1} << (index % 64);
+  if ((words[index / 64].fetch_or(bit) & bit) == 0)
+    reinterpret_cast<RegionHeader*>(base)->kick_summary.fetch_or(uint64_t{1} << (index / 64));
+}
+
 // Lays out a region; false when a number is out of range (0 or above the ceilings,
 // fifo_bytes not a multiple of the cache line, buffer_bytes not a multiple of a page
 // or above kMaxBufferBytes).
