@@ -66,7 +66,7 @@ struct EpollSet {
   // that succeeds (a kernel fd closed without a delete leaves it high: safe). While
   // it is 0, a wait that found Joyride events makes no system call.
   std::atomic<uint32_t> kernel_fds{0};
-  uint32_t busy_waits = 0;  // waits answered without asking the kernel (set lock not needed: a hint)
+  std::atomic<uint32_t> busy_waits{0};  // waits that found Joyride events (any thread; a hint)
 };
 
 // Kernel registrations that bypass the interposed epoll_ctl (a raw syscall, an
@@ -375,7 +375,7 @@ int joyride_wait(EpollSet* set, int epfd, epoll_event* events, int max, int time
       // Kernel fds are asked too, every time there are any: never starved by busy
       // Joyride fds. A set of Joyride sockets alone makes no system call here.
       bool rung = false;
-      const bool ask = set->kernel_fds.load(std::memory_order_relaxed) != 0 || ++set->busy_waits % kKernelCheckEvery == 0;
+      const bool ask = set->kernel_fds.load(std::memory_order_relaxed) != 0 || (set->busy_waits.fetch_add(1, std::memory_order_relaxed) + 1) % kKernelCheckEvery == 0;
       int k = n < max && ask ? kernel_wait(epfd, events + n, max - n, 0, sigmask) : 0;
       if (k < 0) k = 0;
       const int total = sort_kernel_events(set, events, n, k, &rung);

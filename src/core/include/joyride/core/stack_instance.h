@@ -61,8 +61,6 @@ class StackInstance {
   const UdpLayer& udp() const { return *udp_; }
   base::TimerWheel& timers() { return timers_; }
   size_t take_events(std::span<SocketEvent> out) { return ready_.take(out); }
-  size_t pending_events() const { return ready_.size(); }
-  bool owns_timers() const { return own_timers_.has_value(); }
 
  private:
   void make_layers(const InstanceContext& host, base::BufferProvider* buffers);
